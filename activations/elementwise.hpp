@@ -1,0 +1,59 @@
+// Base class for element-wise activations: y_i = f(x_i).
+//
+// A concrete activation writes two functions on flat arrays of the whole batch:
+//   f (x, y)          y  = f(x)
+//   df(x, y, dy, dx)  dx = dy ⊙ f'(x)      (both x and the saved output y are available, so the
+//                                           derivative can use whichever form is cheapest/stablest)
+// and the base does the bookkeeping: shape checks, output/gradient buffers reused across batches,
+// remembering x and y for backward. Learnable activations also override param_grads().
+#pragma once
+
+#include <Eigen/Core>
+
+#include "core/registry.hpp"
+
+namespace nnlab {
+
+template <typename T>
+class Elementwise : public Layer<T> {
+ public:
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using In = Eigen::Map<const Array>;
+  using Out = Eigen::Map<Array>;
+
+  explicit Elementwise(const BuildContext& c) : n_(c.in_features) {}
+
+  Index in_features() const override { return n_; }
+  Index out_features() const override { return n_; }
+  bool is_activation() const override { return true; }
+
+  const Mat<T>& forward(const Mat<T>& x, bool) override {
+    check_input_shape(this->type(), x.rows(), x.cols(), n_);
+    x_ = &x;
+    y_.resize(x.rows(), x.cols());
+    f(In(x.data(), x.size()), Out(y_.data(), y_.size()));
+    return y_;
+  }
+
+  const Mat<T>& backward(const Mat<T>& dy) override {
+    check_input_shape(this->type() + " backward", dy.rows(), dy.cols(), n_);
+    dx_.resize(dy.rows(), dy.cols());
+    const In x(x_->data(), x_->size()), y(y_.data(), y_.size()), g(dy.data(), dy.size());
+    df(x, y, g, Out(dx_.data(), dx_.size()));
+    param_grads(x, y, g);
+    return dx_;
+  }
+
+ protected:
+  virtual void f(In x, Out y) const = 0;
+  virtual void df(In x, In y, In dy, Out dx) const = 0;
+  // Learnable activations: write dL/dθ from the same saved values.
+  virtual void param_grads(In /*x*/, In /*y*/, In /*dy*/) {}
+
+ private:
+  Index n_;
+  const Mat<T>* x_ = nullptr;
+  Mat<T> y_, dx_;
+};
+
+}  // namespace nnlab

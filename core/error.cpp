@@ -1,0 +1,59 @@
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace nnlab {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  // Optimal string alignment distance (Damerau-Levenshtein without repeated edits), case-folded.
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = static_cast<std::size_t>(-1);
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(name, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  // A plausible typo: at most a third of the longer name differs (and never more than 4 edits),
+  // or one name contains the other ("epoch" for "epochs", "lr" for "lr_schedule").
+  const std::size_t len = std::max(name.size(), best.size());
+  if (best.empty()) return "";
+  if (best_d <= std::min<std::size_t>(4, std::max<std::size_t>(1, len / 3))) return best;
+  if (name.size() >= 3 && (best.find(name) != std::string::npos || name.find(best) != std::string::npos))
+    return best;
+  return "";
+}
+
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates) {
+  const std::string n = nearest_name(name, candidates);
+  std::string out;
+  if (!n.empty()) out.append(" (did you mean '").append(n).append("'?)");
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace nnlab

@@ -1,0 +1,63 @@
+// The layer interface. Every layer, activation included, is one of these.
+//
+//   forward(x, training)  x: (batch, in_features)  -> y: (batch, out_features)
+//   backward(dy)          dy = dL/dy                -> dx = dL/dx, and sets dL/dθ for every parameter
+//
+// Contract (what lets layers avoid allocation and copies):
+// * forward returns a reference to the layer's own output buffer, valid until the next forward;
+// * a layer may keep a pointer to its input x, so x must stay alive and unchanged until backward
+//   (Model guarantees this: x is the previous layer's output buffer);
+// * backward follows the forward whose values it uses; it overwrites (does not accumulate) the
+//   parameter gradients, so there is no zero_grad step.
+//
+// Layers are templates on the scalar type and instantiated for float (training) and double (the
+// gradient checker). The templates are defined in the .cpp files, so headers stay light.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace nnlab {
+
+// A learnable tensor and its gradient, as the optimizer and the checkpoint see it.
+template <typename T>
+struct Param {
+  std::string name;             // "weight", "bias", "mu"; Model prefixes "layers.<i>."
+  Mat<T>* value = nullptr;
+  Mat<T>* grad = nullptr;
+  std::vector<std::int64_t> shape;  // logical shape, PyTorch's: weight {out, in}, bias {out}
+  bool weight_decay = true;         // false for PReLU slopes and similar (PyTorch's advice)
+};
+
+template <typename T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  virtual std::string type() const = 0;  // the registry name, e.g. "dense", "elu"
+  virtual Index in_features() const = 0;
+  virtual Index out_features() const = 0;
+
+  virtual const Mat<T>& forward(const Mat<T>& x, bool training) = 0;
+  virtual const Mat<T>& backward(const Mat<T>& dy) = 0;
+
+  virtual std::vector<Param<T>> parameters() { return {}; }
+
+  // Inputs where the function is not differentiable (ReLU: 0, Hardtanh: -1 and 1). The gradient
+  // checker skips inputs within 1e-3 of these; the PyTorch comparison fixes the convention there.
+  virtual std::vector<double> kinks() const { return {}; }
+
+  // True for activation functions (the things `model.activation` swaps and diagnostics inspect).
+  virtual bool is_activation() const { return false; }
+};
+
+template <typename T>
+using LayerPtr = std::unique_ptr<Layer<T>>;
+
+// Throws ShapeError unless x has `features` columns.
+void check_input_shape(const std::string& layer, Index rows, Index cols, Index features);
+
+}  // namespace nnlab

@@ -1,0 +1,91 @@
+#include "core/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/registry.hpp"
+
+namespace nnlab {
+
+template <typename T>
+void Model<T>::add(LayerPtr<T> layer) {
+  if (!layers_.empty() && layer->in_features() != layers_.back()->out_features())
+    throw ShapeError("layer " + std::to_string(layers_.size()) + " (" + layer->type() + ") expects " +
+                     std::to_string(layer->in_features()) + " inputs but the previous layer gives " +
+                     std::to_string(layers_.back()->out_features()));
+  layers_.push_back(std::move(layer));
+}
+
+template <typename T>
+const Mat<T>& Model<T>::forward(const Mat<T>& x, bool training) {
+  if (layers_.empty()) throw Error("model has no layers");
+  const Mat<T>* h = &x;
+  for (auto& l : layers_) h = &l->forward(*h, training);
+  return *h;
+}
+
+template <typename T>
+const Mat<T>& Model<T>::backward(const Mat<T>& dy) {
+  const Mat<T>* g = &dy;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->backward(*g);
+  return *g;
+}
+
+template <typename T>
+std::vector<Param<T>> Model<T>::parameters() {
+  std::vector<Param<T>> out;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (auto p : layers_[i]->parameters()) {
+      p.name = "layers." + std::to_string(i) + "." + p.name;
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::size_t Model<T>::parameter_count() {
+  std::size_t n = 0;
+  for (const auto& p : parameters()) n += static_cast<std::size_t>(p.value->size());
+  return n;
+}
+
+template <typename T>
+std::string Model<T>::summary() const {
+  std::string s;
+  for (const auto& l : layers_) {
+    if (!s.empty()) s += " ";
+    s += l->type();
+    if (!l->is_activation()) s += "(" + std::to_string(l->in_features()) + "->" + std::to_string(l->out_features()) + ")";
+  }
+  return s;
+}
+
+template <typename T>
+Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t seed, const std::string& path) {
+  if (!layers.is_array() || layers.empty()) throw ConfigError(path + ": expected a non-empty array of layers");
+  Model<T> m;
+  Index width = input;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    BuildContext ctx;
+    ctx.in_features = width;
+    ctx.seed = seed;
+    ctx.index = static_cast<int>(i);
+    const std::string where = path + "[" + std::to_string(i) + "]";
+    LayerPtr<T> layer;
+    try {
+      layer = make_layer<T>(layers[i], ctx, where);
+    } catch (const ShapeError& e) {
+      throw ShapeError(where + ": " + e.what());
+    }
+    width = layer->out_features();
+    m.add(std::move(layer));
+  }
+  return m;
+}
+
+template class Model<float>;
+template class Model<double>;
+template Model<float> build_model<float>(const nlohmann::json&, Index, std::uint64_t, const std::string&);
+template Model<double> build_model<double>(const nlohmann::json&, Index, std::uint64_t, const std::string&);
+
+}  // namespace nnlab

@@ -1,0 +1,48 @@
+// A sequential model: layers applied in order, gradients passed back in reverse.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "core/layer.hpp"
+
+namespace nnlab {
+
+template <typename T>
+class Model {
+ public:
+  Model() = default;
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+
+  // Append a layer; its input width must match the current output width.
+  void add(LayerPtr<T> layer);
+
+  const Mat<T>& forward(const Mat<T>& x, bool training);
+  const Mat<T>& backward(const Mat<T>& dy);
+
+  // Every learnable tensor, named like PyTorch's nn.Sequential state_dict: "layers.<i>.<name>".
+  std::vector<Param<T>> parameters();
+  std::size_t parameter_count();
+
+  std::size_t size() const { return layers_.size(); }
+  Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer<T>& layer(std::size_t i) const { return *layers_.at(i); }
+  Index in_features() const { return layers_.empty() ? 0 : layers_.front()->in_features(); }
+  Index out_features() const { return layers_.empty() ? 0 : layers_.back()->out_features(); }
+
+  // "dense(784->256) relu dense(256->128) ..." for logs.
+  std::string summary() const;
+
+ private:
+  std::vector<LayerPtr<T>> layers_;
+};
+
+// Build a model from an explicit JSON list of layer specs; `input` is the input width and `seed`
+// drives every layer's initialisation (layer i draws from its own stream). `path` prefixes messages.
+template <typename T>
+Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t seed,
+                     const std::string& path = "model.layers");
+
+}  // namespace nnlab

@@ -1,0 +1,200 @@
+#include "core/params.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace nnlab {
+
+ParamSpec number(std::string name, double def, std::string help, double min, double max) {
+  return {std::move(name), ValueKind::number, Value{def}, std::move(help), min, max, {}};
+}
+ParamSpec integer(std::string name, std::int64_t def, std::string help, double min, double max) {
+  return {std::move(name), ValueKind::integer, Value{def}, std::move(help), min, max, {}};
+}
+ParamSpec required_integer(std::string name, std::string help, double min, double max) {
+  return {std::move(name), ValueKind::integer, std::nullopt, std::move(help), min, max, {}};
+}
+ParamSpec boolean(std::string name, bool def, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::boolean, s.default_value = Value{def}, s.help = std::move(help);
+  return s;
+}
+ParamSpec text(std::string name, std::string def, std::string help, std::vector<std::string> choices) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::text, s.default_value = Value{std::move(def)};
+  s.help = std::move(help), s.choices = std::move(choices);
+  return s;
+}
+ParamSpec numbers(std::string name, std::vector<double> def, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::numbers, s.default_value = Value{std::move(def)};
+  s.help = std::move(help);
+  return s;
+}
+
+std::string kind_name(ValueKind k) {
+  switch (k) {
+    case ValueKind::boolean: return "a boolean";
+    case ValueKind::integer: return "an integer";
+    case ValueKind::number: return "a number";
+    case ValueKind::text: return "a string";
+    case ValueKind::numbers: return "an array of numbers";
+  }
+  return "?";
+}
+
+std::string to_string(const Value& v) {
+  struct V {
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const {
+      std::ostringstream os;
+      os.precision(10);
+      os << d;
+      return os.str();
+    }
+    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
+    std::string operator()(const std::vector<double>& xs) const {
+      std::string out = "[";
+      for (std::size_t i = 0; i < xs.size(); ++i) out += (i ? "," : "") + (*this)(xs[i]);
+      return out + "]";
+    }
+  };
+  return std::visit(V{}, v);
+}
+
+const Value& Args::get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw Error("internal: parameter '" + name + "' was not declared");
+  return it->second;
+}
+double Args::number(const std::string& name) const {
+  const Value& v = get(name);
+  if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
+std::int64_t Args::integer(const std::string& name) const { return std::get<std::int64_t>(get(name)); }
+bool Args::boolean(const std::string& name) const { return std::get<bool>(get(name)); }
+const std::string& Args::text(const std::string& name) const { return std::get<std::string>(get(name)); }
+const std::vector<double>& Args::numbers(const std::string& name) const {
+  return std::get<std::vector<double>>(get(name));
+}
+
+namespace {
+std::string json_type(const nlohmann::json& j) {
+  if (j.is_boolean()) return "a boolean";
+  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
+  if (j.is_number()) return "a number";
+  if (j.is_string()) return "a string";
+  if (j.is_array()) return "an array";
+  if (j.is_object()) return "an object";
+  return "null";
+}
+
+void check_range(const ParamSpec& s, double x, const std::string& where) {
+  if (!std::isfinite(x)) throw ConfigError(where + ": must be a finite number");
+  if (x < s.min || x > s.max) {
+    std::ostringstream os;
+    os << where << ": " << x << " is out of range; allowed ";
+    if (std::isfinite(s.min) && std::isfinite(s.max)) os << "[" << s.min << ", " << s.max << "]";
+    else if (std::isfinite(s.min)) os << ">= " << s.min;
+    else os << "<= " << s.max;
+    throw ConfigError(os.str());
+  }
+}
+
+Value convert(const ParamSpec& s, const nlohmann::json& j, const std::string& where) {
+  auto wrong = [&] {
+    return ConfigError(where + ": expected " + kind_name(s.kind) + ", got " + json_type(j) + " (" + j.dump() + ")");
+  };
+  switch (s.kind) {
+    case ValueKind::boolean:
+      if (!j.is_boolean()) throw wrong();
+      return j.get<bool>();
+    case ValueKind::integer: {
+      std::int64_t v;
+      if (j.is_number_integer() || j.is_number_unsigned()) v = j.get<std::int64_t>();
+      else if (j.is_number_float() && std::nearbyint(j.get<double>()) == j.get<double>() &&
+               std::abs(j.get<double>()) < 9e15)
+        v = static_cast<std::int64_t>(j.get<double>());
+      else throw wrong();
+      check_range(s, static_cast<double>(v), where);
+      return v;
+    }
+    case ValueKind::number: {
+      if (!j.is_number()) throw wrong();
+      const double v = j.get<double>();
+      check_range(s, v, where);
+      return v;
+    }
+    case ValueKind::text: {
+      if (!j.is_string()) throw wrong();
+      std::string v = j.get<std::string>();
+      if (!s.choices.empty() && std::find(s.choices.begin(), s.choices.end(), v) == s.choices.end())
+        throw ConfigError(where + ": '" + v + "' is not one of " + join(s.choices) + did_you_mean(v, s.choices));
+      return v;
+    }
+    case ValueKind::numbers: {
+      if (!j.is_array()) throw wrong();
+      std::vector<double> v;
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        if (!j[i].is_number()) throw ConfigError(where + "[" + std::to_string(i) + "]: expected a number, got " + json_type(j[i]));
+        v.push_back(j[i].get<double>());
+        check_range(s, v.back(), where + "[" + std::to_string(i) + "]");
+      }
+      return v;
+    }
+  }
+  throw wrong();
+}
+}  // namespace
+
+Args parse_args(const std::vector<ParamSpec>& specs, const nlohmann::json& obj, const std::string& path,
+                const std::vector<std::string>& ignore) {
+  const std::string prefix = path.empty() ? "" : path + ".";
+  if (!obj.is_null() && !obj.is_object())
+    throw ConfigError((path.empty() ? "config" : path) + ": expected an object, got " + json_type(obj));
+  std::vector<std::string> valid;
+  for (const auto& s : specs) valid.push_back(s.name);
+  std::map<std::string, Value> values;
+  if (obj.is_object()) {
+    for (const auto& [key, val] : obj.items()) {
+      if (std::find(ignore.begin(), ignore.end(), key) != ignore.end()) continue;
+      auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
+      if (it == specs.end()) {
+        throw ConfigError(prefix + key + ": unknown key" + did_you_mean(key, valid) +
+                          (valid.empty() ? "; this takes no parameters" : "; valid keys: " + join(valid)));
+      }
+      values[key] = convert(*it, val, prefix + key);
+    }
+  }
+  for (const auto& s : specs) {
+    if (values.count(s.name)) continue;
+    if (!s.default_value) throw ConfigError(prefix + s.name + ": missing required key (" + s.help + ")");
+    values[s.name] = *s.default_value;
+  }
+  return Args(std::move(values));
+}
+
+nlohmann::json args_to_json(const Args& args) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : args.values()) {
+    std::visit([&](const auto& x) { j[k] = x; }, v);
+  }
+  return j;
+}
+
+std::string describe(const std::vector<ParamSpec>& specs) {
+  std::vector<std::string> parts;
+  for (const auto& s : specs) {
+    std::string p = s.name + "=" + (s.default_value ? to_string(*s.default_value) : std::string("<required>"));
+    if (!s.choices.empty()) p += " {" + join(s.choices, "|") + "}";
+    parts.push_back(p);
+  }
+  return join(parts, ", ");
+}
+
+}  // namespace nnlab

@@ -1,0 +1,84 @@
+// Declared parameters of a configurable thing (a layer, an activation, an optimizer, a data set).
+//
+// Each registered component lists its parameters as ParamSpecs: name, type, default, allowed range
+// and a one-line help. From that one list nnlab validates configs (unknown keys with the nearest
+// valid name, wrong types, out-of-range values, all with their JSON path), fills in defaults for
+// the resolved config, and prints `nnlab list`. Components then read validated values from Args.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace nnlab {
+
+using Value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;
+enum class ValueKind { boolean, integer, number, text, numbers };
+
+struct ParamSpec {
+  std::string name;
+  ValueKind kind = ValueKind::number;
+  std::optional<Value> default_value;  // none: the parameter is required
+  std::string help;
+  double min = -std::numeric_limits<double>::infinity();  // inclusive bounds (integer/number)
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices;  // allowed values for text parameters (empty: any)
+};
+
+// Helpers that read like a table in the component's source file.
+ParamSpec number(std::string name, double def, std::string help,
+                 double min = -std::numeric_limits<double>::infinity(),
+                 double max = std::numeric_limits<double>::infinity());
+ParamSpec integer(std::string name, std::int64_t def, std::string help,
+                  double min = -std::numeric_limits<double>::infinity(),
+                  double max = std::numeric_limits<double>::infinity());
+ParamSpec required_integer(std::string name, std::string help, double min = 1,
+                           double max = std::numeric_limits<double>::infinity());
+ParamSpec boolean(std::string name, bool def, std::string help);
+ParamSpec text(std::string name, std::string def, std::string help,
+               std::vector<std::string> choices = {});
+ParamSpec numbers(std::string name, std::vector<double> def, std::string help);
+
+std::string to_string(const Value& v);
+std::string kind_name(ValueKind k);
+
+// Validated parameter values, every declared parameter present (defaults filled in).
+class Args {
+ public:
+  Args() = default;
+  explicit Args(std::map<std::string, Value> values) : values_(std::move(values)) {}
+
+  double number(const std::string& name) const;
+  std::int64_t integer(const std::string& name) const;
+  bool boolean(const std::string& name) const;
+  const std::string& text(const std::string& name) const;
+  const std::vector<double>& numbers(const std::string& name) const;
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  const std::map<std::string, Value>& values() const { return values_; }
+  void set(const std::string& name, Value v) { values_[name] = std::move(v); }
+
+ private:
+  const Value& get(const std::string& name) const;
+  std::map<std::string, Value> values_;
+};
+
+// Validate a JSON object against specs. `path` names the object in messages ("model.layers[1]").
+// Keys listed in `ignore` (e.g. "type") are skipped. Throws ConfigError naming the JSON path of an
+// unknown key (with the nearest valid key and the list of valid ones), a wrong type, a value out of
+// range or not among the choices, or a missing required parameter.
+Args parse_args(const std::vector<ParamSpec>& specs, const nlohmann::json& obj, const std::string& path,
+                const std::vector<std::string>& ignore = {"type"});
+
+// Args as JSON (every parameter, defaults included), for the resolved config.
+nlohmann::json args_to_json(const Args& args);
+
+// "alpha=1 (ELU's alpha), ..." for `nnlab list`.
+std::string describe(const std::vector<ParamSpec>& specs);
+
+}  // namespace nnlab

@@ -1,0 +1,65 @@
+#include "core/registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace nnlab {
+
+void check_input_shape(const std::string& layer, Index rows, Index cols, Index features) {
+  if (cols != features)
+    throw ShapeError(layer + ": expected input with " + std::to_string(features) + " features, got " +
+                     std::to_string(rows) + "x" + std::to_string(cols));
+}
+
+ResolvedLayer resolve_layer(const nlohmann::json& spec, const std::string& path) {
+  const auto& reg = LayerRegistry::instance();
+  if (spec.is_string()) {
+    const auto& e = reg.get(spec.get<std::string>(), "layer", path);
+    return {&e, parse_args(e.params, nlohmann::json::object(), path)};
+  }
+  if (!spec.is_object()) throw ConfigError(path + ": a layer is a name (\"relu\") or an object with a \"type\"");
+  if (!spec.contains("type")) throw ConfigError(path + ".type: missing (every layer object names its type)");
+  if (!spec["type"].is_string()) throw ConfigError(path + ".type: expected a string, got " + spec["type"].dump());
+  const auto& e = reg.get(spec["type"].get<std::string>(), "layer", path + ".type");
+  return {&e, parse_args(e.params, spec, path)};
+}
+
+nlohmann::json resolved_layer_json(const ResolvedLayer& r) {
+  nlohmann::json j = {{"type", r.entry->name}};
+  for (auto& [k, v] : args_to_json(r.args).items()) j[k] = v;
+  return j;
+}
+
+template <typename T>
+LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, const std::string& path) {
+  const ResolvedLayer r = resolve_layer(spec, path);
+  try {
+    return r.entry->template make<T>(r.args, ctx);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+template <typename T>
+LayerPtr<T> make_layer(const std::string& name, Index in_features, const nlohmann::json& params,
+                       std::uint64_t seed) {
+  nlohmann::json spec = params.is_null() ? nlohmann::json::object() : params;
+  spec["type"] = name;
+  BuildContext ctx;
+  ctx.in_features = in_features;
+  ctx.seed = seed;
+  return make_layer<T>(spec, ctx, name);
+}
+
+template <typename T>
+LayerPtr<T> make_layer(const std::string& name, Index in_features) {
+  return make_layer<T>(name, in_features, nlohmann::json::object());
+}
+
+template LayerPtr<float> make_layer<float>(const nlohmann::json&, const BuildContext&, const std::string&);
+template LayerPtr<double> make_layer<double>(const nlohmann::json&, const BuildContext&, const std::string&);
+template LayerPtr<float> make_layer<float>(const std::string&, Index, const nlohmann::json&, std::uint64_t);
+template LayerPtr<double> make_layer<double>(const std::string&, Index, const nlohmann::json&, std::uint64_t);
+template LayerPtr<float> make_layer<float>(const std::string&, Index);
+template LayerPtr<double> make_layer<double>(const std::string&, Index);
+
+}  // namespace nnlab

@@ -1,0 +1,77 @@
+// Dense (fully connected) layer, PyTorch's nn.Linear.
+//
+//   forward:   y = x Wᵀ + b          x: (N, in)   W: (out, in)   b: (out)   y: (N, out)
+//   backward:  dL/dW = dyᵀ x          (out, in)   sum over the batch of outer products dy_n x_nᵀ
+//              dL/db = Σ_n dy_n       (out)       column sums of dy
+//              dL/dx = dy W           (N, in)
+//
+// Derivation: y_nj = Σ_i x_ni W_ji + b_j, so ∂y_nj/∂W_ji = x_ni, ∂y_nj/∂b_j = 1, ∂y_nj/∂x_ni = W_ji;
+// the chain rule sums dy_nj times these over every (n, j) that depends on the variable.
+#include <cmath>
+
+#include "core/init.hpp"
+#include "core/registry.hpp"
+
+namespace nnlab {
+namespace {
+
+template <typename T>
+class Dense final : public Layer<T> {
+ public:
+  Dense(const Args& a, const BuildContext& c)
+      : in_(c.in_features), out_(a.integer("out_features")), has_bias_(a.boolean("bias")) {
+    if (a.integer("in_features") != 0 && a.integer("in_features") != in_)
+      throw ShapeError("in_features is " + std::to_string(a.integer("in_features")) + " but the input has " +
+                       std::to_string(in_) + " features");
+    if (in_ <= 0) throw ShapeError("dense needs a positive input width, got " + std::to_string(in_));
+    w_.resize(out_, in_);
+    dw_.setZero(out_, in_);
+    if (has_bias_) b_.resize(1, out_), db_.setZero(1, out_);
+    Rng rng(c.seed, Rng::stream_id("init", static_cast<std::uint64_t>(c.index)));
+    initialize(w_, has_bias_ ? &b_ : nullptr, a.text("init"), rng);
+  }
+
+  std::string type() const override { return "dense"; }
+  Index in_features() const override { return in_; }
+  Index out_features() const override { return out_; }
+
+  const Mat<T>& forward(const Mat<T>& x, bool) override {
+    check_input_shape("dense", x.rows(), x.cols(), in_);
+    x_ = &x;
+    y_.resize(x.rows(), out_);
+    y_.noalias() = x * w_.transpose();
+    if (has_bias_) y_.rowwise() += b_.row(0);
+    return y_;
+  }
+
+  const Mat<T>& backward(const Mat<T>& dy) override {
+    const Mat<T>& x = *x_;
+    dw_.noalias() = dy.transpose() * x;
+    if (has_bias_) db_.noalias() = dy.colwise().sum();
+    dx_.resize(dy.rows(), in_);
+    dx_.noalias() = dy * w_;
+    return dx_;
+  }
+
+  std::vector<Param<T>> parameters() override {
+    std::vector<Param<T>> p{{"weight", &w_, &dw_, {out_, in_}, true}};
+    if (has_bias_) p.push_back({"bias", &b_, &db_, {out_}, true});
+    return p;
+  }
+
+ private:
+  Index in_, out_;
+  bool has_bias_;
+  Mat<T> w_, dw_, b_, db_, y_, dx_;
+  const Mat<T>* x_ = nullptr;
+};
+
+}  // namespace
+
+NNLAB_REGISTER_LAYER(Dense, "dense", LayerKind::layer, "Fully connected layer y = x W^T + b (PyTorch nn.Linear)",
+                     {required_integer("out_features", "number of output units"),
+                      integer("in_features", 0, "input width; 0 = inferred from the previous layer", 0),
+                      boolean("bias", true, "add a learnable bias"),
+                      text("init", "pytorch", "weight initialisation", init_schemes())});
+
+}  // namespace nnlab
