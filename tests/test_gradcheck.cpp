@@ -64,7 +64,7 @@ TEST_CASE("gradient checker fails when both gradients are zero everywhere or not
   CHECK(r.entries[0].problem == "compared nothing");
 }
 
-TEST_CASE("foundation activations pass the gradient check at random and edge points") {
+TEST_CASE("the checker passes correct layers at random and edge points") {
   for (const char* name : {"relu", "sigmoid", "tanh"}) {
     CAPTURE(name);
     auto layer = make_layer<double>(name, 6);
