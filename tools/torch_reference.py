@@ -1,0 +1,448 @@
+#!/usr/bin/python3
+"""PyTorch reference values for every nnlab activation: writes tests/data/activations_reference.json.
+
+How to run (from anywhere; the Debian interpreter has python3-torch 1.13 and python3-numpy):
+
+    /usr/bin/python3 tools/torch_reference.py            # rewrites tests/data/activations_reference.json
+    /usr/bin/python3 tools/torch_reference.py -o FILE    # writes FILE instead
+
+The output is deterministic (fixed seeds, Python's own Mersenne Twister, no threads involved), so a
+re-run on the same PyTorch gives a byte-identical file. tests/test_activation_reference.cpp reads it.
+
+What it writes
+--------------
+One JSON object {"generator", "torch", "entries": [...]}; each entry is one activation with one
+parameter setting in one precision:
+
+  name, params        the config passed to make_layer<T>(name, cols, params) ({} = nnlab's defaults)
+  dtype               "float32" or "float64"
+  rows, cols          shape of x (batch-major: rows = samples, cols = features)
+  x, dy               input and upstream gradient dL/dy, row-major, exactly representable in dtype
+  y, dx               PyTorch's forward output and autograd input gradient dL/dx
+  param_values        learnable parameters by nnlab's name ("weight", "beta", "mu"), flat, to be
+                      written into the layer before forward; param_shapes their logical shapes
+  param_values_are_init  true when these values are what the layer must initialise itself to
+  param_grads         PyTorch's dL/dθ (a sum over every element sharing θ)
+  param_grad_scales   Σ|dy_i ∂f/∂θ(x_i)| over those elements: the size of the terms of that sum, so a
+                      comparison can allow for the rounding of the summation (rtol · scale)
+  rtol, atol          present only where an entry's tolerance differs from the test's defaults
+                      (float64 rtol 1e-10 atol 1e-12; float32 rtol 1e-5 atol 1e-6): looser for
+                      hardsigmoid float64 and tanh-GELU float32, tighter (atol 1e-30) for squareplus,
+                      smu and smu1, whose telling values are far below the default atol
+  note                what was overridden or why the tolerance differs
+
+Inputs: every x holds the kink points exactly (0, ±0.5, ±1, ±3, 6 and the setting's own: ±λ,
+threshold/β, hardtanh bounds), edge points (±1e-4, ±20, ±100), points in the interesting region of
+the setting (e.g. |x| ~ 1e-6 for SMU at μ = 1e6), and random values in [-5, 5], shuffled over a
+6 x 8 matrix (so kinks land in different rows, which matters for softmax, and in different columns,
+which matters for per-column PReLU slopes).
+
+How the values are computed
+---------------------------
+* float64 entries: PyTorch autograd in float64.
+* float32 entries: x, dy, the learnable parameters and the numeric config values are first rounded
+  to float32 (the values a float32 layer actually holds); PyTorch then evaluates in float64 on those
+  exact values and the results are rounded once to float32. The stored reference is therefore the
+  correctly rounded answer, not PyTorch's float32 kernel with its own rounding errors; the script also
+  runs PyTorch's native float32 kernels and reports how far they are from the stored values; they
+  must agree within each entry's float32 tolerance (else the script exits 1), which shows the
+  tolerance is not tighter than PyTorch itself manages.
+* Functions PyTorch lacks are written in torch ops in their stable forms and differentiated by
+  autograd: swish-β x·σ(βx); squareplus with r = hypot(x, √b), ½(x + r) for x ≥ 0 and b/(2(r − x))
+  for x < 0; SMU ½[(1+α)x + (1−α)x·erf(μ(1−α)x)]; SMU-1 ½[(1+α)x + hypot((1−α)x, μ)].
+
+Where PyTorch 1.13 is not the convention nnlab follows (explicit overrides)
+-------------------------------------------------------------------------
+* hardswish at x = ±3: 1.13 returns −0.5 / 1.5 (and, in float32 at +3, 1.0 or 1.5 depending on the
+  tensor size). nnlab follows PyTorch >= 2.7 (PR #148049): f'(−3) = 0, f'(+3) = 1. dx is overwritten
+  at exactly those points and the entry's note says so.
+* ELU, SELU, CELU: 1.13 evaluates exp(x) − 1 rather than expm1(x); the float64 relative error is
+  ~1e-12 at |x| = 1e-4, within the default tolerance, so nothing is overridden.
+* hardsigmoid float64 backward: 1.13 multiplies by float32(1/6) = 0.1666666716337204 even in float64,
+  so the float64 entries carry rtol 1e-7 (documented in the entry).
+* tanh-GELU float32: its backward is ill-conditioned for x in [-6, -3] (see the entry's note), so
+  those entries carry atol 5e-6. Not an override of values, only of the allowance.
+* GELU (exact) uses ½x(1 + erf(x/√2)), which cancels for x < −5; the absolute error is < 1e-15, under
+  the default atol 1e-12.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+ROWS, COLS = 6, 8
+F32_TOL = (1e-5, 1e-6)  # (rtol, atol): the test's float32 defaults, for the native-float32 self-check
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_LAMBDA = 1.0507009873554804934193349852946
+
+# nnlab's config names and defaults (the brief's table); the reference is computed from these merged
+# with an entry's params, so an entry with params {} also checks that nnlab's defaults are the same.
+DEFAULTS = {
+    "sigmoid": {}, "tanh": {}, "relu": {}, "silu": {}, "softmax": {}, "log_softmax": {}, "mish": {},
+    "selu": {}, "hardswish": {}, "hardsigmoid": {}, "relu6": {}, "softsign": {}, "logsigmoid": {},
+    "tanhshrink": {}, "identity": {},
+    "leaky_relu": {"negative_slope": 0.01},
+    "elu": {"alpha": 1.0},
+    "prelu": {"num_parameters": 1, "init": 0.25},
+    "swish": {"beta": 1.0, "learnable": False},
+    "squareplus": {"b": 4.0},
+    "smu": {"alpha": 0.25, "mu": 1e6, "learnable": True},
+    "smu1": {"alpha": 0.25, "mu": 4.352665993287951e-9, "learnable": True},
+    "gelu": {"approximate": "none"},
+    "softplus": {"beta": 1.0, "threshold": 20.0},
+    "celu": {"alpha": 1.0},
+    "hardtanh": {"min_val": -1.0, "max_val": 1.0},
+    "softshrink": {"lambd": 0.5},
+    "hardshrink": {"lambd": 0.5},
+}
+
+BASE_POINTS = [0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 6.0, 1e-4, -1e-4, 20.0, -20.0, 100.0, -100.0]
+
+
+# ---- the settings ---------------------------------------------------------------------------------
+# (name, params, extra x points, learnable values or None for "the layer's own init")
+def settings():
+    prelu_slopes = [0.25, -0.5, 1.5, 0.0, 0.1, 2.0, -1.0, 0.75]  # incl. negative, zero and > 1
+    return [
+        ("sigmoid", {}, [], None),
+        ("tanh", {}, [], None),
+        ("relu", {}, [], None),
+        ("leaky_relu", {}, [], None),
+        ("leaky_relu", {"negative_slope": 0.2}, [], None),
+        ("elu", {}, [-1e-8], None),
+        ("elu", {"alpha": 0.5}, [-1e-8], None),
+        ("prelu", {}, [], None),
+        ("prelu", {"num_parameters": COLS}, [], {"weight": prelu_slopes}),
+        ("swish", {}, [], None),
+        ("swish", {"beta": 1.5}, [], None),
+        ("swish", {"beta": 1.5, "learnable": True}, [], None),
+        ("silu", {}, [], None),
+        ("squareplus", {}, [], None),
+        ("squareplus", {"b": 0.2}, [-1e4], None),
+        ("smu", {}, [1e-6, -1e-6, 3e-7, -3e-7, 2e-6, -5e-6], None),
+        ("smu", {"mu": 1.0}, [], None),
+        ("smu1", {}, [1e-8, -1e-8, 5e-9, -5e-9, -2e-9], None),
+        ("smu1", {"mu": 1.0}, [], None),
+        ("softmax", {}, [], None),
+        ("log_softmax", {}, [], None),
+        ("gelu", {}, [], None),
+        ("gelu", {"approximate": "tanh"}, [], None),
+        ("mish", {}, [], None),
+        ("softplus", {}, [], None),
+        ("softplus", {"beta": 2.0, "threshold": 5.0}, [2.5, -2.5], None),
+        ("selu", {}, [], None),
+        ("celu", {}, [], None),
+        ("celu", {"alpha": 2.0}, [], None),
+        ("hardswish", {}, [], None),
+        ("hardsigmoid", {}, [], None),
+        ("hardtanh", {}, [], None),
+        ("hardtanh", {"min_val": -2.0, "max_val": 3.0}, [-2.0, 2.0], None),
+        ("relu6", {}, [], None),
+        ("softsign", {}, [], None),
+        ("logsigmoid", {}, [], None),
+        ("tanhshrink", {}, [], None),
+        ("softshrink", {}, [], None),
+        ("softshrink", {"lambd": 1.0}, [], None),
+        ("hardshrink", {}, [], None),
+        ("hardshrink", {"lambd": 1.0}, [], None),
+        ("identity", {}, [], None),
+    ]
+
+
+def learnable_names(name, cfg):
+    """nnlab's learnable parameters of this setting: {name: logical shape}."""
+    if name == "prelu":
+        return {"weight": [cfg["num_parameters"]]}
+    if name == "swish" and cfg["learnable"]:
+        return {"beta": [1]}
+    if name in ("smu", "smu1") and cfg["learnable"]:
+        return {"mu": [1]}
+    return {}
+
+
+def initial_values(name, cfg):
+    if name == "prelu":
+        return {"weight": [cfg["init"]] * cfg["num_parameters"]}
+    if name == "swish":
+        return {"beta": [cfg["beta"]]}
+    if name in ("smu", "smu1"):
+        return {"mu": [cfg["mu"]]}
+    return {}
+
+
+# ---- the functions, in torch ops ------------------------------------------------------------------
+# f(x, cfg, P): x a (rows, cols) tensor, cfg the merged config, P the learnable tensors by name.
+# Learnable tensors may be either the parameter itself (shape (n,)) or a per-element copy of shape
+# (rows, cols) (used to split a parameter gradient into its per-element terms): every formula below
+# broadcasts either way.
+def squareplus(x, b):
+    r = torch.hypot(x, torch.sqrt(torch.as_tensor(b, dtype=x.dtype)))
+    pos = 0.5 * (x + r)
+    neg = 0.5 * b / (r - torch.minimum(x, torch.zeros_like(x)))  # denominator > 0 on every lane
+    return torch.where(x >= 0, pos, neg)
+
+
+def smu(x, a, mu):
+    return 0.5 * ((1 + a) * x + (1 - a) * x * torch.erf(mu * (1 - a) * x))
+
+
+def smu1(x, a, mu):
+    c = (1 - a) * x
+    return 0.5 * ((1 + a) * x + torch.hypot(c, mu * torch.ones_like(c)))
+
+
+def evaluate(name, x, cfg, P):
+    if name == "sigmoid": return torch.sigmoid(x)
+    if name == "tanh": return torch.tanh(x)
+    if name == "relu": return F.relu(x)
+    if name == "leaky_relu": return F.leaky_relu(x, cfg["negative_slope"])
+    if name == "elu": return F.elu(x, cfg["alpha"])
+    if name == "prelu":
+        w = P["weight"]
+        return F.prelu(x, w) if w.dim() == 1 else torch.where(x > 0, x, w * x)
+    if name == "swish":
+        beta = P["beta"] if "beta" in P else cfg["beta"]
+        return x * torch.sigmoid(beta * x)
+    if name == "silu": return F.silu(x)
+    if name == "squareplus": return squareplus(x, cfg["b"])
+    if name == "smu": return smu(x, cfg["alpha"], P["mu"] if "mu" in P else cfg["mu"])
+    if name == "smu1":
+        mu = P["mu"] if "mu" in P else torch.tensor([cfg["mu"]], dtype=x.dtype)
+        return smu1(x, cfg["alpha"], mu)
+    if name == "softmax": return F.softmax(x, dim=1)
+    if name == "log_softmax": return F.log_softmax(x, dim=1)
+    if name == "gelu": return F.gelu(x, approximate=cfg["approximate"])
+    if name == "mish": return F.mish(x)
+    if name == "softplus": return F.softplus(x, beta=cfg["beta"], threshold=cfg["threshold"])
+    if name == "selu": return F.selu(x)
+    if name == "celu": return F.celu(x, cfg["alpha"])
+    if name == "hardswish": return F.hardswish(x)
+    if name == "hardsigmoid": return F.hardsigmoid(x)
+    if name == "hardtanh": return F.hardtanh(x, cfg["min_val"], cfg["max_val"])
+    if name == "relu6": return F.relu6(x)
+    if name == "softsign": return F.softsign(x)
+    if name == "logsigmoid": return F.logsigmoid(x)
+    if name == "tanhshrink": return F.tanhshrink(x)
+    if name == "softshrink": return F.softshrink(x, cfg["lambd"])
+    if name == "hardshrink": return F.hardshrink(x, cfg["lambd"])
+    if name == "identity": return x.clone()
+    raise KeyError(name)
+
+
+def run(name, cfg, x, dy, pvals, dtype):
+    """Forward + autograd backward in `dtype`. Returns y, dx, {param: grad}, note."""
+    xt = torch.tensor(x, dtype=dtype).reshape(ROWS, COLS).requires_grad_(True)
+    gt = torch.tensor(dy, dtype=dtype).reshape(ROWS, COLS)
+    P = {k: torch.tensor(v, dtype=dtype).requires_grad_(True) for k, v in pvals.items()}
+    y = evaluate(name, xt, cfg, P)
+    y.backward(gt)
+    dx = xt.grad.detach().clone()
+    note = None
+    if name == "hardswish":
+        # Override: PyTorch >= 2.7 convention at the kinks (1.13 gives -0.5 / 1.5 here).
+        xd = xt.detach()
+        dx = torch.where(xd == -3, torch.zeros_like(dx), dx)
+        dx = torch.where(xd == 3, gt, dx)
+        note = ("dx at x = -3 and x = +3 overridden to PyTorch >= 2.7's f'(-3) = 0, f'(3) = 1 "
+                "(torch 1.13 gives -0.5 / 1.5)")
+    grads = {k: p.grad.detach().reshape(-1).tolist() for k, p in P.items()}
+    return y.detach().reshape(-1).tolist(), dx.reshape(-1).tolist(), grads, note
+
+
+def grad_scales(name, cfg, x, dy, pvals, shapes):
+    """Σ|dy_i ∂f/∂θ(x_i)| per parameter element, from a per-element copy of each parameter."""
+    out = {}
+    for k, v in pvals.items():
+        xt = torch.tensor(x, dtype=torch.float64).reshape(ROWS, COLS)
+        gt = torch.tensor(dy, dtype=torch.float64).reshape(ROWS, COLS)
+        P = {}
+        for k2, v2 in pvals.items():
+            t = torch.tensor(v2, dtype=torch.float64)
+            P[k2] = t.expand(ROWS, COLS).clone().requires_grad_(k2 == k)
+        evaluate(name, xt, cfg, P).backward(gt)
+        terms = P[k].grad.abs()
+        out[k] = terms.sum(0).tolist() if shapes[k][0] == COLS and COLS > 1 else [terms.sum().item()]
+        assert len(out[k]) == len(v), (name, k)
+    return out
+
+
+# ---- number formatting ----------------------------------------------------------------------------
+def f32(v):
+    return float(np.float32(v))
+
+
+def fmt(v, dtype):
+    """Shortest decimal that reads back (as a correctly rounded double, then cast) to exactly v."""
+    assert math.isfinite(v), v
+    if dtype == "float64":
+        s = repr(float(v))
+    else:
+        for d in range(6, 10):
+            s = "%.*g" % (d, v)
+            if f32(float(s)) == v:
+                break
+        else:
+            s = repr(float(v))
+        assert f32(float(s)) == v
+    if not any(c in s for c in ".en"):
+        s += ".0"  # keep -0.0 a float in JSON readers that parse "-0" as the integer 0
+    return s
+
+
+def dump(doc, dtype_of):
+    """JSON with one entry per block and numbers formatted per the entry's dtype."""
+    def val(v, dtype):
+        if isinstance(v, bool): return "true" if v else "false"
+        if isinstance(v, int): return str(v)
+        if isinstance(v, float): return fmt(v, dtype)
+        if isinstance(v, str): return json.dumps(v)
+        if isinstance(v, list): return "[" + ",".join(val(e, dtype) for e in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(json.dumps(k) + ": " + val(e, dtype) for k, e in v.items()) + "}"
+        raise TypeError(v)
+    lines = ["{"]
+    for k in ("generator", "torch", "comment"):
+        lines.append("  %s: %s," % (json.dumps(k), json.dumps(doc[k])))
+    lines.append('  "entries": [')
+    blocks = []
+    for e in doc["entries"]:
+        dt = dtype_of(e)
+        fields = []
+        for k, v in e.items():
+            # params and tolerances are exact decimal settings: write them as float64 numbers
+            fields.append("    %s: %s" % (json.dumps(k), val(v, "float64" if k in ("params", "rtol", "atol", "param_grad_scales") else dt)))
+        blocks.append("   {\n" + ",\n".join(fields) + "\n   }")
+    lines.append(",\n".join(blocks))
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- main -----------------------------------------------------------------------------------------
+def within(got, ref, rtol, atol, scale=None):
+    worst = 0.0
+    for i, (g, r) in enumerate(zip(got, ref)):
+        s = abs(r) if scale is None else max(abs(r), scale[i])
+        worst = max(worst, abs(g - r) / (atol + rtol * s))
+    return worst  # <= 1 means within tolerance
+
+
+def make_entry(index, name, params, extra, given, dtype):
+    rng = random.Random(1000 + index)  # same points for both dtypes of a setting
+    cfg = dict(DEFAULTS[name]); cfg.update(params)
+    pts = BASE_POINTS + [v for v in extra if v not in BASE_POINTS]
+    if name in ("softshrink", "hardshrink"):
+        pts += [v for v in (cfg["lambd"], -cfg["lambd"]) if v not in pts]
+    if name == "softplus":
+        pts += [v for v in (cfg["threshold"] / cfg["beta"],) if v not in pts]
+    if name == "hardtanh":
+        pts += [v for v in (cfg["min_val"], cfg["max_val"]) if v not in pts]
+    n = ROWS * COLS
+    assert len(pts) <= n - 16, (name, len(pts))
+    x = pts + [rng.uniform(-5.0, 5.0) for _ in range(n - len(pts))]
+    rng.shuffle(x)
+    dy = [rng.uniform(-2.0, 2.0) for _ in range(n)]
+    shapes = learnable_names(name, cfg)
+    init = initial_values(name, cfg)
+    pvals = {k: list(given[k]) if given and k in given else init[k] for k in shapes}
+    are_init = all(pvals[k] == init[k] for k in shapes)
+
+    if dtype == "float32":
+        x = [f32(v) for v in x]
+        dy = [f32(v) for v in dy]
+        pvals = {k: [f32(v) for v in vs] for k, vs in pvals.items()}
+        cfg = {k: (f32(v) if isinstance(v, float) else v) for k, v in cfg.items()}
+    y, dx, grads, note = run(name, cfg, x, dy, pvals, torch.float64)
+    scales = grad_scales(name, cfg, x, dy, pvals, shapes)
+    if dtype == "float32":
+        y, dx = [f32(v) for v in y], [f32(v) for v in dx]
+        grads = {k: [f32(v) for v in vs] for k, vs in grads.items()}
+
+    e = {"name": name, "params": params, "dtype": dtype, "rows": ROWS, "cols": COLS,
+         "x": x, "dy": dy, "y": y, "dx": dx}
+    if shapes:
+        e["param_values"] = pvals
+        e["param_shapes"] = shapes
+        e["param_values_are_init"] = are_init
+        e["param_grads"] = grads
+        e["param_grad_scales"] = scales
+    notes = [note] if note else []
+    if name == "hardsigmoid" and dtype == "float64":
+        e["rtol"] = 1e-7
+        notes.append("torch 1.13's float64 hardsigmoid backward multiplies by float32(1/6) = "
+                     "0.1666666716337204, a relative error of 3e-8")
+    if name == "gelu" and cfg["approximate"] == "tanh" and dtype == "float32":
+        e["atol"] = 5e-6
+        notes.append("float32 tanh-GELU backward cancels in 1 + tanh(u) and 1 - tanh(u)^2 for x in [-6, -3] "
+                     "(d f'/d tanh = 0.5 - x tanh'(..) ~ -12 there): one ulp of tanh near -1 moves f' by "
+                     "~1e-6 per unit dy; PyTorch's own float32 kernel errs by up to 1.03e-6 |dy| on that interval")
+    if name in ("squareplus", "smu", "smu1"):
+        # Tighter, not looser: their stable forms have no cancellation, and the points that matter
+        # (|x| ~ 1e-6 for SMU at mu = 1e6, 1e-8 for SMU-1 at its init, x = -1e4 for squareplus b = 0.2)
+        # have |y| or |f'| far below the default atol, which would make those comparisons vacuous.
+        e["atol"] = 1e-30
+        notes.append("atol 1e-30: every value, however small, is compared to rtol (stable forms, no cancellation)")
+    if notes:
+        e["note"] = "; ".join(notes)
+
+    # Self-check: PyTorch's native float32 kernels agree with the stored float32 values within the
+    # float32 test tolerance (so that tolerance is achievable by a float32 implementation).
+    native = None
+    if dtype == "float32":
+        ny, ndx, ng, _ = run(name, cfg, x, dy, pvals, torch.float32)
+        rt, at = e.get("rtol", F32_TOL[0]), e.get("atol", F32_TOL[1])
+        native = max([within(ny, y, rt, at), within(ndx, dx, rt, at)] +
+                     # parameters: no absolute floor, as in the test (the scale covers the sum)
+                     [within(ng[k], grads[k], rt, float(np.finfo(np.float32).tiny), scales[k]) for k in ng])
+    return e, native
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("-o", "--output", default=os.path.join(here, "..", "tests", "data", "activations_reference.json"))
+    args = ap.parse_args()
+
+    entries, report = [], []
+    for i, (name, params, extra, given) in enumerate(settings()):
+        for dtype in ("float64", "float32"):
+            e, native = make_entry(i, name, params, extra, given, dtype)
+            entries.append(e)
+            if native is not None:
+                report.append((native, name, params))
+    doc = {
+        "generator": "tools/torch_reference.py (run with /usr/bin/python3; see its header)",
+        "torch": torch.__version__,
+        "comment": "PyTorch autograd reference for every nnlab activation; float32 entries are "
+                   "float64 results on float32 inputs rounded once to float32.",
+        "entries": entries,
+    }
+    text = dump(doc, lambda e: e["dtype"])
+    json.loads(text)  # well-formed
+    with open(args.output, "w") as fh:
+        fh.write(text)
+
+    names = sorted({e["name"] for e in entries})
+    print("wrote %s: %d entries, %d activations, %d settings, %d bytes" %
+          (os.path.normpath(args.output), len(entries), len(names), len(entries) // 2, len(text)))
+    worst = max(report)
+    print("torch native float32 vs stored float32 reference: worst error/allowed = %.3g (%s %s)" %
+          (worst[0], worst[1], json.dumps(worst[2])))
+    bad = [r for r in report if r[0] > 1]
+    for r in bad:
+        print("  native float32 outside tolerance: %s %s ratio %.3g" % (r[1], json.dumps(r[2]), r[0]))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
