@@ -25,14 +25,14 @@
 //     of y by 2y²/(1 − y²) ≈ 30), so 1e-5 leaves a factor 4;
 //   - atol: output-form derivatives (tanh 1 − y², sigmoid y(1 − y)) lose ~2 ulp(1) = 1.2e-7 absolute
 //     once y is near ±1, times |dy| ≤ 2; the worst observed is 3.2e-7 (tanh dx at x = 6);
-//   - tanh-GELU float32 carries atol 5e-6: its backward (PyTorch's formula) cancels in 1 + tanh u
-//     and 1 − tanh² u for x in [−6, −3]; PyTorch's own float32 kernel errs there by up to 1.03e-6·|dy|,
-//     nnlab's by 0.94e-6·|dy| (observed 1.55e-6 at x = −4.41, dy = 1.65).
+//   - PyTorch's own tanh-GELU float32 backward cancels in 1 + tanh u and 1 − tanh² u for x in [−6, −3]
+//     (errors up to 1.03e-6·|dy|, measured); nnlab's uses σ(2u) = ½(1 + tanh u) and needs no slack.
 // * squareplus, smu, smu1 (both precisions) carry atol 1e-30, i.e. none: their stable forms have no
 //   cancellation, and their telling points (|x| ~ 1e-6 for SMU at μ = 1e6, 1e-8 for SMU-1 at its
 //   init, x = −1e4 for squareplus b = 0.2) have |y| or |f'| far below the default atol.
-// PyTorch's native float32 kernels stay within 0.24 of these allowances (the generator checks it),
-// so they are achievable by an ordinary float32 implementation. The test prints the worst observed error/allowance per precision and tensor kind.
+// PyTorch's native float32 kernels stay within 0.35 of these allowances (the generator checks it),
+// so they are achievable by an ordinary float32 implementation. The test prints the worst observed
+// error/allowance per precision and tensor kind.
 //
 // The test also asserts that every activation registered in LayerRegistry (kind activation) has
 // entries in both precisions, so a new activation cannot skip the PyTorch comparison.

@@ -27,7 +27,7 @@ parameter setting in one precision:
                       comparison can allow for the rounding of the summation (rtol · scale)
   rtol, atol          present only where an entry's tolerance differs from the test's defaults
                       (float64 rtol 1e-10 atol 1e-12; float32 rtol 1e-5 atol 1e-6): looser for
-                      hardsigmoid float64 and tanh-GELU float32, tighter (atol 1e-30) for squareplus,
+                      hardsigmoid float64, tighter (atol 1e-30) for squareplus,
                       smu and smu1, whose telling values are far below the default atol
   note                what was overridden or why the tolerance differs
 
@@ -60,8 +60,6 @@ Where PyTorch 1.13 is not the convention nnlab follows (explicit overrides)
   ~1e-12 at |x| = 1e-4, within the default tolerance, so nothing is overridden.
 * hardsigmoid float64 backward: 1.13 multiplies by float32(1/6) = 0.1666666716337204 even in float64,
   so the float64 entries carry rtol 1e-7 (documented in the entry).
-* tanh-GELU float32: its backward is ill-conditioned for x in [-6, -3] (see the entry's note), so
-  those entries carry atol 5e-6. Not an override of values, only of the allowance.
 * GELU (exact) uses ½x(1 + erf(x/√2)), which cancels for x < −5; the absolute error is < 1e-15, under
   the default atol 1e-12.
 """
@@ -381,11 +379,6 @@ def make_entry(index, name, params, extra, given, dtype):
         e["rtol"] = 1e-7
         notes.append("torch 1.13's float64 hardsigmoid backward multiplies by float32(1/6) = "
                      "0.1666666716337204, a relative error of 3e-8")
-    if name == "gelu" and cfg["approximate"] == "tanh" and dtype == "float32":
-        e["atol"] = 5e-6
-        notes.append("float32 tanh-GELU backward cancels in 1 + tanh(u) and 1 - tanh(u)^2 for x in [-6, -3] "
-                     "(d f'/d tanh = 0.5 - x tanh'(..) ~ -12 there): one ulp of tanh near -1 moves f' by "
-                     "~1e-6 per unit dy; PyTorch's own float32 kernel errs by up to 1.03e-6 |dy| on that interval")
     if name in ("squareplus", "smu", "smu1"):
         # Tighter, not looser: their stable forms have no cancellation, and the points that matter
         # (|x| ~ 1e-6 for SMU at mu = 1e6, 1e-8 for SMU-1 at its init, x = -1e4 for squareplus b = 0.2)
