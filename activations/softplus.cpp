@@ -1,0 +1,65 @@
+// Softplus — smooth ReLU, PyTorch nn.Softplus(beta=1.0, threshold=20.0).
+//
+//   f(x)  = (1/β)·log(1 + e^(βx))    if βx ≤ threshold
+//         = x                        if βx > threshold   (PyTorch's strict test on the product βx)
+//   f'(x) = σ(βx)                    if βx ≤ threshold
+//         = 1                        if βx > threshold
+//
+// Backward recomputes σ(βx) from the saved input x (one exp); the output y is not used.
+//
+// Range (0, ∞) for β > 0; convex, f > max(0, x), f(0) = log(2)/β; β → ∞ gives ReLU. The switch to the
+// identity makes f jump by log1p(e^(−threshold))/β ≈ 2.06e−9/β at x = threshold/β (a point where f
+// is not even continuous), so that point is reported as a kink. PyTorch's convention: at βx equal to
+// the threshold exactly the log branch is used (f'(x) = σ(threshold) there, not 1).
+//
+// Stability: log(1 + e^z) is evaluated as max(z, 0) + log1p(e^(−|z|)), which never overflows and
+// keeps full accuracy for z ≪ 0 (plain log(1 + e^z) is inf for z > 88.7 in float32 and 0 for
+// z < −37 in float64). The log branch is fed min(βx, threshold), so a discarded lane stays finite
+// even where βx itself overflows (|β| > 1, x near FLT_MAX); βx = −inf gives 0 and σ = 1/(1 + inf) = 0.
+// σ(βx) = 1/(1 + e^(−βx)) replaces PyTorch's backward z/(z + 1), z = e^(βx), which is inf/inf = NaN
+// for a user threshold above ~88 in float32.
+//
+// β = 0 is a ConfigError (f would be log(2)/0). Negative β is allowed, as in PyTorch: f is then
+// −softplus_{|β|}(−x), with the kink at threshold/β < 0.
+#include "activations/elementwise.hpp"
+
+namespace nnlab {
+namespace {
+
+template <typename T>
+class Softplus final : public Elementwise<T> {
+ public:
+  using typename Elementwise<T>::Array;
+  using typename Elementwise<T>::In;
+  using typename Elementwise<T>::Out;
+  Softplus(const Args& a, const BuildContext& c)
+      : Elementwise<T>(c), beta_(a.number("beta")), threshold_(a.number("threshold")) {
+    if (beta_ == 0) throw ConfigError("beta must be nonzero (softplus divides by beta)");
+  }
+  std::string type() const override { return "softplus"; }
+  std::vector<double> kinks() const override { return {threshold_ / beta_}; }
+
+ protected:
+  void f(In x, Out y) const override {
+    const Array z = T(beta_) * x;
+    const Array zc = z.min(T(threshold_));
+    y = (z > T(threshold_)).select(x, (zc.max(T(0)) + (-zc.abs()).exp().log1p()) / T(beta_));
+  }
+
+  void df(In x, In, In dy, Out dx) const override {
+    const Array z = T(beta_) * x;
+    const Array sigma = T(1) / (T(1) + (-z.min(T(threshold_))).exp());
+    dx = (z > T(threshold_)).select(dy, dy * sigma);
+  }
+
+ private:
+  double beta_, threshold_;
+};
+
+}  // namespace
+
+NNLAB_REGISTER_LAYER(Softplus, "softplus", LayerKind::activation, "Softplus (1/beta)·log(1 + exp(beta·x))",
+                     {number("beta", 1.0, "sharpness β (nonzero); β → ∞ approaches ReLU"),
+                      number("threshold", 20.0, "where β·x > threshold (strictly) the function is the identity")});
+
+}  // namespace nnlab
