@@ -1,0 +1,90 @@
+// PReLU — parametric ReLU (He, Zhang, Ren & Sun 2015), PyTorch nn.PReLU(num_parameters=1, init=0.25).
+//
+//   f(x)   = x        if x > 0
+//            a_c·x    if x ≤ 0           a_c = the slope of x's feature column c (or one shared a)
+//   ∂f/∂x  = 1 if x > 0, else a_c        (at x = 0: a_c, PyTorch's x > 0 test)
+//   ∂f/∂a_c = 0 if x > 0, else x         (so ∂/∂a is 0 at x = 0 too)
+//
+// backward, from the saved input x and the slopes used in forward:
+//   dx      = x > 0 ? dy : a_c·dy
+//   dL/da_c = Σ over the batch of (x ≤ 0 ? dy·x : 0) in column c        (num_parameters = F)
+//   dL/da   = the same summed over every element                         (num_parameters = 1)
+//
+// The parameter is called "weight" (PyTorch's state_dict name), shape {num_parameters}. PyTorch's
+// "channel" is dim 1 of the input, which for our (batch, features) rows is the feature column, so
+// num_parameters must be 1 or the input width. It is excluded from weight decay: decay pulls a
+// towards 0, i.e. towards ReLU, which is not what a learned slope is for (PyTorch's docs say so).
+//
+// Range (−∞, ∞) while a > 0. A learned slope can leave [0, 1] (a > 1 or a < 0 are legal), so this
+// is a select on x > 0, never max(x, a·x), which agrees with the definition only for 0 ≤ a ≤ 1.
+//
+// Not element-wise in its parameter (it needs the column index), so it implements Layer<T> directly;
+// its buffers are resized, never reallocated, when the batch size repeats.
+#include "core/registry.hpp"
+
+namespace nnlab {
+namespace {
+
+template <typename T>
+class Prelu final : public Layer<T> {
+ public:
+  Prelu(const Args& args, const BuildContext& c) : n_(c.in_features), p_(args.integer("num_parameters")) {
+    if (p_ != 1 && p_ != n_)
+      throw ConfigError("num_parameters is " + std::to_string(p_) +
+                        " but must be 1 (one shared slope) or the input width " + std::to_string(n_) +
+                        " (one slope per feature column)");
+    a_.setConstant(1, p_, static_cast<T>(args.number("init")));
+    da_.setZero(1, p_);
+    slopes_.resize(n_);
+    column_grads_.resize(n_);
+  }
+
+  std::string type() const override { return "prelu"; }
+  Index in_features() const override { return n_; }
+  Index out_features() const override { return n_; }
+  bool is_activation() const override { return true; }
+  std::vector<double> kinks() const override { return {0.0}; }
+
+  const Mat<T>& forward(const Mat<T>& x, bool) override {
+    check_input_shape("prelu", x.rows(), x.cols(), n_);
+    x_ = &x;
+    // One slope per column, read from the parameter now (an optimizer may have changed it).
+    if (p_ == 1) slopes_.setConstant(a_(0, 0));
+    else slopes_ = a_.row(0).array();
+    y_.resize(x.rows(), x.cols());
+    y_.array() = (x.array() > T(0)).select(x.array(), x.array().rowwise() * slopes_);
+    return y_;
+  }
+
+  const Mat<T>& backward(const Mat<T>& dy) override {
+    check_input_shape("prelu backward", dy.rows(), dy.cols(), n_);
+    const auto x = x_->array();
+    const auto g = dy.array();
+    dx_.resize(dy.rows(), dy.cols());
+    dx_.array() = (x > T(0)).select(g, g.rowwise() * slopes_);
+    column_grads_ = (x > T(0)).select(T(0), g * x).colwise().sum();
+    if (p_ == 1) da_(0, 0) = column_grads_.sum();
+    else da_.row(0) = column_grads_.matrix();
+    return dx_;
+  }
+
+  std::vector<Param<T>> parameters() override { return {{"weight", &a_, &da_, {p_}, false}}; }
+
+ private:
+  using Row = Eigen::Array<T, 1, Eigen::Dynamic>;
+  Index n_, p_;
+  Mat<T> a_, da_;            // the slopes (1, num_parameters) and their gradient
+  Row slopes_;               // the slope of each of the n_ columns, as used by the last forward
+  Row column_grads_;         // Σ_batch dy·x over x ≤ 0, per column
+  const Mat<T>* x_ = nullptr;
+  Mat<T> y_, dx_;
+};
+
+}  // namespace
+
+NNLAB_REGISTER_LAYER(Prelu, "prelu", LayerKind::activation,
+                     "Parametric ReLU with learnable slope(s) 'weight' (PyTorch nn.PReLU)",
+                     {integer("num_parameters", 1, "slopes: 1 (shared) or the input width (one per feature)", 1),
+                      number("init", 0.25, "initial value of every slope")});
+
+}  // namespace nnlab

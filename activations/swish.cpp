@@ -1,0 +1,78 @@
+// Swish-β (Ramachandran, Zoph & Le 2017) — not in PyTorch; β = 1 is nn.SiLU (see silu.cpp).
+//
+//   f(x)    = x·σ(βx)                                   σ(u) = 1/(1 + e^(−u)), s = σ(βx)
+//   ∂f/∂x   = s(1 + βx(1 − s)) = s + βx·σ'(βx)          σ'(u) = σ(u)(1 − σ(u))
+//   ∂f/∂β   = x²·s(1 − s) = x²·σ'(βx)                   (summed over every element: one shared β)
+//
+// The popular shortcut f' = f + σ(1 − f) holds only for β = 1; for general β it is βf + s(1 − βf).
+//
+// backward recomputes t = e^(−|βx|) ∈ (0, 1] from the saved input x (one exp; t never overflows):
+//   σ(βx)  = βx ≥ 0 ? 1/(1 + t) : t/(1 + t),     σ'(βx) = t/(1 + t)²
+//   dx     = dy·(σ(βx) + βx·σ'(βx)),             dL/dβ = Σ dy·x·(x·σ'(βx))
+// Both are accurate in the tails (no 1 − s for s ≈ 1). Where t underflows to 0 the βx·σ'(βx) term is
+// set to 0: it is 0 anyway, and this avoids inf·0 = NaN when βx itself overflows (float32, β = 100,
+// x = FLT_MAX). x·(x·σ') is evaluated in that order so x² never overflows where σ' is 0.
+//
+// Forward uses 1/(1 + e^(−βx)), exact under IEEE arithmetic for every finite βx (e^(−βx) = inf gives
+// x/inf = −0 for x ≪ 0), written as x/(1 + e^(−βx)).
+//
+// Range: for β > 0, bounded below (minimum −0.27846/β at x = −1.27846/β), unbounded above. Smooth
+// and non-monotonic (the small negative "bump"); no kink, so no PyTorch convention is needed. β → ∞
+// gives ReLU, β = 0 gives x/2; β < 0 is allowed but mirrors the gate. With learnable = true, β is
+// the parameter "beta" of shape {1}, excluded from weight decay (decay would pull it towards the
+// linear x/2); with learnable = false it is a fixed constant and parameters() is empty.
+#include "activations/elementwise.hpp"
+
+namespace nnlab {
+namespace {
+
+template <typename T>
+class Swish final : public Elementwise<T> {
+ public:
+  using typename Elementwise<T>::In;
+  using typename Elementwise<T>::Out;
+  Swish(const Args& a, const BuildContext& c) : Elementwise<T>(c), learnable_(a.boolean("learnable")) {
+    beta_.setConstant(1, 1, static_cast<T>(a.number("beta")));
+    dbeta_.setZero(1, 1);
+  }
+  std::string type() const override { return "swish"; }
+
+  std::vector<Param<T>> parameters() override {
+    if (!learnable_) return {};
+    return {{"beta", &beta_, &dbeta_, {1}, false}};
+  }
+
+ protected:
+  void f(In x, Out y) const override {
+    const T b = beta_(0, 0);
+    y = x / (T(1) + (-b * x).exp());
+  }
+
+  void df(In x, In, In dy, Out dx) const override {
+    const T b = beta_(0, 0);
+    Out& t = dx;  // dx doubles as scratch for t = e^(−|βx|) (element-wise, so no aliasing problem)
+    t = (-(b * x).abs()).exp();
+    dx = dy * ((b * x >= T(0)).select(T(1) / (T(1) + t), t / (T(1) + t))     // σ(βx)
+               + (t > T(0)).select(b * x * t / (T(1) + t).square(), T(0)));  // βx·σ'(βx)
+  }
+
+  void param_grads(In x, In, In dy) override {
+    if (!learnable_) return;
+    const T b = beta_(0, 0);
+    t_ = (-(b * x).abs()).exp();  // resized only when the batch size changes
+    dbeta_(0, 0) = (dy * x * (x * (t_ / (T(1) + t_).square()))).sum();
+  }
+
+ private:
+  bool learnable_;
+  Mat<T> beta_, dbeta_;
+  typename Elementwise<T>::Array t_;
+};
+
+}  // namespace
+
+NNLAB_REGISTER_LAYER(Swish, "swish", LayerKind::activation, "Swish x*sigmoid(beta*x), optionally learnable beta",
+                     {number("beta", 1.0, "gate sharpness: 0 gives x/2, 1 gives SiLU, infinity gives ReLU"),
+                      boolean("learnable", false, "learn beta (parameter 'beta', no weight decay)")});
+
+}  // namespace nnlab
