@@ -25,7 +25,8 @@ ResolvedLayer resolve_layer(const nlohmann::json& spec, const std::string& path)
 
 nlohmann::json resolved_layer_json(const ResolvedLayer& r) {
   nlohmann::json j = {{"type", r.entry->name}};
-  for (auto& [k, v] : args_to_json(r.args).items()) j[k] = v;
+  const nlohmann::json args = args_to_json(r.args);
+  for (const auto& [k, v] : args.items()) j[k] = v;
   return j;
 }
 

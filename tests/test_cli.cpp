@@ -1,7 +1,4 @@
 // The command line end to end (plot, list, gradcheck run as the built binary), and the SVG writer.
-//
-// The SVG writer lives in apps/ (it is part of the executable, not the library), so this file
-// compiles it in directly.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "apps/svg.cpp"
+#include "apps/svg.hpp"
 #include "core/registry.hpp"
 
 namespace fs = std::filesystem;

@@ -1,0 +1,68 @@
+// nnlab train CONFIG [--set key=value ...] [--out DIR]
+#include <spdlog/spdlog.h>
+
+#include "apps/command.hpp"
+#include "apps/progress.hpp"
+#include "core/config.hpp"
+#include "core/trainer.hpp"
+
+namespace nnlab::app {
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+};
+
+void run_train(const TrainArgs& a) {
+  RunConfig cfg = load_config(a.config, a.overrides);
+  if (!a.out.empty()) {
+    cfg.output_dir = a.out;
+    cfg.resolved["output"]["dir"] = a.out;
+  }
+  ProgressBar bar;
+  RunCallbacks cb;
+  cb.on_start = [&](const RunData& data, Model<float>& model) {
+    spdlog::info("data: {} train, {} validation, {} test samples, {} features, {} classes", data.train.rows,
+                 data.validation.rows, data.test.rows, data.train.features, data.train.classes);
+    spdlog::info("model: {} ({} parameters)", model.summary(), model.parameter_count());
+    spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", cfg.optimizer.dump(), cfg.train.epochs,
+                 cfg.train.batch_size, cfg.train.seed, set_threads(cfg.train.threads));
+    spdlog::info("writing to {}", cfg.output_dir);
+  };
+  cb.on_batch = [&](int epoch, Index done, Index total, double loss) {
+    bar.update("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.train.epochs), done, total, loss);
+  };
+  cb.on_epoch = [&](const EpochMetrics& m) {
+    bar.clear();
+    if (m.validation.samples)
+      spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  val loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s",
+                   m.epoch, m.train.loss, m.train.accuracy, m.validation.loss, m.validation.accuracy, m.test.loss,
+                   m.test.accuracy, m.seconds);
+    else
+      spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s", m.epoch, m.train.loss,
+                   m.train.accuracy, m.test.loss, m.test.accuracy, m.seconds);
+  };
+  const auto history = run_training(cfg, cb);
+  double best = 0;
+  int best_epoch = 0;
+  for (const auto& m : history)
+    if (m.test.accuracy > best) best = m.test.accuracy, best_epoch = m.epoch;
+  spdlog::info("done: final test acc {:.4f}, best {:.4f} at epoch {}; wrote config.json, metrics.csv, model.safetensors",
+               history.back().test.accuracy, best, best_epoch);
+}
+
+void setup(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  sub.add_option("config", a->config, "JSON config file")->required();
+  sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
+  sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
+  sub.callback([a] { run_train(*a); });
+}
+
+}  // namespace
+
+NNLAB_COMMAND("train", "train a model from a JSON config", setup);
+
+}  // namespace nnlab::app

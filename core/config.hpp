@@ -1,0 +1,59 @@
+// Run configs: JSON files with five sections, validated with messages that name the JSON path.
+//
+//   {
+//     "model":     {"input": 784, "hidden": [256, 128], "activation": "relu", "classes": 10}
+//                  or {"input": 784, "layers": [{"type": "dense", "out_features": 256}, "relu", ...]},
+//     "data":      {"dataset": "fashion-mnist", "path": "...", "validation_split": 0.1, ...},
+//     "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+//     "train":     {"epochs": 10, "batch_size": 128, "seed": 1, "threads": 0, "loss": "cross_entropy"},
+//     "output":    {"dir": "runs/fashion_mlp"}
+//   }
+//
+// Overrides ("train.epochs=3", "model.activation=elu", "model.hidden=[512,256]") are applied to the
+// raw JSON before validation, so they are checked exactly like the file. The MLP shorthand expands to
+// the explicit layer list; the resolved config (every default filled in) is what a run saves.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace nnlab {
+
+struct TrainSettings {
+  int epochs = 10;
+  int batch_size = 128;
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: all cores
+  std::string loss = "cross_entropy";
+  bool shuffle = true;
+  bool drop_last = false;
+};
+
+struct RunConfig {
+  nlohmann::json raw;        // the file after overrides
+  nlohmann::json resolved;   // every key, defaults filled in; layers spelled out
+  nlohmann::json model;      // model section used to build: {"input": N, "layers": [...], ...}
+  nlohmann::json data;       // resolved "data" section
+  nlohmann::json optimizer;  // resolved "optimizer" section
+  TrainSettings train;
+  std::string output_dir;
+  std::string source;        // file name, for messages
+};
+
+// Apply one "a.b.c=value" override to a JSON document. The value is parsed as JSON when it is valid
+// JSON (3, 0.1, true, [256,128], {"type":"elu"}) and taken as a string otherwise (elu).
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+
+// Validate and resolve. `source` names the config in messages. Data-set dependent values (input
+// width, classes) are filled in later by resolve_data_shape().
+RunConfig resolve_config(nlohmann::json doc, const std::string& source);
+
+// Read, override, validate. Throws ConfigError with the JSON path of the first problem.
+RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Once the data set is known: fill model.input and the classes of the MLP shorthand, or check them.
+void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes);
+
+}  // namespace nnlab

@@ -1,0 +1,212 @@
+#include "core/trainer.hpp"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/fileio.hpp"
+#include "core/rng.hpp"
+#include "core/safetensors.hpp"
+
+namespace nnlab {
+
+Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings)
+    : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), params_(model.parameters()) {}
+
+std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
+  std::vector<Index> order(static_cast<std::size_t>(rows));
+  std::iota(order.begin(), order.end(), Index{0});
+  if (settings_.shuffle) {
+    Rng rng(settings_.seed, Rng::stream_id("shuffle", static_cast<std::uint64_t>(epoch)));
+    shuffle(order.begin(), order.end(), rng);
+  }
+  return order;
+}
+
+EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::function<void(Index, Index, double)>& on_batch) {
+  const std::vector<Index> order = epoch_order(data.rows, epoch);
+  const Index B = settings_.batch_size;
+  const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
+  double loss_sum = 0;
+  Index correct = 0, seen = 0;
+  for (Index start = 0; start < total; start += B) {
+    const Index n = std::min(B, total - start);
+    data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
+    // forward → loss → backward → update
+    const MatF& out = model_.forward(x_, /*training=*/true);
+    const float loss = loss_.forward(out, {y_, nullptr});
+    if (!std::isfinite(loss))
+      throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
+                          ", sample " + std::to_string(start) + " (lower the learning rate?)");
+    correct += count_correct(out, y_);
+    model_.backward(loss_.backward());
+    optimizer_.step(params_);
+    loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+    seen += n;
+    if (on_batch) on_batch(seen, total, loss_sum / static_cast<double>(seen));
+  }
+  EvalResult r;
+  r.samples = seen;
+  if (seen) r.loss = loss_sum / static_cast<double>(seen), r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+  return r;
+}
+
+EvalResult Trainer::evaluate(const Dataset& data, Index batch) {
+  EvalResult r;
+  if (data.rows == 0) return r;
+  double loss_sum = 0;
+  Index correct = 0;
+  std::vector<Index> idx;
+  for (Index start = 0; start < data.rows; start += batch) {
+    const Index n = std::min(batch, data.rows - start);
+    idx.resize(static_cast<std::size_t>(n));
+    std::iota(idx.begin(), idx.end(), start);
+    data.gather(idx, x_, y_);
+    const MatF& out = model_.forward(x_, /*training=*/false);
+    loss_sum += static_cast<double>(loss_.forward(out, {y_, nullptr})) * static_cast<double>(n);
+    correct += count_correct(out, y_);
+  }
+  r.samples = data.rows;
+  r.loss = loss_sum / static_cast<double>(data.rows);
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(data.rows);
+  return r;
+}
+
+int set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(threads);
+  return threads;
+}
+
+namespace {
+Dataset first_rows(const Dataset& d, Index limit) {
+  if (limit <= 0 || limit >= d.rows) return d;
+  std::vector<Index> idx(static_cast<std::size_t>(limit));
+  std::iota(idx.begin(), idx.end(), Index{0});
+  return d.take(idx, d.name);
+}
+}  // namespace
+
+RunData load_run_data(const RunConfig& cfg) {
+  const nlohmann::json& d = cfg.data;
+  const auto& entry = DatasetRegistry::instance().get(d["dataset"].get<std::string>(), "dataset", "data.dataset");
+  const Args args = parse_args(entry.params, d, "data",
+                               {"dataset", "validation_split", "normalize", "limit_train", "limit_test"});
+  DataSplits splits = entry.load(args);
+  RunData out;
+  out.train = first_rows(splits.train, d["limit_train"].get<Index>());
+  out.test = first_rows(splits.test, d["limit_test"].get<Index>());
+  if (!d["normalize"].get<bool>()) {
+    for (Dataset* s : {&out.train, &out.test}) {
+      s->mean.assign(s->mean.size(), 0.0f);
+      s->stddev.assign(s->stddev.size(), 1.0f);
+    }
+  }
+  const double split = d["validation_split"].get<double>();
+  if (split > 0) {
+    const Index n_val = static_cast<Index>(std::llround(split * static_cast<double>(out.train.rows)));
+    if (n_val < 1 || n_val >= out.train.rows)
+      throw ConfigError("data.validation_split: " + std::to_string(split) + " of " + std::to_string(out.train.rows) +
+                        " samples leaves an empty training or validation set");
+    std::vector<Index> order(static_cast<std::size_t>(out.train.rows));
+    std::iota(order.begin(), order.end(), Index{0});
+    Rng rng(cfg.train.seed, Rng::stream_id("validation-split"));
+    shuffle(order.begin(), order.end(), rng);
+    std::vector<Index> val(order.begin(), order.begin() + n_val), rest(order.begin() + n_val, order.end());
+    std::sort(val.begin(), val.end());
+    std::sort(rest.begin(), rest.end());
+    const std::string base = out.train.name;
+    out.validation = out.train.take(val, base + "[validation]");
+    out.train = out.train.take(rest, base);
+  }
+  for (const Dataset* s : {&out.train, &out.test}) s->validate();
+  if (out.train.rows == 0) throw DataError("the training set is empty");
+  return out;
+}
+
+std::string metrics_csv_header() { return "epoch,train_loss,train_acc,test_loss,test_acc,seconds,val_loss,val_acc,lr\n"; }
+
+std::string metrics_csv_row(const EpochMetrics& m) {
+  char buf[512];
+  auto num = [](double v) {
+    char b[64];
+    if (std::isnan(v)) return std::string();
+    std::snprintf(b, sizeof b, "%.9g", v);
+    return std::string(b);
+  };
+  std::snprintf(buf, sizeof buf, "%d,%s,%s,%s,%s,%.4f,%s,%s,%s\n", m.epoch, num(m.train.loss).c_str(),
+                num(m.train.accuracy).c_str(), num(m.test.loss).c_str(), num(m.test.accuracy).c_str(), m.seconds,
+                num(m.validation.loss).c_str(), num(m.validation.accuracy).c_str(), num(m.lr).c_str());
+  return buf;
+}
+
+namespace {
+std::string metrics_json_line(const EpochMetrics& m) {
+  auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  nlohmann::json j = {{"epoch", m.epoch},
+                      {"train_loss", num(m.train.loss)},
+                      {"train_acc", num(m.train.accuracy)},
+                      {"test_loss", num(m.test.loss)},
+                      {"test_acc", num(m.test.accuracy)},
+                      {"seconds", m.seconds},
+                      {"val_loss", num(m.validation.loss)},
+                      {"val_acc", num(m.validation.accuracy)},
+                      {"lr", m.lr}};
+  return j.dump() + "\n";
+}
+}  // namespace
+
+std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
+  namespace fs = std::filesystem;
+  set_threads(cfg.train.threads);
+  RunData data = load_run_data(cfg);
+  resolve_data_shape(cfg, data.train.features, data.train.classes);
+  Model<float> model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+  if (model.out_features() != data.train.classes && cfg.train.loss == "cross_entropy")
+    throw ShapeError("the model has " + std::to_string(model.out_features()) + " outputs but the data set has " +
+                     std::to_string(data.train.classes) + " classes");
+  auto loss = make_loss<float>(cfg.train.loss);
+  auto optimizer = make_optimizer(cfg.optimizer);
+  Trainer trainer(model, *loss, *optimizer, cfg.train);
+
+  const fs::path out = cfg.output_dir;
+  fs::create_directories(out);
+  write_file_atomic(out / "config.json", cfg.resolved.dump(2) + "\n");
+  if (cb.on_start) cb.on_start(data, model);
+
+  std::vector<EpochMetrics> history;
+  std::string csv = metrics_csv_header(), jsonl;
+  for (int epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.lr = optimizer->lr();
+    const auto t0 = std::chrono::steady_clock::now();
+    m.train = trainer.train_epoch(data.train, epoch, [&](Index done, Index total, double l) {
+      if (cb.on_batch) cb.on_batch(epoch, done, total, l);
+    });
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (data.validation.rows) m.validation = trainer.evaluate(data.validation);
+    m.test = trainer.evaluate(data.test);
+    history.push_back(m);
+    csv += metrics_csv_row(m);
+    jsonl += metrics_json_line(m);
+    write_file_atomic(out / "metrics.csv", csv);
+    write_file_atomic(out / "metrics.jsonl", jsonl);
+    if (cb.on_epoch) cb.on_epoch(m);
+  }
+  TensorFile weights = model_tensors(model);
+  weights.metadata["format"] = "pt";
+  weights.metadata["nnlab.architecture"] = model.summary();
+  save_safetensors(out / "model.safetensors", weights);
+  return history;
+}
+
+}  // namespace nnlab

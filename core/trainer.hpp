@@ -1,0 +1,83 @@
+// The training loop, and a whole run from a resolved config (data, model, optimizer, outputs).
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/dataset.hpp"
+#include "core/loss.hpp"
+#include "core/model.hpp"
+#include "core/optimizer.hpp"
+
+namespace nnlab {
+
+struct EvalResult {
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+  Index samples = 0;
+};
+
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  EvalResult train, test, validation;  // validation.samples == 0 when there is no split
+  double seconds = 0;  // wall time of the training pass only (evaluation excluded)
+  double lr = 0;
+};
+
+// Thrown when the loss becomes NaN or infinite.
+struct DivergedError : Error {
+  using Error::Error;
+};
+
+// Mini-batch gradient descent over a Dataset. Buffers are sized once and reused across batches.
+class Trainer {
+ public:
+  Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings);
+
+  // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only).
+  // `on_batch(done_samples, total_samples, running_loss)` is called after every batch.
+  EvalResult train_epoch(const Dataset& data, int epoch,
+                         const std::function<void(Index, Index, double)>& on_batch = {});
+
+  // Loss and accuracy in evaluation mode (training = false), in batches of `batch` samples.
+  EvalResult evaluate(const Dataset& data, Index batch = 1000);
+
+  // The sample order of an epoch (identity when shuffle is off).
+  std::vector<Index> epoch_order(Index rows, int epoch) const;
+
+ private:
+  Model<float>& model_;
+  Loss<float>& loss_;
+  Optimizer& optimizer_;
+  TrainSettings settings_;
+  std::vector<Param<float>> params_;
+  MatF x_;
+  std::vector<std::int32_t> y_;
+};
+
+// Load the config's data: train/test from the registry, limits, normalisation, validation split.
+struct RunData {
+  Dataset train, validation, test;  // validation.rows == 0 without a split
+};
+RunData load_run_data(const RunConfig& cfg);
+
+// Set the number of threads used by Eigen and OpenMP (0: all cores). Returns the count in effect.
+int set_threads(int threads);
+
+struct RunCallbacks {
+  std::function<void(const RunData&, Model<float>&)> on_start;
+  std::function<void(int epoch, Index done, Index total, double loss)> on_batch;
+  std::function<void(const EpochMetrics&)> on_epoch;
+};
+
+// Train as the config says and write into cfg.output_dir: config.json (resolved), metrics.csv,
+// metrics.jsonl and model.safetensors. Returns every epoch's metrics.
+std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& callbacks = {});
+
+// The header and one row of metrics.csv.
+std::string metrics_csv_header();
+std::string metrics_csv_row(const EpochMetrics& m);
+
+}  // namespace nnlab

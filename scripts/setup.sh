@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install everything nnlab needs to build, test and train (Debian/Ubuntu), then configure and build.
+# Idempotent: packages already installed are not fetched again; the build is incremental.
+#
+#   scripts/setup.sh              build dependencies + Fashion-MNIST, then build (Release) in build/
+#   scripts/setup.sh --tools      also the reference peers used by tools/ and bench/: PyTorch
+#                                 (python3-torch + libopenblas0-openmp), Chromium, Google Benchmark
+#   BUILD_DIR=... BUILD_TYPE=...  override the build directory / CMake build type
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+          doctest-dev zlib1g-dev libcli11-dev dataset-fashion-mnist)
+if [[ "${1:-}" == "--tools" ]]; then
+  packages+=(python3 python3-torch python3-numpy libopenblas0-openmp chromium libbenchmark-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages already installed"
+fi
+
+build_dir="${BUILD_DIR:-build}"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}"
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: built $build_dir/nnlab"
