@@ -38,6 +38,14 @@ struct Dataset {
   std::vector<float> mean{0.0f};  // one per channel
   std::vector<float> stddev{1.0f};
 
+  // Training-time augmentation of image batches (applied by augment(), not by gather()):
+  // random crop after zero-padding by `crop_padding` pixels, and random horizontal flips.
+  int crop_padding = 0;
+  bool random_flip = false;
+  bool augments() const { return crop_padding > 0 || random_flip; }
+  // Augment a gathered batch in place (each row one sample laid out as `shape` C×H×W), drawing from rng.
+  void augment(MatF& batch, Rng& rng) const;
+
   // Write the normalised samples idx[0..n) into out (n x features) and their labels.
   void gather(std::span<const Index> idx, MatF& out, std::vector<std::int32_t>& out_labels) const;
   template <typename T>

@@ -32,6 +32,15 @@ struct Param {
   bool weight_decay = true;         // false for PReLU slopes and similar (PyTorch's advice)
 };
 
+// A non-learnable tensor that is part of the model's state (BatchNorm's running statistics): saved
+// and loaded with the weights, never touched by the optimizer.
+template <typename T>
+struct Buffer {
+  std::string name;  // "running_mean"; Model prefixes "layers.<i>."
+  Mat<T>* value = nullptr;
+  std::vector<std::int64_t> shape;
+};
+
 template <typename T>
 class Layer {
  public:
@@ -45,6 +54,7 @@ class Layer {
   virtual const Mat<T>& backward(const Mat<T>& dy) = 0;
 
   virtual std::vector<Param<T>> parameters() { return {}; }
+  virtual std::vector<Buffer<T>> buffers() { return {}; }
 
   // Inputs where the function is not differentiable (ReLU: 0, Hardtanh: -1 and 1). The gradient
   // checker skips inputs within 1e-3 of these; the PyTorch comparison fixes the convention there.

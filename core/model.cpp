@@ -1,5 +1,6 @@
 #include "core/model.hpp"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "core/registry.hpp"
@@ -13,20 +14,44 @@ void Model<T>::add(LayerPtr<T> layer) {
                      std::to_string(layer->in_features()) + " inputs but the previous layer gives " +
                      std::to_string(layers_.back()->out_features()));
   layers_.push_back(std::move(layer));
+  fwd_seconds_.push_back(0.0);
+  bwd_seconds_.push_back(0.0);
+}
+
+template <typename T>
+void Model<T>::reset_timing() {
+  std::fill(fwd_seconds_.begin(), fwd_seconds_.end(), 0.0);
+  std::fill(bwd_seconds_.begin(), bwd_seconds_.end(), 0.0);
 }
 
 template <typename T>
 const Mat<T>& Model<T>::forward(const Mat<T>& x, bool training) {
   if (layers_.empty()) throw Error("model has no layers");
   const Mat<T>* h = &x;
-  for (auto& l : layers_) h = &l->forward(*h, training);
+  if (!timing_) {
+    for (auto& l : layers_) h = &l->forward(*h, training);
+    return *h;
+  }
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    h = &layers_[i]->forward(*h, training);
+    fwd_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   return *h;
 }
 
 template <typename T>
 const Mat<T>& Model<T>::backward(const Mat<T>& dy) {
   const Mat<T>* g = &dy;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->backward(*g);
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    if (!timing_) {
+      g = &layers_[i]->backward(*g);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    g = &layers_[i]->backward(*g);
+    bwd_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   return *g;
 }
 
@@ -37,6 +62,18 @@ std::vector<Param<T>> Model<T>::parameters() {
     for (auto p : layers_[i]->parameters()) {
       p.name = "layers." + std::to_string(i) + "." + p.name;
       out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<Buffer<T>> Model<T>::buffers() {
+  std::vector<Buffer<T>> out;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (auto b : layers_[i]->buffers()) {
+      b.name = "layers." + std::to_string(i) + "." + b.name;
+      out.push_back(std::move(b));
     }
   }
   return out;

@@ -24,7 +24,15 @@ class Model {
 
   // Every learnable tensor, named like PyTorch's nn.Sequential state_dict: "layers.<i>.<name>".
   std::vector<Param<T>> parameters();
+  std::vector<Buffer<T>> buffers();  // named like parameters
   std::size_t parameter_count();
+
+  // Per-layer wall time of forward and backward, accumulated while timing is on (off by default;
+  // used by diagnostics and `caffe time`-style profiling).
+  void set_timing(bool on) { timing_ = on; }
+  void reset_timing();
+  const std::vector<double>& forward_seconds() const { return fwd_seconds_; }
+  const std::vector<double>& backward_seconds() const { return bwd_seconds_; }
 
   std::size_t size() const { return layers_.size(); }
   Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
@@ -37,6 +45,8 @@ class Model {
 
  private:
   std::vector<LayerPtr<T>> layers_;
+  bool timing_ = false;
+  std::vector<double> fwd_seconds_, bwd_seconds_;
 };
 
 // Build a model from an explicit JSON list of layer specs; `input` is the input width and `seed`

@@ -125,11 +125,25 @@ TensorFile model_tensors(Model<float>& model) {
     t.data.assign(p.value->data(), p.value->data() + p.value->size());
     f.tensors.emplace(p.name, std::move(t));
   }
+  for (const auto& b : model.buffers()) {
+    StoredTensor t;
+    t.shape = b.shape;
+    t.data.assign(b.value->data(), b.value->data() + b.value->size());
+    f.tensors.emplace(b.name, std::move(t));
+  }
   return f;
 }
 
 void load_model_tensors(Model<float>& model, const TensorFile& file, const std::string& source) {
-  auto params = model.parameters();
+  // Parameters and buffers alike: a name, a shape, and where the values go.
+  struct Slot {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    Mat<float>* value;
+  };
+  std::vector<Slot> params;
+  for (const auto& p : model.parameters()) params.push_back({p.name, p.shape, p.value});
+  for (const auto& b : model.buffers()) params.push_back({b.name, b.shape, b.value});
   std::vector<std::string> expected;
   for (const auto& p : params) expected.push_back(p.name);
   for (const auto& [name, t] : file.tensors)

@@ -132,7 +132,11 @@ RunData load_run_data(const RunConfig& cfg) {
   return out;
 }
 
-std::string metrics_csv_header() { return "epoch,train_loss,train_acc,test_loss,test_acc,seconds,val_loss,val_acc,lr\n"; }
+std::string metrics_csv_header(const EpochMetrics& first) {
+  std::string h = "epoch,train_loss,train_acc,test_loss,test_acc,seconds,val_loss,val_acc,lr";
+  for (const auto& [name, v] : first.extra) h += "," + name;
+  return h + "\n";
+}
 
 std::string metrics_csv_row(const EpochMetrics& m) {
   char buf[512];
@@ -142,10 +146,12 @@ std::string metrics_csv_row(const EpochMetrics& m) {
     std::snprintf(b, sizeof b, "%.9g", v);
     return std::string(b);
   };
-  std::snprintf(buf, sizeof buf, "%d,%s,%s,%s,%s,%.4f,%s,%s,%s\n", m.epoch, num(m.train.loss).c_str(),
+  std::snprintf(buf, sizeof buf, "%d,%s,%s,%s,%s,%.4f,%s,%s,%s", m.epoch, num(m.train.loss).c_str(),
                 num(m.train.accuracy).c_str(), num(m.test.loss).c_str(), num(m.test.accuracy).c_str(), m.seconds,
                 num(m.validation.loss).c_str(), num(m.validation.accuracy).c_str(), num(m.lr).c_str());
-  return buf;
+  std::string row = buf;
+  for (const auto& [name, v] : m.extra) row += "," + num(v);
+  return row + "\n";
 }
 
 namespace {
@@ -160,6 +166,7 @@ std::string metrics_json_line(const EpochMetrics& m) {
                       {"val_loss", num(m.validation.loss)},
                       {"val_acc", num(m.validation.accuracy)},
                       {"lr", m.lr}};
+  for (const auto& [name, v] : m.extra) j[name] = num(v);
   return j.dump() + "\n";
 }
 }  // namespace
@@ -183,7 +190,7 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
   if (cb.on_start) cb.on_start(data, model);
 
   std::vector<EpochMetrics> history;
-  std::string csv = metrics_csv_header(), jsonl;
+  std::string csv, jsonl;
   for (int epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
@@ -195,7 +202,9 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (data.validation.rows) m.validation = trainer.evaluate(data.validation);
     m.test = trainer.evaluate(data.test);
+    if (cb.on_epoch_end) cb.on_epoch_end(m, model, data);
     history.push_back(m);
+    if (csv.empty()) csv = metrics_csv_header(m);
     csv += metrics_csv_row(m);
     jsonl += metrics_json_line(m);
     write_file_atomic(out / "metrics.csv", csv);

@@ -24,6 +24,8 @@ struct EpochMetrics {
   EvalResult train, test, validation;  // validation.samples == 0 when there is no split
   double seconds = 0;  // wall time of the training pass only (evaluation excluded)
   double lr = 0;
+  // Further named values (diagnostics) written as extra columns of metrics.csv, in this order.
+  std::vector<std::pair<std::string, double>> extra;
 };
 
 // Thrown when the loss becomes NaN or infinite.
@@ -69,7 +71,10 @@ int set_threads(int threads);
 struct RunCallbacks {
   std::function<void(const RunData&, Model<float>&)> on_start;
   std::function<void(int epoch, Index done, Index total, double loss)> on_batch;
-  std::function<void(const EpochMetrics&)> on_epoch;
+  // After an epoch's training and evaluation, before metrics are written: may add `extra` values
+  // (e.g. diagnostics measured on the model).
+  std::function<void(EpochMetrics&, Model<float>&, const RunData&)> on_epoch_end;
+  std::function<void(const EpochMetrics&)> on_epoch;  // after metrics are written
 };
 
 // Train as the config says and write into cfg.output_dir: config.json (resolved), metrics.csv,
@@ -77,7 +82,7 @@ struct RunCallbacks {
 std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& callbacks = {});
 
 // The header and one row of metrics.csv.
-std::string metrics_csv_header();
+std::string metrics_csv_header(const EpochMetrics& first = {});
 std::string metrics_csv_row(const EpochMetrics& m);
 
 }  // namespace nnlab
