@@ -4,6 +4,7 @@
 #include "apps/command.hpp"
 #include "apps/progress.hpp"
 #include "core/config.hpp"
+#include "core/diagnostics.hpp"
 #include "core/trainer.hpp"
 
 namespace nnlab::app {
@@ -13,6 +14,7 @@ struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
   std::string out;
+  bool diagnostics = false;
 };
 
 void run_train(const TrainArgs& a) {
@@ -34,6 +36,10 @@ void run_train(const TrainArgs& a) {
   cb.on_batch = [&](int epoch, Index done, Index total, double loss) {
     bar.update("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.train.epochs), done, total, loss);
   };
+  if (a.diagnostics)
+    cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
+      add_diagnostics(m, model, data, cfg.train);
+    };
   cb.on_epoch = [&](const EpochMetrics& m) {
     bar.clear();
     if (m.validation.samples)
@@ -58,6 +64,8 @@ void setup(CLI::App& sub) {
   sub.add_option("config", a->config, "JSON config file")->required();
   sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
   sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
+  sub.add_flag("--diagnostics", a->diagnostics,
+               "record per-layer diagnostics (gradient norms, dead/saturated units, activation statistics) in metrics.csv");
   sub.callback([a] { run_train(*a); });
 }
 

@@ -56,6 +56,11 @@ class Layer {
   virtual std::vector<Param<T>> parameters() { return {}; }
   virtual std::vector<Buffer<T>> buffers() { return {}; }
 
+  // State that is not a tensor (Dropout's random stream): saved in training checkpoints so that an
+  // interrupted run resumes bit-identically.
+  virtual std::vector<std::uint64_t> rng_state() const { return {}; }
+  virtual void set_rng_state(const std::vector<std::uint64_t>& /*state*/) {}
+
   // Inputs where the function is not differentiable (ReLU: 0, Hardtanh: -1 and 1). The gradient
   // checker skips inputs within 1e-3 of these; the PyTorch comparison fixes the convention there.
   virtual std::vector<double> kinks() const { return {}; }

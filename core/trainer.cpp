@@ -34,11 +34,13 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::funct
   const std::vector<Index> order = epoch_order(data.rows, epoch);
   const Index B = settings_.batch_size;
   const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
+  Rng augment_rng(settings_.seed, Rng::stream_id("augment", static_cast<std::uint64_t>(epoch)));
   double loss_sum = 0;
   Index correct = 0, seen = 0;
   for (Index start = 0; start < total; start += B) {
     const Index n = std::min(B, total - start);
     data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
+    if (data.augments()) data.augment(x_, augment_rng);
     // forward → loss → backward → update
     const MatF& out = model_.forward(x_, /*training=*/true);
     const float loss = loss_.forward(out, {y_, nullptr});
