@@ -35,6 +35,11 @@ const std::vector<ParamSpec>& train_specs() {
       text("loss", "cross_entropy", "training loss", loss_names()),
       boolean("shuffle", true, "reshuffle the training set every epoch"),
       boolean("drop_last", false, "drop the last incomplete batch of each epoch"),
+      text("monitor", "auto", "metric for best.safetensors and early stopping (auto: val_loss with a validation split)",
+           {"auto", "none", "val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc"}),
+      integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0),
+      number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
+      boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
   };
   return s;
 }
@@ -89,6 +94,9 @@ json resolve_model_shorthand(const json& m) {
   const std::string init = out["init"].get<std::string>();
   if (std::find(schemes.begin(), schemes.end(), init) == schemes.end())
     throw ConfigError("model.init: unknown scheme '" + init + "'" + did_you_mean(init, schemes) + "; known: " + join(schemes));
+  if (!m.contains("dropout")) out["dropout"] = 0.0;
+  if (!out["dropout"].is_number() || out["dropout"].get<double>() < 0 || out["dropout"].get<double>() >= 1)
+    throw ConfigError("model.dropout: expected a probability in [0, 1), got " + out["dropout"].dump());
   if (!m.contains("classes")) out["classes"] = 0;
   if (!out["classes"].is_number_integer() || out["classes"].get<std::int64_t>() < 0)
     throw ConfigError("model.classes: expected a positive integer");
@@ -96,7 +104,7 @@ json resolve_model_shorthand(const json& m) {
 }
 
 json resolve_model(const json& m) {
-  static const std::vector<std::string> shorthand = {"input", "hidden", "activation", "classes", "init"};
+  static const std::vector<std::string> shorthand = {"input", "hidden", "activation", "classes", "init", "dropout"};
   static const std::vector<std::string> explicit_keys = {"input", "layers"};
   if (!m.is_object())
     throw ConfigError("model: expected an object: {\"hidden\": [256, 128], \"activation\": \"relu\"} or {\"layers\": [...]}");
@@ -193,6 +201,16 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.train.loss = t.text("loss");
   cfg.train.shuffle = t.boolean("shuffle");
   cfg.train.drop_last = t.boolean("drop_last");
+  cfg.train.monitor = t.text("monitor");
+  cfg.train.patience = static_cast<int>(t.integer("patience"));
+  cfg.train.min_delta = t.number("min_delta");
+  cfg.train.save_best = t.boolean("save_best");
+  if (cfg.train.monitor == "auto")
+    cfg.train.monitor = cfg.data["validation_split"].get<double>() > 0 ? "val_loss" : "none";
+  if (cfg.train.monitor.rfind("val_", 0) == 0 && !(cfg.data["validation_split"].get<double>() > 0))
+    throw ConfigError("train.monitor: '" + cfg.train.monitor + "' needs a validation set; set data.validation_split");
+  if (cfg.train.patience > 0 && cfg.train.monitor == "none")
+    throw ConfigError("train.patience: early stopping needs a monitored metric: set data.validation_split (or train.monitor)");
 
   const std::string stem = std::filesystem::path(source).stem().string();
   const Args o = parse_args({text("dir", "runs/" + (stem.empty() ? std::string("run") : stem), "output directory")},
@@ -205,6 +223,7 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.resolved["data"] = cfg.data;
   cfg.resolved["optimizer"] = cfg.optimizer;
   cfg.resolved["train"] = args_to_json(t);
+  cfg.resolved["train"]["monitor"] = cfg.train.monitor;
   cfg.resolved["output"] = args_to_json(o);
   return cfg;
 }
@@ -228,7 +247,8 @@ void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes) {
     throw ShapeError("model.input is " + std::to_string(input) + " but the data set '" + cfg.data["dataset"].get<std::string>() +
                      "' has " + std::to_string(features) + " features per sample");
   m["input"] = features;
-  if (!m.contains("layers")) {
+  if (m.contains("hidden")) {  // the MLP shorthand (idempotent: re-expands the same list)
+    m.erase("layers");
     std::int64_t k = m["classes"].get<std::int64_t>();
     if (k != 0 && k != classes)
       throw ShapeError("model.classes is " + std::to_string(k) + " but the data set has " + std::to_string(classes) + " classes");
@@ -237,6 +257,7 @@ void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes) {
     for (const auto& h : m["hidden"]) {
       layers.push_back({{"type", "dense"}, {"out_features", h}, {"init", m["init"]}});
       layers.push_back(m["activation"]);
+      if (m["dropout"].get<double>() > 0) layers.push_back({{"type", "dropout"}, {"p", m["dropout"]}});
     }
     layers.push_back({{"type", "dense"}, {"out_features", classes}, {"init", m["init"]}});
     json expanded = json::array();

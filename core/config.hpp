@@ -1,7 +1,7 @@
 // Run configs: JSON files with five sections, validated with messages that name the JSON path.
 //
 //   {
-//     "model":     {"input": 784, "hidden": [256, 128], "activation": "relu", "classes": 10}
+//     "model":     {"input": 784, "hidden": [256, 128], "activation": "relu", "classes": 10, "dropout": 0.2}
 //                  or {"input": 784, "layers": [{"type": "dense", "out_features": 256}, "relu", ...]},
 //     "data":      {"dataset": "fashion-mnist", "path": "...", "validation_split": 0.1, ...},
 //     "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
@@ -29,6 +29,12 @@ struct TrainSettings {
   std::string loss = "cross_entropy";
   bool shuffle = true;
   bool drop_last = false;
+  // Model selection: the metric watched for best.safetensors and early stopping. "auto" watches
+  // val_loss when there is a validation split and nothing otherwise.
+  std::string monitor = "auto";
+  int patience = 0;        // stop after this many epochs without improvement (0: never)
+  double min_delta = 0.0;  // an improvement must beat the best by more than this
+  bool save_best = true;   // write best.safetensors whenever the monitored metric improves
 };
 
 struct RunConfig {

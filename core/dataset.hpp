@@ -39,7 +39,8 @@ struct Dataset {
   std::vector<float> stddev{1.0f};
 
   // Training-time augmentation of image batches (applied by augment(), not by gather()):
-  // random crop after zero-padding by `crop_padding` pixels, and random horizontal flips.
+  // random crop after padding by `crop_padding` pixels with black (a 0 byte, i.e. −mean/std after
+  // normalisation, as torchvision's RandomCrop pads raw pixels), and random horizontal flips.
   int crop_padding = 0;
   bool random_flip = false;
   bool augments() const { return crop_padding > 0 || random_flip; }

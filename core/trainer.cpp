@@ -127,6 +127,7 @@ RunData load_run_data(const RunConfig& cfg) {
     std::sort(rest.begin(), rest.end());
     const std::string base = out.train.name;
     out.validation = out.train.take(val, base + "[validation]");
+    out.validation.crop_padding = 0, out.validation.random_flip = false;  // evaluation data is not augmented
     out.train = out.train.take(rest, base);
   }
   for (const Dataset* s : {&out.train, &out.test}) s->validate();
@@ -173,15 +174,46 @@ std::string metrics_json_line(const EpochMetrics& m) {
 }
 }  // namespace
 
+Model<float> build_run_model(RunConfig& cfg, const RunData& data) {
+  resolve_data_shape(cfg, data.train.features, data.train.classes);
+  Model<float> model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+  if (model.out_features() != data.train.classes)
+    throw ShapeError("the model has " + std::to_string(model.out_features()) + " outputs but the data set has " +
+                     std::to_string(data.train.classes) + " classes");
+  return model;
+}
+
+std::map<std::string, std::string> model_metadata(const Dataset& train, Model<float>& model) {
+  std::map<std::string, std::string> meta;
+  meta["format"] = "pt";
+  meta["nnlab.architecture"] = model.summary();
+  meta["nnlab.dataset"] = train.name;
+  meta["nnlab.scale"] = nlohmann::json(train.scale).dump();
+  meta["nnlab.mean"] = nlohmann::json(train.mean).dump();
+  meta["nnlab.std"] = nlohmann::json(train.stddev).dump();
+  meta["nnlab.classes"] = std::to_string(train.classes);
+  meta["nnlab.class_names"] = nlohmann::json(train.class_names).dump();
+  meta["nnlab.shape"] = nlohmann::json(train.shape).dump();
+  return meta;
+}
+
+bool larger_is_better(const std::string& metric) { return metric.size() > 4 && metric.substr(metric.size() - 4) == "_acc"; }
+
+double monitored_value(const EpochMetrics& m, const std::string& metric) {
+  if (metric == "val_loss") return m.validation.loss;
+  if (metric == "val_acc") return m.validation.accuracy;
+  if (metric == "test_loss") return m.test.loss;
+  if (metric == "test_acc") return m.test.accuracy;
+  if (metric == "train_loss") return m.train.loss;
+  if (metric == "train_acc") return m.train.accuracy;
+  throw ConfigError("train.monitor: unknown metric '" + metric + "'");
+}
+
 std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
   namespace fs = std::filesystem;
   set_threads(cfg.train.threads);
   RunData data = load_run_data(cfg);
-  resolve_data_shape(cfg, data.train.features, data.train.classes);
-  Model<float> model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
-  if (model.out_features() != data.train.classes && cfg.train.loss == "cross_entropy")
-    throw ShapeError("the model has " + std::to_string(model.out_features()) + " outputs but the data set has " +
-                     std::to_string(data.train.classes) + " classes");
+  Model<float> model = build_run_model(cfg, data);
   auto loss = make_loss<float>(cfg.train.loss);
   auto optimizer = make_optimizer(cfg.optimizer);
   Trainer trainer(model, *loss, *optimizer, cfg.train);
@@ -193,6 +225,9 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
 
   std::vector<EpochMetrics> history;
   std::string csv, jsonl;
+  const std::string& monitor = cfg.train.monitor;
+  double best = std::numeric_limits<double>::quiet_NaN();
+  int best_epoch = 0;
   for (int epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
@@ -212,10 +247,27 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
     write_file_atomic(out / "metrics.csv", csv);
     write_file_atomic(out / "metrics.jsonl", jsonl);
     if (cb.on_epoch) cb.on_epoch(m);
+    if (monitor != "none") {
+      const double v = monitored_value(m, monitor);
+      const double sign = larger_is_better(monitor) ? 1.0 : -1.0;
+      if (std::isnan(best) || sign * (v - best) > cfg.train.min_delta) {
+        best = v, best_epoch = epoch;
+        if (cfg.train.save_best) {
+          TensorFile weights = model_tensors(model);
+          weights.metadata = model_metadata(data.train, model);
+          weights.metadata["nnlab.epoch"] = std::to_string(epoch);
+          weights.metadata["nnlab." + monitor] = nlohmann::json(v).dump();
+          save_safetensors(out / "best.safetensors", weights);
+        }
+      } else if (cfg.train.patience > 0 && epoch - best_epoch >= cfg.train.patience) {
+        if (cb.on_early_stop) cb.on_early_stop(epoch, best_epoch, best);
+        break;
+      }
+    }
   }
   TensorFile weights = model_tensors(model);
-  weights.metadata["format"] = "pt";
-  weights.metadata["nnlab.architecture"] = model.summary();
+  weights.metadata = model_metadata(data.train, model);
+  weights.metadata["nnlab.epoch"] = std::to_string(history.back().epoch);
   save_safetensors(out / "model.safetensors", weights);
   return history;
 }

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "core/config.hpp"
@@ -75,10 +76,23 @@ struct RunCallbacks {
   // (e.g. diagnostics measured on the model).
   std::function<void(EpochMetrics&, Model<float>&, const RunData&)> on_epoch_end;
   std::function<void(const EpochMetrics&)> on_epoch;  // after metrics are written
+  std::function<void(int epoch, int best_epoch, double best)> on_early_stop;
 };
 
+// The model a run config describes, for data of this shape (weights freshly initialised).
+Model<float> build_run_model(RunConfig& cfg, const RunData& data);
+
+// Metadata stored with saved weights so a model file is usable on its own (nnlab predict):
+// normalisation, classes and class names, input shape, architecture.
+std::map<std::string, std::string> model_metadata(const Dataset& train, Model<float>& model);
+
+// The value of a monitored metric ("val_loss", "test_acc", ...) and whether larger is better.
+double monitored_value(const EpochMetrics& m, const std::string& metric);
+bool larger_is_better(const std::string& metric);
+
 // Train as the config says and write into cfg.output_dir: config.json (resolved), metrics.csv,
-// metrics.jsonl and model.safetensors. Returns every epoch's metrics.
+// metrics.jsonl, model.safetensors (final weights) and best.safetensors (best monitored epoch).
+// Returns every epoch's metrics.
 std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& callbacks = {});
 
 // The header and one row of metrics.csv.
