@@ -17,10 +17,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // default negative slope) is not counted: 0.01f is slightly below the double 0.01.
 constexpr float kSaturatedSlope = 0.01f;
 
+// A weight matrix: a parameter named "weight" of 2 or more dimensions (dense, convolution), not
+// BatchNorm's per-feature scale (also named "weight", but 1-D) or an activation's parameter.
+bool is_weight_matrix(const Param<float>& p) { return p.name == "weight" && p.shape.size() >= 2; }
+
 bool has_weight(Layer<float>& layer) {
   if (layer.is_activation()) return false;
   for (const auto& p : layer.parameters())
-    if (p.name == "weight") return true;
+    if (is_weight_matrix(p)) return true;
   return false;
 }
 
@@ -107,7 +111,7 @@ ProbeDiagnostics probe_diagnostics(Model<float>& model, const MatF& x, std::span
     Layer<float>& layer = model.layer(i);
     if (!has_weight(layer)) continue;
     for (const auto& p : layer.parameters())
-      if (p.name == "weight") out.weights.push_back({i, layer.type(), static_cast<double>(p.grad->norm())});
+      if (is_weight_matrix(p)) out.weights.push_back({i, layer.type(), static_cast<double>(p.grad->norm())});
   }
   return out;
 }

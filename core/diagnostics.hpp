@@ -4,7 +4,7 @@
 // The probe batch is the first 512 samples of the test set (of the training set when there is no
 // test set): the same samples for every run of a sweep, whatever the seed or the activation. After
 // each epoch the probe goes through the model layer by layer in evaluation mode, and for the k-th
-// hidden activation layer (an activation followed by a layer with weights) we record
+// hidden activation layer (an activation followed somewhere by a layer with a weight matrix) we record
 //
 //   act<k>_mean   mean of the outputs y over all probe samples and units   (zero-centredness)
 //   act<k>_std    their standard deviation (population, over the same entries)
@@ -19,7 +19,8 @@
 // layer that mixes units (softmax) fails that test and gets NaN (an empty cell) for dead and sat,
 // which are per-unit notions.
 //
-// For the k-th layer with a "weight" parameter (dense layers; activations excluded):
+// For the k-th layer with a weight matrix (a 2-D "weight" parameter: dense layers, not BatchNorm's
+// 1-D scale, not activations):
 //
 //   w<k>_grad     ‖∂L/∂W_k‖ (Frobenius/L2 norm) of the training loss on the probe batch: forward,
 //                 loss, backward once. Small norms in the first layers and large ones in the last
@@ -71,7 +72,7 @@ struct WeightGradStats {
 
 struct ProbeDiagnostics {
   std::vector<ActivationStats> activations;  // hidden activation layers, in order
-  std::vector<WeightGradStats> weights;      // layers with a "weight" parameter, in order
+  std::vector<WeightGradStats> weights;      // layers with a weight matrix, in order
   double loss = 0;                           // loss of the probe batch
 };
 
