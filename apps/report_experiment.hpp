@@ -1,0 +1,85 @@
+// Comparison experiments: a JSON file naming a base training config and the axes to sweep.
+//
+//   {
+//     "description": "the eleven tutorial activations on the Fashion-MNIST MLP",
+//     "base": "fashion_mlp.json",                  // training config, relative to this file
+//     "set": {"train.epochs": 3},                  // fixed overrides for every run (optional)
+//     "activations": ["relu", {"type": "elu", "alpha": 0.5}],   // model.activation values (optional)
+//     "sweep": {"model.hidden": [[64], [64, 64]], "optimizer.lr": [0.01, 0.1]},  // (optional)
+//     "seeds": [1, 2, 3],                          // default: the base config's train.seed
+//     "target_accuracy": 0.85,                     // for "epochs to reach" (default 0.85)
+//     "output": "runs/compare_fashion"             // default output directory
+//   }
+//
+// The runs are the cross product activations × sweep values (in file order) × seeds. A *setting* is
+// one combination of swept values; its runs differ only in the seed, and the summary averages over
+// them. Every run is `nnlab train BASE --set <set...> --set model.activation=A --set <path>=V ...
+// --set train.seed=S`, so a run's config is validated exactly like a --set on the command line;
+// expand() validates all of them before anything runs (a typo in a path fails at once, with the
+// nearest valid key).
+//
+// Run ids are readable slugs of the swept values and the seed, e.g. "relu_s1",
+// "elu-alpha0.5_hidden64x64_lr0.1_s2".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace nnlab::report {
+
+// One swept axis other than the activation: a --set path and its values.
+struct Axis {
+  std::string path;                  // "optimizer.lr"
+  std::vector<nlohmann::json> values;
+};
+
+struct Experiment {
+  std::string source;                // the experiment file, for messages
+  std::string name;                  // its stem: "compare_fashion"
+  std::string description;
+  std::filesystem::path base;        // the base training config (absolute)
+  std::vector<std::string> fixed;    // "path=json" overrides from "set", applied first
+  std::vector<nlohmann::json> activations;  // empty: the activation is not swept
+  std::vector<Axis> sweep;
+  std::vector<std::uint64_t> seeds;
+  double target_accuracy = 0.85;
+  std::string output;                // default output directory
+  nlohmann::json doc;                // the file as read
+};
+
+// One run of the sweep.
+struct RunSpec {
+  std::string id;                      // "elu-alpha0.5_lr0.1_s1"
+  std::size_t setting = 0;             // index into Plan::settings
+  std::vector<std::string> values;     // display value per axis (Plan::axes), e.g. "elu(alpha=0.5)", "0.1"
+  std::uint64_t seed = 0;
+  std::vector<std::string> overrides;  // --set arguments, in order (threads and output excluded)
+};
+
+struct Plan {
+  std::vector<std::string> axes;       // column names: "activation" and the sweep paths
+  std::vector<std::string> settings;   // setting labels: "relu", "elu(alpha=0.5), lr=0.1"; "base" if nothing is swept
+  std::vector<RunSpec> runs;           // settings-major, seeds innermost
+};
+
+// Read and validate an experiment file (unknown keys get the nearest valid one).
+Experiment load_experiment(const std::string& path);
+
+// Validate an experiment document (ordered: the sweep keeps the file order of its axes); `dir`
+// resolves the relative base path.
+Experiment parse_experiment(const nlohmann::ordered_json& doc, const std::string& source,
+                            const std::filesystem::path& dir);
+
+// The cross product, with ids and every run's config validated. Throws ConfigError naming the run.
+Plan expand(const Experiment& e);
+
+// "elu(alpha=0.5)" for {"type": "elu", "alpha": 0.5}; "relu" for "relu"; "[64,64]" for arrays.
+std::string display_value(const nlohmann::json& v);
+
+// A file-name-safe slug: letters, digits, '.', '-' kept; '+' dropped; anything else becomes '-'.
+std::string slug(const std::string& text);
+
+}  // namespace nnlab::report
