@@ -1,7 +1,26 @@
-// The optimizer interface and its registry. Optimizers update float parameters in place from the
-// gradients that backward wrote; per-parameter state (momentum buffers, moments) lives inside.
+// The optimizer interface, its registry, and gradient clipping by global norm.
+//
+// Optimizers update float parameters in place from the gradients that backward wrote, with
+// PyTorch's update rules and defaults (torch.optim 1.13; each optim/<name>.cpp starts with its rule).
+// Per-parameter state (momentum buffers, moments) lives inside, in named slots that use PyTorch's
+// state names ("momentum_buffer", "exp_avg", ...), and is sized once, at the first step: a step
+// allocates nothing after that.
+//
+// Checkpoints. state(params) returns everything needed to continue bit-identically, as a
+// TensorFile (core/safetensors.hpp), every name under "optimizer.":
+//   tensors   "optimizer.<param name>.<slot>"  e.g. "optimizer.layers.0.weight.exp_avg": float32,
+//             the parameter's shape; none before the first step
+//   metadata  "optimizer.type"  registry name ("adam")
+//             "optimizer.step"  steps taken, decimal integer
+//             "optimizer.lr"    current learning rate, the shortest decimal that reads back exactly
+// load_state(file, params, source) checks all of it against this optimizer and these parameters
+// and throws CheckpointError("<source>: ...") naming what is wrong (another optimizer's state, a
+// missing, unexpected or misshapen tensor, malformed metadata), changing nothing then. Tensors and
+// metadata outside "optimizer." are ignored, so the model's weights and a schedule's state
+// (core/schedule.hpp) can share the file.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +29,7 @@
 #include "core/layer.hpp"
 #include "core/params.hpp"
 #include "core/registry.hpp"
+#include "core/safetensors.hpp"
 
 namespace nnlab {
 
@@ -20,14 +40,40 @@ class Optimizer {
   virtual std::string name() const = 0;
 
   // One update of every parameter from its gradient. `params` must be the same list, in the same
-  // order, at every call (state is kept per position).
-  virtual void step(std::vector<Param<float>>& params) = 0;
+  // order and with the same shapes, at every call (state is kept per position); a parameter with
+  // weight_decay == false gets no weight decay.
+  void step(std::vector<Param<float>>& params);
 
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }  // for learning-rate schedules
+  std::int64_t steps() const { return steps_; }  // updates done so far
+
+  // Checkpoint state (see the header comment). `params` names the tensors.
+  TensorFile state(const std::vector<Param<float>>& params) const;
+  void load_state(const TensorFile& file, const std::vector<Param<float>>& params, const std::string& source);
 
  protected:
+  // The update rule. steps() already counts this update (1 at the first); every slot holds one
+  // buffer per parameter, sized like it and zero-filled at the first step (or as init_state left it).
+  virtual void update(std::vector<Param<float>>& params) = 0;
+  // Called once after the slots are allocated and zeroed, before the first update (Adagrad's
+  // initial accumulator value).
+  virtual void init_state() {}
+
+  // Declare a state slot (in the constructor). Returns its index for slot().
+  std::size_t add_slot(std::string name);
+  std::vector<MatF>& slot(std::size_t index) { return slots_[index].buffers; }
+
   double lr_;
+
+ private:
+  struct Slot {
+    std::string name;
+    std::vector<MatF> buffers;  // one per parameter; empty until the first step
+  };
+  void allocate(const std::vector<Param<float>>& params);
+  std::vector<Slot> slots_;
+  std::int64_t steps_ = 0;
 };
 
 struct OptimizerEntry {
@@ -40,6 +86,24 @@ using OptimizerRegistry = Registry<OptimizerEntry>;
 
 // From a config object {"type": "sgd", "lr": 0.05, ...}; `path` names it in messages.
 std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std::string& path = "optimizer");
+
+// Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_(params, max_norm):
+//
+//   n = sqrt(Σ_params Σ_i g_i²)               (all gradients seen as one vector; summed in double)
+//   c = max_norm / (n + 1e-6)
+//   g ← g · c   when c < 1  (PyTorch multiplies by min(c, 1); a factor of 1 changes nothing)
+//
+// Returns n, the norm before clipping. A non-finite n (a NaN or infinite gradient) leaves the
+// gradients untouched (PyTorch would turn them all into NaN or 0): the caller should treat it as
+// divergence. max_norm must be > 0.
+double clip_grad_norm(std::vector<Param<float>>& params, double max_norm);
+
+// Checkpoint metadata values (also used by core/schedule.cpp): the shortest decimal that reads back
+// as exactly the same double ("0.1", "1e-08", "inf"), and strict parsers that accept only such
+// text (no spaces, no trailing characters) and otherwise throw CheckpointError("<what>: ...").
+std::string exact_decimal(double x);
+double parse_decimal(const std::string& text, const std::string& what);
+std::int64_t parse_count(const std::string& text, const std::string& what);  // an integer >= 0
 
 }  // namespace nnlab
 

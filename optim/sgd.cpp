@@ -6,6 +6,8 @@
 //   b  = momentum·b + (1 − dampening)·g       (later steps)
 //   g  = g + momentum·b   if nesterov,  else  g = b          (only when momentum ≠ 0)
 //   θ ← θ − lr·g
+//
+// State: "momentum_buffer" b (only when momentum ≠ 0).
 #include "core/optimizer.hpp"
 
 namespace nnlab {
@@ -21,13 +23,14 @@ class Sgd final : public Optimizer {
         nesterov_(a.boolean("nesterov")) {
     if (nesterov_ && (momentum_ <= 0 || dampening_ != 0))
       throw ConfigError("nesterov momentum requires momentum > 0 and dampening = 0");
+    if (momentum_ != 0) buf_ = add_slot("momentum_buffer");
   }
   std::string name() const override { return "sgd"; }
 
-  void step(std::vector<Param<float>>& params) override {
-    if (buf_.empty()) buf_.resize(params.size());
+ protected:
+  void update(std::vector<Param<float>>& params) override {
     const float lr = static_cast<float>(lr_), mom = static_cast<float>(momentum_);
-    const float damp = static_cast<float>(dampening_), wd = static_cast<float>(weight_decay_);
+    const float damp = static_cast<float>(1.0 - dampening_), wd = static_cast<float>(weight_decay_);
     for (std::size_t i = 0; i < params.size(); ++i) {
       auto w = params[i].value->array();
       auto g = params[i].grad->array();
@@ -37,21 +40,18 @@ class Sgd final : public Optimizer {
         else w -= lr * g;
         continue;
       }
-      MatF& b = buf_[i];
-      if (b.size() == 0) {
-        b = (g + decay * w).matrix();
-      } else {
-        b.array() = mom * b.array() + (1.0f - damp) * (g + decay * w);
-      }
-      if (nesterov_) w -= lr * ((g + decay * w) + mom * b.array());
-      else w -= lr * b.array();
+      auto b = slot(buf_)[i].array();
+      if (steps() == 1) b = g + decay * w;
+      else b = mom * b + damp * (g + decay * w);
+      if (nesterov_) w -= lr * ((g + decay * w) + mom * b);
+      else w -= lr * b;
     }
   }
 
  private:
   double momentum_, dampening_, weight_decay_;
   bool nesterov_;
-  std::vector<MatF> buf_;
+  std::size_t buf_ = 0;
 };
 
 }  // namespace
