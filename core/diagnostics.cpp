@@ -129,10 +129,15 @@ void start_diagnostics(Model<float>& model) {
 }
 
 void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, const TrainSettings& settings) {
-  // Timers first (they hold this epoch's training pass), then off while the probe runs.
+  // Timers first, then off while the probe runs. They hold the epoch's training pass (forward and
+  // backward) and its evaluation passes (forward only); the training pass's part of the forward
+  // time is taken in proportion to the samples each processed.
+  const double n_train = static_cast<double>(m.train.samples);
+  const double n_eval = static_cast<double>(m.test.samples + m.validation.samples);
+  const double train_part = n_train + n_eval > 0 ? n_train / (n_train + n_eval) : 1.0;
   double act_seconds = 0, all_seconds = 0;
   for (std::size_t i = 0; i < model.size(); ++i) {
-    const double s = model.forward_seconds()[i] + model.backward_seconds()[i];
+    const double s = model.forward_seconds()[i] * train_part + model.backward_seconds()[i];
     all_seconds += s;
     if (model.layer(i).is_activation()) act_seconds += s;
   }

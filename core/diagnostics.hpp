@@ -31,6 +31,13 @@
 //   act_seconds   wall time spent in the activation layers' forward + backward
 //   act_share     act_seconds / time spent in all layers' forward + backward
 //
+// The timers also run during the epoch's evaluation (forward only, on the test and validation
+// sets). Backward time is all training; of the forward time, the training pass's part is taken in
+// proportion to the samples: forward · N_train / (N_train + N_test + N_validation). For
+// element-wise activations, whose cost per sample does not depend on the batch size, that split is
+// exact up to timer noise; for dense layers (the denominator of act_share) it is an estimate, since
+// evaluation uses larger batches.
+//
 // Side effects, and why they do not change training: the probe backward overwrites the parameter
 // gradients, but add_diagnostics runs after the epoch's last optimizer step, and the next training
 // backward overwrites them again before the next step (backward never accumulates). Evaluation mode

@@ -230,6 +230,7 @@ TEST_CASE("recording diagnostics does not change training (bit-identical metrics
     // Timers were on from the start, so even epoch 1 has its activation time.
     for (const auto& m : h2) {
       CHECK(extra(m, "act_seconds") > 0);
+      CHECK(extra(m, "act_seconds") < m.seconds);  // part of the training pass, evaluation excluded
       CHECK(extra(m, "act_share") > 0);
       CHECK(extra(m, "act_share") < 1);
       CHECK(extra(m, "w1_grad") > 0);
@@ -237,6 +238,39 @@ TEST_CASE("recording diagnostics does not change training (bit-identical metrics
     // metrics.csv carries the columns.
     CHECK(metrics_csv_header(h2.front()).find("act1_dead") != std::string::npos);
   }
+}
+
+TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running statistics alone") {
+  // Explicit layers: BatchNorm has a 1-D "weight" (not a weight matrix), Dropout draws random
+  // numbers in training mode only. Both must come out of the probe untouched.
+  json doc = json::parse(R"({
+    "model": {"layers": [{"type": "dense", "out_features": 16}, "batchnorm", "relu", {"type": "dropout", "p": 0.3},
+                         {"type": "dense", "out_features": 16}, "tanh", {"type": "dense", "out_features": 3}]},
+    "data": {"dataset": "spirals", "test_samples": 200},
+    "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
+    "train": {"epochs": 4, "batch_size": 32, "seed": 3, "threads": 1}
+  })");
+  TempDir a, b;
+  doc["output"]["dir"] = a.path.string();
+  RunConfig plain = resolve_config(doc, "bn.json");
+  doc["output"]["dir"] = b.path.string();
+  RunConfig diag = resolve_config(doc, "bn.json");
+  const auto h1 = run_training(plain);
+  RunCallbacks cb;
+  cb.on_start = [](const RunData&, Model<float>& model) { start_diagnostics(model); };
+  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, diag.train); };
+  const auto h2 = run_training(diag, cb);
+  REQUIRE(h1.size() == h2.size());
+  for (std::size_t e = 0; e < h1.size(); ++e) {
+    CHECK(h1[e].train.loss == h2[e].train.loss);
+    CHECK(h1[e].test.accuracy == h2[e].test.accuracy);
+  }
+  std::vector<std::string> names;
+  for (const auto& [k, v] : h2.back().extra) names.push_back(k);
+  const std::vector<std::string> expected = {"act1_mean", "act1_std", "act1_dead", "act1_sat", "act2_mean", "act2_std",
+                                             "act2_dead", "act2_sat", "w1_grad",   "w2_grad",  "w3_grad",   "act_seconds",
+                                             "act_share"};
+  CHECK(names == expected);  // no gradient column for batchnorm's scale
 }
 
 TEST_CASE("without start_diagnostics the first epoch has no activation time, later epochs do") {
@@ -251,6 +285,27 @@ TEST_CASE("without start_diagnostics the first epoch has no activation time, lat
   CHECK(std::isnan(extra(h[0], "act_share")));
   CHECK(extra(h[1], "act_seconds") > 0);
   CHECK(extra(h[3], "act_share") > 0);
+}
+
+TEST_CASE("act_seconds is a part of the training pass even when evaluation handles 10x more samples") {
+  TempDir dir;
+  json doc = json::parse(R"({
+    "model": {"hidden": [64, 64], "activation": "elu"},
+    "data": {"dataset": "spirals", "samples": 300, "test_samples": 3000},
+    "optimizer": {"type": "sgd", "lr": 0.05},
+    "train": {"epochs": 3, "batch_size": 32, "seed": 3, "threads": 1}
+  })");
+  doc["output"]["dir"] = dir.path.string();
+  RunConfig cfg = resolve_config(doc, "eval_heavy.json");
+  RunCallbacks cb;
+  cb.on_start = [](const RunData&, Model<float>& model) { start_diagnostics(model); };
+  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, cfg.train); };
+  const auto h = run_training(cfg, cb);
+  for (const auto& m : h) {
+    CHECK(m.test.samples == 10 * m.train.samples);
+    CHECK(extra(m, "act_seconds") > 0);
+    CHECK(extra(m, "act_seconds") < m.seconds);
+  }
 }
 
 TEST_CASE("the probe batch is the first 512 test samples, whatever the training seed") {
