@@ -464,8 +464,13 @@ std::string render(const LineChart& chart) {
   if (show_legend && chart.legend == LegendPos::outside_right) right += ll.width + 4;
   const Rect plot{left, top, W - right, H - bottom};
   const int max_xticks = std::clamp(static_cast<int>((plot.x1 - plot.x0) / 50), 3, 11);
-  const std::vector<double> xticks = nice_ticks(xl.lo, xl.hi, max_xticks);
-  const double xstep = nice_step(xl.lo, xl.hi, max_xticks);
+  std::vector<double> xticks = nice_ticks(xl.lo, xl.hi, max_xticks);
+  double xstep = nice_step(xl.lo, xl.hi, max_xticks);
+  if (chart.x_integer_ticks && xstep < 1) {  // a short range of epochs or layers: tick every integer
+    xstep = 1;
+    xticks.clear();
+    for (double t = std::ceil(xl.lo); t <= std::floor(xl.hi); t += 1) xticks.push_back(t);
+  }
   const Scale sx{xl.lo, xl.hi, plot.x0, plot.x1}, sy{yl.lo, yl.hi, plot.y1, plot.y0};
 
   Canvas c(chart.width, chart.height);

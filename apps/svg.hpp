@@ -54,6 +54,7 @@ struct LineChart {
   bool grid = true;
   std::optional<double> x_min, x_max, y_min, y_max;  // fixed limits (data outside is clipped)
   double x_margin = 0.0, y_margin = 0.05;  // padding of automatic limits, as a fraction of the span
+  bool x_integer_ticks = false;  // x ticks only at whole numbers (epochs, layer indices)
   LegendPos legend = LegendPos::best;
 };
 
