@@ -13,6 +13,7 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/optimizer.hpp"
+#include "core/schedule.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab::app {
@@ -71,7 +72,7 @@ void print_section(const std::string& title, const std::vector<Item>& items) {
 }
 
 void run(const std::string& section) {
-  const std::vector<std::string> sections = {"activations", "layers", "optimizers", "datasets"};
+  const std::vector<std::string> sections = {"activations", "layers", "optimizers", "schedules", "datasets"};
   if (!section.empty() && std::find(sections.begin(), sections.end(), section) == sections.end())
     throw ConfigError("list: unknown section '" + section + "'" + did_you_mean(section, sections) +
                       "; sections: " + join(sections));
@@ -82,16 +83,21 @@ void run(const std::string& section) {
     (e->kind == LayerKind::activation ? activations : layers).push_back({e->name, e->summary, &e->params});
   for (const OptimizerEntry* e : OptimizerRegistry::instance().all()) optimizers.push_back({e->name, e->summary, &e->params});
   for (const DatasetEntry* e : DatasetRegistry::instance().all()) datasets.push_back({e->name, e->summary, &e->params});
+  std::vector<Item> schedules;
+  for (const ScheduleEntry* e : ScheduleRegistry::instance().all()) schedules.push_back({e->name, e->summary, &e->params});
 
   if (wanted("activations")) print_section("Activations", activations);
   if (wanted("layers")) print_section("Layers", layers);
   if (wanted("optimizers")) print_section("Optimizers", optimizers);
+  if (wanted("schedules")) {
+    print_section("Schedules (\"schedule\": {\"type\": ..., \"interval\": \"epoch\"|\"step\", \"warmup\": {...}})", schedules);
+  }
   if (wanted("datasets")) print_section("Datasets", datasets);
 }
 
 void setup(CLI::App& sub) {
   auto section = std::make_shared<std::string>();
-  sub.add_option("section", *section, "activations, layers, optimizers or datasets (default: all)");
+  sub.add_option("section", *section, "activations, layers, optimizers, schedules or datasets (default: all)");
   sub.callback([section] { run(*section); });
 }
 

@@ -1,6 +1,10 @@
 // nnlab train CONFIG [--set key=value ...] [--out DIR]
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
 #include "apps/command.hpp"
 #include "apps/progress.hpp"
 #include "core/config.hpp"
@@ -10,19 +14,35 @@
 namespace nnlab::app {
 namespace {
 
+// Set by SIGINT/SIGTERM; the training loop checks it after every batch.
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
 struct TrainArgs {
   std::string config;
+  std::string resume;
   std::vector<std::string> overrides;
   std::string out;
   bool diagnostics = false;
 };
 
 void run_train(const TrainArgs& a) {
-  RunConfig cfg = load_config(a.config, a.overrides);
-  if (!a.out.empty()) {
-    cfg.output_dir = a.out;
-    cfg.resolved["output"]["dir"] = a.out;
+  std::string config = a.config;
+  if (config.empty()) {
+    if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");
+    config = (std::filesystem::path(a.resume) / "config.json").string();
   }
+  RunConfig cfg = load_config(config, a.overrides);
+  std::string out = a.out.empty() ? a.resume : a.out;
+  if (!a.resume.empty() && !a.out.empty() && std::filesystem::path(a.out) != std::filesystem::path(a.resume))
+    throw ConfigError("train: --resume DIR and --out DIR name different directories");
+  if (!out.empty()) {
+    cfg.output_dir = out;
+    cfg.resolved["output"]["dir"] = out;
+  }
+  cfg.resume = !a.resume.empty();
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   ProgressBar bar;
   RunCallbacks cb;
   cb.on_start = [&](const RunData& data, Model<float>& model) {
@@ -50,7 +70,22 @@ void run_train(const TrainArgs& a) {
       spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s", m.epoch, m.train.loss,
                    m.train.accuracy, m.test.loss, m.test.accuracy, m.seconds);
   };
-  const auto history = run_training(cfg, cb);
+  cb.should_stop = [] { return g_stop_requested.load(); };
+  cb.on_early_stop = [&](int epoch, int best_epoch, double best) {
+    spdlog::info("early stopping at epoch {}: {} has not improved since epoch {} ({:.4f})", epoch, cfg.train.monitor,
+                 best_epoch, best);
+  };
+  std::vector<EpochMetrics> history;
+  try {
+    history = run_training(cfg, cb);
+  } catch (const InterruptedError& e) {
+    bar.clear();
+    throw Error(std::string(e.what()) + "; continue with: nnlab train --resume " + cfg.output_dir);
+  }
+  if (history.empty()) {
+    spdlog::info("nothing to do: the run in {} has completed its {} epochs", cfg.output_dir, cfg.train.epochs);
+    return;
+  }
   double best = 0;
   int best_epoch = 0;
   for (const auto& m : history)
@@ -61,7 +96,8 @@ void run_train(const TrainArgs& a) {
 
 void setup(CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
-  sub.add_option("config", a->config, "JSON config file")->required();
+  sub.add_option("config", a->config, "JSON config file (default with --resume: DIR/config.json)");
+  sub.add_option("--resume", a->resume, "continue the interrupted run in DIR from its last completed epoch");
   sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
   sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
   sub.add_flag("--diagnostics", a->diagnostics,

@@ -10,6 +10,7 @@
 #include "core/optimizer.hpp"
 #include "core/params.hpp"
 #include "core/registry.hpp"
+#include "core/schedule.hpp"
 
 namespace nnlab {
 
@@ -40,6 +41,7 @@ const std::vector<ParamSpec>& train_specs() {
       integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0),
       number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
       boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
+      number("clip_grad_norm", 0.0, "clip the global gradient norm to this before each step (0: off)", 0),
   };
   return s;
 }
@@ -180,7 +182,7 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.source = source;
   cfg.raw = doc;
   if (!doc.is_object()) throw ConfigError(source + ": the config must be a JSON object");
-  check_keys(doc, "", {"description", "model", "data", "optimizer", "train", "output"});
+  check_keys(doc, "", {"description", "model", "data", "optimizer", "schedule", "train", "output"});
   if (!doc.contains("model")) throw ConfigError("model: missing (the network to train)");
 
   cfg.model = resolve_model(doc["model"]);
@@ -205,6 +207,13 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.train.patience = static_cast<int>(t.integer("patience"));
   cfg.train.min_delta = t.number("min_delta");
   cfg.train.save_best = t.boolean("save_best");
+  cfg.train.clip_grad_norm = t.number("clip_grad_norm");
+  if (doc.contains("schedule") && !doc["schedule"].is_null()) {
+    cfg.schedule = resolve_schedule(doc["schedule"], "schedule");
+    const std::string metric = cfg.schedule.value("metric", "");
+    if (metric.rfind("val_", 0) == 0 && !(cfg.data["validation_split"].get<double>() > 0))
+      throw ConfigError("schedule.metric: '" + metric + "' needs a validation set; set data.validation_split");
+  }
   if (cfg.train.monitor == "auto")
     cfg.train.monitor = cfg.data["validation_split"].get<double>() > 0 ? "val_loss" : "none";
   if (cfg.train.monitor.rfind("val_", 0) == 0 && !(cfg.data["validation_split"].get<double>() > 0))
@@ -222,6 +231,7 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.resolved["model"] = cfg.model;
   cfg.resolved["data"] = cfg.data;
   cfg.resolved["optimizer"] = cfg.optimizer;
+  if (!cfg.schedule.is_null()) cfg.resolved["schedule"] = cfg.schedule;
   cfg.resolved["train"] = args_to_json(t);
   cfg.resolved["train"]["monitor"] = cfg.train.monitor;
   cfg.resolved["output"] = args_to_json(o);

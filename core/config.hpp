@@ -5,6 +5,7 @@
 //                  or {"input": 784, "layers": [{"type": "dense", "out_features": 256}, "relu", ...]},
 //     "data":      {"dataset": "fashion-mnist", "path": "...", "validation_split": 0.1, ...},
 //     "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+//     "schedule":  {"type": "cosine", "interval": "step"}             (optional, core/schedule.hpp)
 //     "train":     {"epochs": 10, "batch_size": 128, "seed": 1, "threads": 0, "loss": "cross_entropy"},
 //     "output":    {"dir": "runs/fashion_mlp"}
 //   }
@@ -35,6 +36,7 @@ struct TrainSettings {
   int patience = 0;        // stop after this many epochs without improvement (0: never)
   double min_delta = 0.0;  // an improvement must beat the best by more than this
   bool save_best = true;   // write best.safetensors whenever the monitored metric improves
+  double clip_grad_norm = 0.0;  // clip the global gradient norm to this before each step (0: off)
 };
 
 struct RunConfig {
@@ -43,9 +45,11 @@ struct RunConfig {
   nlohmann::json model;      // model section used to build: {"input": N, "layers": [...], ...}
   nlohmann::json data;       // resolved "data" section
   nlohmann::json optimizer;  // resolved "optimizer" section
+  nlohmann::json schedule;   // resolved "schedule" section, null when the lr is constant
   TrainSettings train;
   std::string output_dir;
   std::string source;        // file name, for messages
+  bool resume = false;       // continue from <output_dir>/checkpoint.safetensors (not part of the config)
 };
 
 // Apply one "a.b.c=value" override to a JSON document. The value is parsed as JSON when it is valid

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <thread>
 
+#include "core/checkpoint.hpp"
 #include "core/error.hpp"
 #include "core/fileio.hpp"
 #include "core/rng.hpp"
@@ -17,8 +18,10 @@
 
 namespace nnlab {
 
-Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings)
-    : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), params_(model.parameters()) {}
+Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
+                 Schedule* schedule)
+    : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
+      params_(model.parameters()) {}
 
 std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
   std::vector<Index> order(static_cast<std::size_t>(rows));
@@ -30,7 +33,8 @@ std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
   return order;
 }
 
-EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::function<void(Index, Index, double)>& on_batch) {
+EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::function<void(Index, Index, double)>& on_batch,
+                                const std::function<bool()>& should_stop) {
   const std::vector<Index> order = epoch_order(data.rows, epoch);
   const Index B = settings_.batch_size;
   const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
@@ -49,10 +53,15 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::funct
                           ", sample " + std::to_string(start) + " (lower the learning rate?)");
     correct += count_correct(out, y_);
     model_.backward(loss_.backward());
+    if (settings_.clip_grad_norm > 0 && !std::isfinite(clip_grad_norm(params_, settings_.clip_grad_norm)))
+      throw DivergedError("training diverged: the gradient norm is not finite at epoch " + std::to_string(epoch) +
+                          ", sample " + std::to_string(start));
     optimizer_.step(params_);
+    if (schedule_) schedule_->on_batch_end(optimizer_);
     loss_sum += static_cast<double>(loss) * static_cast<double>(n);
     seen += n;
     if (on_batch) on_batch(seen, total, loss_sum / static_cast<double>(seen));
+    if (should_stop && should_stop()) throw InterruptedError("interrupted during epoch " + std::to_string(epoch));
   }
   EvalResult r;
   r.samples = seen;
@@ -216,26 +225,44 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
   Model<float> model = build_run_model(cfg, data);
   auto loss = make_loss<float>(cfg.train.loss);
   auto optimizer = make_optimizer(cfg.optimizer);
-  Trainer trainer(model, *loss, *optimizer, cfg.train);
+  const Index B = cfg.train.batch_size;
+  const Index steps = cfg.train.drop_last ? data.train.rows / B : (data.train.rows + B - 1) / B;
+  std::unique_ptr<Schedule> schedule;
+  if (!cfg.schedule.is_null())
+    schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, static_cast<std::int64_t>(steps)});
+  Trainer trainer(model, *loss, *optimizer, cfg.train, schedule.get());
 
   const fs::path out = cfg.output_dir;
+  const fs::path checkpoint = out / "checkpoint.safetensors";
   fs::create_directories(out);
+  ResumePoint point;
+  if (cfg.resume) {
+    if (!fs::exists(checkpoint))
+      throw CheckpointError(checkpoint.string() + ": no checkpoint to resume from (the run has not completed an epoch)");
+    point = load_checkpoint(checkpoint, model, *optimizer, schedule.get(), cfg.resolved);
+  }
+  if (schedule) optimizer->set_lr(schedule->lr());
   write_file_atomic(out / "config.json", cfg.resolved.dump(2) + "\n");
   if (cb.on_start) cb.on_start(data, model);
 
   std::vector<EpochMetrics> history;
-  std::string csv, jsonl;
+  std::string& csv = point.metrics_csv;
+  std::string& jsonl = point.metrics_jsonl;
   const std::string& monitor = cfg.train.monitor;
-  double best = std::numeric_limits<double>::quiet_NaN();
-  int best_epoch = 0;
-  for (int epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+  double& best = point.best;
+  int& best_epoch = point.best_epoch;
+  bool stop_early = false;
+  for (int epoch = point.epoch + 1; epoch <= cfg.train.epochs && !stop_early; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
     m.lr = optimizer->lr();
     const auto t0 = std::chrono::steady_clock::now();
-    m.train = trainer.train_epoch(data.train, epoch, [&](Index done, Index total, double l) {
-      if (cb.on_batch) cb.on_batch(epoch, done, total, l);
-    });
+    m.train = trainer.train_epoch(
+        data.train, epoch,
+        [&](Index done, Index total, double l) {
+          if (cb.on_batch) cb.on_batch(epoch, done, total, l);
+        },
+        cb.should_stop);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (data.validation.rows) m.validation = trainer.evaluate(data.validation);
     m.test = trainer.evaluate(data.test);
@@ -261,9 +288,20 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
         }
       } else if (cfg.train.patience > 0 && epoch - best_epoch >= cfg.train.patience) {
         if (cb.on_early_stop) cb.on_early_stop(epoch, best_epoch, best);
-        break;
+        stop_early = true;
       }
     }
+    if (schedule) {
+      std::optional<double> metric;
+      if (schedule->needs_metric()) metric = monitored_value(m, schedule->metric());
+      schedule->on_epoch_end(*optimizer, metric);
+    }
+    point.epoch = epoch;
+    save_checkpoint(checkpoint, model, *optimizer, schedule.get(), point, cfg.resolved);
+  }
+  if (history.empty()) {
+    // Resumed a run that had already finished: nothing to train, final files are current.
+    return history;
   }
   TensorFile weights = model_tensors(model);
   weights.metadata = model_metadata(data.train, model);

@@ -11,6 +11,7 @@
 #include "core/loss.hpp"
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
+#include "core/schedule.hpp"
 
 namespace nnlab {
 
@@ -37,12 +38,15 @@ struct DivergedError : Error {
 // Mini-batch gradient descent over a Dataset. Buffers are sized once and reused across batches.
 class Trainer {
  public:
-  Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings);
+  // `schedule` (may be null) ticks after every step when its interval is "step".
+  Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
+          Schedule* schedule = nullptr);
 
   // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only).
   // `on_batch(done_samples, total_samples, running_loss)` is called after every batch.
   EvalResult train_epoch(const Dataset& data, int epoch,
-                         const std::function<void(Index, Index, double)>& on_batch = {});
+                         const std::function<void(Index, Index, double)>& on_batch = {},
+                         const std::function<bool()>& should_stop = {});
 
   // Loss and accuracy in evaluation mode (training = false), in batches of `batch` samples.
   EvalResult evaluate(const Dataset& data, Index batch = 1000);
@@ -55,6 +59,7 @@ class Trainer {
   Loss<float>& loss_;
   Optimizer& optimizer_;
   TrainSettings settings_;
+  Schedule* schedule_;
   std::vector<Param<float>> params_;
   MatF x_;
   std::vector<std::int32_t> y_;
@@ -77,6 +82,13 @@ struct RunCallbacks {
   std::function<void(EpochMetrics&, Model<float>&, const RunData&)> on_epoch_end;
   std::function<void(const EpochMetrics&)> on_epoch;  // after metrics are written
   std::function<void(int epoch, int best_epoch, double best)> on_early_stop;
+  // Checked after every batch: return true to stop (Ctrl-C). The run then throws InterruptedError;
+  // the checkpoint of the last completed epoch remains for --resume.
+  std::function<bool()> should_stop;
+};
+
+struct InterruptedError : Error {
+  using Error::Error;
 };
 
 // The model a run config describes, for data of this shape (weights freshly initialised).
