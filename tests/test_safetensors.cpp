@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <fstream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -49,4 +51,23 @@ TEST_CASE("safetensors: truncated and corrupt files fail with a message") {
   const std::uint64_t big = ~0ull;
   std::memcpy(huge.data(), &big, 8);
   CHECK_THROWS_AS(decode_safetensors(huge, "m"), CheckpointError);
+}
+
+TEST_CASE("safetensors written by nnlab load in plain Python with the same values") {
+  if (std::system("python3 -c pass >/dev/null 2>&1") != 0) {
+    MESSAGE("python3 not available: skipped");
+    return;
+  }
+  const std::string dir = "/tmp/nnlab-st-" + std::to_string(::getpid());
+  std::system(("mkdir -p " + dir).c_str());
+  save_safetensors(dir + "/w.safetensors", sample());
+  const std::string cmd = std::string("python3 ") + NNLAB_SOURCE_DIR + "/tools/read_safetensors.py " + dir +
+                          "/w.safetensors > " + dir + "/out.txt";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(dir + "/out.txt");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(all.find("layers.0.bias F32 2 2 -1.25 -1.5 0.25") != std::string::npos);
+  CHECK(all.find("layers.0.weight F32 2x3 6 21 1 2 3") != std::string::npos);
+  CHECK(all.find("meta format=pt") != std::string::npos);
+  std::system(("rm -rf " + dir).c_str());
 }
