@@ -7,6 +7,9 @@
 // statistics and apps/report_html.hpp for the outputs.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "apps/command.hpp"
 #include "apps/report_html.hpp"
 #include "core/error.hpp"
@@ -42,7 +45,9 @@ void run_compare(const CompareArgs& a) {
   if (a.dry_run) {
     for (const auto& r : plan.runs) {
       std::string cmd = "nnlab";
-      for (const auto& arg : run_arguments(e, r, out, a.threads > 0 ? a.threads : 1))
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      const int threads = a.threads > 0 ? a.threads : std::max(1, cores / (a.jobs > 0 ? a.jobs : cores));
+      for (const auto& arg : run_arguments(e, r, out, threads))
         cmd += " " + (arg.find_first_of(" \"'[]{}$*?") == std::string::npos ? arg : shell_quote(arg));
       std::printf("%s\n  %s\n", r.id.c_str(), cmd.c_str());
     }
