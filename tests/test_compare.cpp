@@ -590,3 +590,37 @@ TEST_CASE("svg: x_integer_ticks puts ticks on whole epochs only") {
   CHECK(integer.find(">2<") != std::string::npos);
   CHECK(integer.find(">3<") != std::string::npos);
 }
+
+TEST_CASE("the nnlab compare command end to end: run, --report-only, --dry-run, errors") {
+  TempDir dir;
+  make_experiment(dir.path, kTwoByTwo);
+  auto run = [&](const std::string& args) {
+    const fs::path log = dir.path / "cli.txt";
+    const std::string cmd = std::string("'") + NNLAB_BINARY + "' compare " + args + " > '" + log.string() + "' 2>&1";
+    const int raw = std::system(cmd.c_str());
+    return std::make_pair(WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(log));
+  };
+  const std::string exp = "'" + (dir.path / "exp.json").string() + "'", out = "'" + (dir.path / "out").string() + "'";
+  const auto [rc, text] = run(exp + " --out " + out + " --jobs 2");
+  INFO(text);
+  CHECK(rc == 0);
+  CHECK(text.find("4 of 4 runs ok") != std::string::npos);
+  const json last = json::parse(slurp(dir.path / "out" / "last_sweep.json"));
+  CHECK(last["started"] == 4);
+  CHECK(last["jobs"] == 2);
+  fs::remove(dir.path / "out" / "report.html");
+  const auto [rc2, text2] = run(exp + " --out " + out + " --report-only");
+  CHECK(rc2 == 0);
+  const std::string html = slurp(dir.path / "out" / "report.html");
+  CHECK(html.find("Last invocation of the sweep") != std::string::npos);
+  CHECK(html.find("4 runs started, 0 already finished; 2 at a time") != std::string::npos);
+  const auto [rc3, text3] = run(exp + " --out " + out + " --dry-run");
+  CHECK(rc3 == 0);
+  CHECK(text3.find("relu_s1\n  nnlab train ") != std::string::npos);
+  CHECK(text3.find("'model.activation=\"relu\"'") != std::string::npos);
+  write(dir.path / "bad.json", R"({"base": "base.json", "activations": ["relux"]})");
+  const auto [rc4, text4] = run("'" + (dir.path / "bad.json").string() + "'");
+  CHECK(rc4 == 1);
+  CHECK(text4.find("nnlab: error: ") != std::string::npos);
+  CHECK(text4.find("did you mean 'relu'") != std::string::npos);
+}
