@@ -117,8 +117,9 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
     throw Error("cannot start a run: fork failed: " + why);
   }
   if (pid == 0) {
-    // Die with the sweep: a killed sweep must not leave runs writing into directories it will reuse.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // Die with the sweep, at once: a killed sweep must not leave runs writing into directories the
+    // next invocation deletes (SIGKILL, not SIGTERM, which nnlab train catches to stop cleanly).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
     if (in >= 0) ::dup2(in, STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
@@ -276,6 +277,12 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
       } catch (const Error&) {
       }
       s.message = error_message(log);
+      if (s.message.rfind("interrupted", 0) == 0) {
+        // nnlab train caught SIGINT/SIGTERM and stopped cleanly: interrupted, not finished.
+        ++sum.interrupted;
+        say(counter + r.id + ": " + s.message.substr(0, s.message.find(';')) + " (will be rerun next time)");
+        continue;
+      }
       if (s.message.empty()) s.message = "exit code " + std::to_string(s.exit_code);
       s.status = s.message.find("diverged") != std::string::npos ? "diverged" : "failed";
       (s.status == "diverged" ? sum.diverged : sum.failed)++;

@@ -9,15 +9,16 @@
 //
 // done.json is the only thing that makes a run finished. Rerunning the sweep skips finished runs;
 // a run directory without done.json (a run that was in progress when the sweep was killed) is
-// deleted and the run starts again from scratch. A run killed by a signal (the sweep being
-// interrupted) gets no done.json either. The fingerprint (base config path and content hash, the
+// deleted and the run starts again from scratch. A run killed by a signal, or stopped by one
+// (nnlab train catches SIGINT/SIGTERM and exits with "interrupted during epoch N"), gets no
+// done.json either: it was interrupted, not finished. The fingerprint (base config path and content hash, the
 // --set overrides) must match too: change the base config or the overrides and the run is redone.
 // The thread count is not part of it, so finished runs are kept when --jobs changes (results are
 // bit-identical only for the same thread count).
 //
 // A failed run (non-zero exit) is "diverged" when its error message says so (DivergedError: the
 // loss became NaN or infinite), "failed" otherwise; the message is the "nnlab: error: ..." line of
-// its log. Failures never stop the other runs. Children get SIGTERM if the sweep process dies
+// its log. Failures never stop the other runs. Children get SIGKILL if the sweep process dies
 // (PR_SET_PDEATHSIG), and a lock file (DIR/.lock) stops two sweeps from sharing one directory.
 #pragma once
 

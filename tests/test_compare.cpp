@@ -520,7 +520,7 @@ TEST_CASE("killing `nnlab compare` midway and rerunning it finishes only the rem
   int status = 0;
   ::waitpid(pid, &status, 0);
   REQUIRE(killed_mid_run);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the orphaned run gets SIGTERM (PDEATHSIG)
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the orphaned run gets SIGKILL (PDEATHSIG)
   const int finished = count_done();
   CHECK(finished < static_cast<int>(plan.runs.size()));
 
@@ -623,4 +623,40 @@ TEST_CASE("the nnlab compare command end to end: run, --report-only, --dry-run, 
   CHECK(rc4 == 1);
   CHECK(text4.find("nnlab: error: ") != std::string::npos);
   CHECK(text4.find("did you mean 'relu'") != std::string::npos);
+}
+
+TEST_CASE("runner outcomes from the exit status and the log: ok, diverged, failed, interrupted (no marker)") {
+  // A stand-in for the nnlab binary: behaves according to the seed in its --set arguments.
+  TempDir dir;
+  const Experiment e = make_experiment(dir.path, R"({"base": "base.json", "seeds": [1, 2, 3, 4, 5]})");
+  const Plan plan = expand(e);
+  const fs::path fake = dir.path / "fake_nnlab.sh";
+  write(fake, R"(#!/bin/sh
+case "$*" in
+  *train.seed=1*) echo "epoch 1 ..."; exit 0 ;;
+  *train.seed=2*) echo "nnlab: error: training diverged: loss is nan at epoch 2" >&2; exit 1 ;;
+  *train.seed=3*) echo "nnlab: error: cannot open data" >&2; exit 1 ;;
+  *train.seed=4*) echo "nnlab: error: interrupted during epoch 2; continue with: nnlab train --resume x" >&2; exit 1 ;;
+  *train.seed=5*) kill -9 $$ ;;
+esac
+)");
+  fs::permissions(fake, fs::perms::owner_all);
+  RunnerOptions o = options(dir.path / "out");
+  o.executable = fake.string();
+  const SweepSummary s = run_sweep(e, plan, o);
+  CHECK(s.ok == 1);
+  CHECK(s.diverged == 1);
+  CHECK(s.failed == 1);
+  CHECK(s.interrupted == 2);
+  auto done = [&](int i) { return run_directory(o.out, plan.runs[static_cast<std::size_t>(i)]) / "done.json"; };
+  CHECK(json::parse(slurp(done(0)))["status"] == "ok");
+  CHECK(json::parse(slurp(done(1)))["status"] == "diverged");
+  CHECK(json::parse(slurp(done(2)))["message"] == "cannot open data");
+  CHECK_FALSE(fs::exists(done(3)));
+  CHECK_FALSE(fs::exists(done(4)));
+  CHECK(slurp(run_directory(o.out, plan.runs[0]) / "log.txt") == "epoch 1 ...\n");
+  // The next invocation reruns exactly the two interrupted runs.
+  const SweepSummary again = run_sweep(e, plan, o);
+  CHECK(again.skipped == 3);
+  CHECK(again.started == 2);
 }
