@@ -46,6 +46,7 @@ void run_train(const TrainArgs& a) {
   ProgressBar bar;
   RunCallbacks cb;
   cb.on_start = [&](const RunData& data, Model<float>& model) {
+    if (a.diagnostics) start_diagnostics(model);
     spdlog::info("data: {} train, {} validation, {} test samples, {} features, {} classes", data.train.rows,
                  data.validation.rows, data.test.rows, data.train.features, data.train.classes);
     spdlog::info("model: {} ({} parameters)", model.summary(), model.parameter_count());
