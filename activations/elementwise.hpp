@@ -8,9 +8,15 @@
 // remembering x and y for backward, and splitting the elements across threads (each thread runs f
 // or df on its own contiguous block, see core/parallel.hpp). Learnable activations also override
 // param_grads(), which sees the whole batch.
+//
+// Speed note: select(mask, a, b) is evaluated element by element, so a transcendental function
+// inside it (exp, expm1, erf, ...) becomes a scalar call per element. Kernels therefore compute
+// the expensive part over the whole block first, vectorised, into the output buffer, and then pick
+// with a select over cheap values (see elu.cpp).
 #pragma once
 
 #include <Eigen/Core>
+#include <limits>
 
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
@@ -54,6 +60,15 @@ class Elementwise : public Layer<T> {
   }
 
  protected:
+  // r = √(a² + s²) for every element of a and a scalar s ≥ 0, as m·√(1 + (n/m)²) with
+  // m = max(|a|, s), n = min(|a|, s): no overflow for a near FLT_MAX, 0 when both are 0, and
+  // vectorised (std::hypot is a scalar call per element).
+  template <typename A>
+  static void hypot_into(Out r, const A& a, T s) {
+    r = a.abs().max(s);
+    r = r * (T(1) + (a.abs().min(s) / r.max(std::numeric_limits<T>::min())).square()).sqrt();
+  }
+
   virtual void f(In x, Out y) const = 0;
   virtual void df(In x, In y, In dy, Out dx) const = 0;
   // Learnable activations: write dL/dθ from the same saved values.

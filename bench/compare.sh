@@ -42,15 +42,14 @@ raw="$out/raw.jsonl"
 : > "$raw"
 as_set="${OPENBLAS_CORETYPE-}"
 # Kernel settings: label=value ("" = unset). The environment's own setting first.
-settings=("as-set=${as_set}" "unset=")
+if [[ -n "$as_set" ]]; then settings=("as-set:$as_set=$as_set" "unset=")
+else settings=("as-set:unset="); fi
 for k in Haswell SkylakeX; do settings+=("$k=$k"); done
-declare -A seen=()
 unique=()
 for s in "${settings[@]}"; do
-  v="${s#*=}"
-  [[ -n "${seen[$v]+x}" ]] && continue
-  seen[$v]=1
-  unique+=("$s")
+  dup=0
+  for u in "${unique[@]}"; do [[ "${u#*=}" == "${s#*=}" ]] && dup=1; done
+  ((dup)) || unique+=("$s")
 done
 
 tag() {  # tag JSON lines with system/setting/round, append them to raw.jsonl, print one line each
@@ -70,16 +69,16 @@ for ((round = 1; round <= rounds; round++)); do
       | tag "{\"system\": \"nnlab\", \"setting\": \"eigen\", \"round\": $round}"
     for s in "${unique[@]}"; do
       run_setting "$s" /usr/bin/python3 bench/torch_mlp.py --activations "$a" --threads "$threads" --no-floor \
-        | tag "{\"system\": \"pytorch\", \"setting\": \"${s%%=*}:${s#*=}\", \"round\": $round}"
+        | tag "{\"system\": \"pytorch\", \"setting\": \"${s%%=*}\", \"round\": $round}"
     done
   done
   for s in "${unique[@]}"; do
     for split in --split --no-split; do
       run_setting "$s" build/bench/gemm_floor --backend openblas "$split" --threads "$threads" \
-        | tag "{\"system\": \"openblas\", \"setting\": \"${s%%=*}:${s#*=}${split}\", \"round\": $round}" || true
+        | tag "{\"system\": \"openblas\", \"setting\": \"${s%%=*} ${split#--}\", \"round\": $round}" || true
     done
     run_setting "$s" /usr/bin/python3 bench/torch_mlp.py --floor-only --threads "$threads" \
-      | tag "{\"system\": \"torch.mm\", \"setting\": \"${s%%=*}:${s#*=}\", \"round\": $round}" || true
+      | tag "{\"system\": \"torch.mm\", \"setting\": \"${s%%=*}\", \"round\": $round}" || true
   done
   build/bench/gemm_floor --backend eigen --threads "$threads" | tag "{\"system\": \"eigen\", \"setting\": \"split\", \"round\": $round}"
 done
