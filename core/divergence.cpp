@@ -36,10 +36,11 @@ bool values_finite(const std::vector<Param<float>>& params) {
   return true;
 }
 
-std::string layer_with_nonfinite_weights(Model<float>& model) {
+std::string layer_with_nonfinite_weights(Model<float>& model, bool buffers) {
   for (std::size_t i = 0; i < model.size(); ++i) {
     for (const auto& p : model.layer(i).parameters())
       if (!all_finite(*p.value)) return layer_name(model, i) + " (its " + p.name + ")";
+    if (!buffers) continue;
     for (const auto& b : model.layer(i).buffers())
       if (!all_finite(*b.value)) return layer_name(model, i) + " (its " + b.name + ")";
   }
@@ -48,7 +49,7 @@ std::string layer_with_nonfinite_weights(Model<float>& model) {
 
 std::string locate_nonfinite(Model<float>& model, Loss<float>& loss, const MatF& x,
                              std::span<const std::int32_t> labels) {
-  const std::string bad_weights = layer_with_nonfinite_weights(model);
+  const std::string bad_weights = layer_with_nonfinite_weights(model, /*buffers=*/false);
   if (!bad_weights.empty()) return "the weights of " + bad_weights + ", made non-finite by an earlier update";
   if (!all_finite(x)) return "the input batch itself (the data holds NaN or Inf)";
   // Forward, layer by layer. Each layer's output buffer stays valid until its next forward, so the

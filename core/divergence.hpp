@@ -30,8 +30,11 @@ bool all_finite(const MatF& m);
 bool gradients_finite(const std::vector<Param<float>>& params);
 bool values_finite(const std::vector<Param<float>>& params);
 
-// The first layer whose weights are not finite, as "layer 2 (dense)", or "" if all are finite.
-std::string layer_with_nonfinite_weights(Model<float>& model);
+// The first layer whose parameters (and, with buffers = true, buffers such as BatchNorm's running
+// statistics) are not finite, as "layer 2 (dense) (its weight)", or "" if all are finite. A training
+// forward pass updates the buffers, so after a failed batch only the parameters tell whether an
+// earlier update is to blame.
+std::string layer_with_nonfinite_weights(Model<float>& model, bool buffers = true);
 
 // Re-run one batch (x, labels) through the model in training mode and describe the first
 // non-finite value: "the weights of layer 0 (dense)", "the output of layer 3 (exp) in the forward

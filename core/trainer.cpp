@@ -37,11 +37,16 @@ void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss)
                                                : "the loss is " + text(loss);
   const std::string where = "epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) + " of " +
                             std::to_string(batches);
-  // Diagnosis (this path only): re-run the batch layer by layer.
-  const std::string first = locate_nonfinite(model_, loss_, x_, y_);
-  const bool weights_bad = !layer_with_nonfinite_weights(model_).empty();
-  if (skip) {
+  // Diagnosis (this path only): re-run the batch layer by layer. In skip mode the buffers (which
+  // the failed forward pass updated) are restored before and after it.
+  auto restore_buffers = [&] {
     for (std::size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].value = saved_buffers_[i];
+  };
+  if (skip) restore_buffers();
+  const std::string first = locate_nonfinite(model_, loss_, x_, y_);
+  const bool weights_bad = !layer_with_nonfinite_weights(model_, /*buffers=*/false).empty();
+  if (skip) {
+    restore_buffers();
     ++skips_in_a_row_;
     if (!weights_bad && skips_in_a_row_ <= settings_.max_consecutive_skips) {
       if (on_skip) on_skip(where + ": " + what + "; first non-finite value: " + first + "; batch skipped");
