@@ -49,6 +49,10 @@ void run_train(const TrainArgs& a) {
   if (config.empty()) {
     if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");
     config = (std::filesystem::path(a.resume) / "config.json").string();
+    if (!std::filesystem::is_directory(a.resume))
+      throw Error("--resume " + a.resume + ": no such directory (give the --out directory of an earlier nnlab train)");
+    if (!std::filesystem::exists(config))
+      throw Error("--resume " + a.resume + ": no config.json in it, so it is not the directory of an nnlab train run");
   }
   RunConfig cfg = load_config(config, a.overrides);
   std::string out = a.out.empty() ? a.resume : a.out;
