@@ -1,6 +1,7 @@
 #include "core/fileio.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,6 +86,19 @@ OutputDir::OutputDir(const std::filesystem::path& dir) {
     remove_created();
     throw Error(name + " is not writable: " + why + " (set output.dir or --out)");
   }
+  // Temporaries of an earlier run that was killed mid-write ("<file>.tmp.<pid>", the pid gone):
+  // the file they were to replace is intact, so they are only litter.
+  std::vector<fs::path> stale;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string f = e.path().filename().string();
+    const auto at = f.rfind(".tmp.");
+    if (at == std::string::npos || at == 0 || !e.is_regular_file(ec)) continue;
+    const std::string digits = f.substr(at + 5);
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(e.path());
+  }
+  for (const auto& p : stale) fs::remove(p, ec);
 }
 
 OutputDir::~OutputDir() { remove_created(); }

@@ -461,7 +461,7 @@ TEST_CASE("a diverged or failed run is recorded with its message and does not st
   CHECK(results[2].message.find("model.input is 5") != std::string::npos);
   const json done = json::parse(slurp(run_directory(out, plan.runs[1]) / "done.json"));
   CHECK(done["status"] == "diverged");
-  CHECK(done["exit_code"] == 1);
+  CHECK(done["exit_code"] == 3);
   CHECK(done["command"][1] == "train");
   const std::string csv = slurp(out / "runs.csv");
   CHECK(csv.find(",diverged,") != std::string::npos);

@@ -86,6 +86,13 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
   const std::string epoch = load_safetensors(run / "checkpoint.safetensors").metadata.at("nnlab.epoch");
   CHECK(lines[0].find("the checkpoint of epoch " + epoch + " is kept") != std::string::npos);
 
+  // A temporary left by a process killed while writing (its pid gone) is cleaned up by the resume.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const fs::path stale = run / ("model.safetensors.tmp." + std::to_string(gone));
+  std::ofstream(stale) << "half a file";
+
   // Resume for a few more epochs only: the interrupted run goes on from its checkpoint.
   const int more = std::stoi(epoch) + 2;
   const RunResult resumed =
@@ -93,6 +100,8 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
   CAPTURE(resumed.err);
   CHECK(resumed.status == 0);
   CHECK(load_safetensors(run / "model.safetensors").metadata.at("nnlab.epoch") == std::to_string(more));
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(leftover_temporaries(dir.path).empty());
 }
 
 TEST_CASE("SIGTERM: exit status 143 and the same clean stop") {
