@@ -22,7 +22,9 @@ namespace nnlab {
 Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
                  Schedule* schedule)
     : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
-      params_(model.parameters()), buffers_(model.buffers()) {}
+      params_(model.parameters()), buffers_(model.buffers()) {
+  model_.set_input_grad(false);  // nothing needs dL/d(images): the first layer skips computing it
+}
 
 void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss) {
   const bool skip = settings_.on_nonfinite == "skip";
