@@ -58,6 +58,7 @@ std::filesystem::path existing_ancestor(std::filesystem::path p) {
 OutputDir::OutputDir(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   const std::string name = "output directory '" + dir.string() + "'";
+  if (dir.empty()) throw Error("the output directory is an empty path (set output.dir or --out)");
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw Error(name + " is a file, not a directory (set output.dir or --out)");

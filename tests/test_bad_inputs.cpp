@@ -450,6 +450,12 @@ std::vector<Case> io_cases() {
          f.write("run", "a file where the run directory should be");
          return f.train_data({{"dataset", "mnist"}, {"path", "/nonexistent/mnist"}}); },
        {"run' is a file, not a directory"}},
+      {"output directory empty", [](Fixture& f) {
+         json doc = json::parse(base_config);
+         doc["data"] = {{"dataset", "mnist"}, {"path", "/nonexistent/mnist"}};
+         doc["output"]["dir"] = "";
+         return std::vector<std::string>{"train", f.write("c.json", doc.dump()).string()}; },
+       {"the output directory is an empty path"}},
       {"output directory cannot be created", [](Fixture& f) {
          auto args = f.train_data({{"dataset", "mnist"}, {"path", "/nonexistent/mnist"}});
          args[3] = "/proc/nnlab-cannot-create-this/run";
