@@ -1,8 +1,11 @@
 #include "core/divergence.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+
+#include "core/parallel.hpp"
 
 namespace nnlab {
 
@@ -15,13 +18,23 @@ std::string layer_name(Model<float>& model, std::size_t i) {
 }  // namespace
 
 bool all_finite(const MatF& m) {
-  if (m.size() == 0) return true;
-  // Eigen's vectorised sum: ~7 µs for 235k floats; NaN and ±Inf always make it non-finite.
-  if (std::isfinite(flat(m).sum())) return true;
-  const float* p = m.data();
-  for (Index i = 0; i < m.size(); ++i)
-    if (!std::isfinite(p[i])) return false;
-  return true;  // finite values whose sum overflowed
+  // Per block (one per thread, core/parallel.hpp): Eigen's vectorised sum, ~8 µs for 235k floats
+  // on one core; NaN and ±Inf always make it non-finite. Only then are the values looked at one by
+  // one, since finite values can overflow the sum.
+  std::atomic<bool> finite{true};
+  const float* data = m.data();
+  parallel_for_blocks(
+      m.size(), static_cast<double>(m.size()),
+      [&](Index begin, Index end) {
+        if (std::isfinite(Eigen::Map<const Eigen::ArrayXf>(data + begin, end - begin).sum())) return;
+        for (Index i = begin; i < end; ++i)
+          if (!std::isfinite(data[i])) {
+            finite = false;
+            return;
+          }
+      },
+      16);
+  return finite;
 }
 
 bool gradients_finite(const std::vector<Param<float>>& params) {
