@@ -4,15 +4,17 @@
 #
 #   scripts/setup.sh              build dependencies + Fashion-MNIST, then build (Release) in build/
 #   scripts/setup.sh --tools      also the reference peers used by tools/ and bench/: PyTorch
-#                                 (python3-torch + libopenblas0-openmp), Chromium, Google Benchmark
+#                                 (python3-torch + OpenBLAS), Chromium
 #   BUILD_DIR=... BUILD_TYPE=...  override the build directory / CMake build type
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          doctest-dev zlib1g-dev libcli11-dev dataset-fashion-mnist)
+          doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--tools" ]]; then
-  packages+=(python3 python3-torch python3-numpy libopenblas0-openmp chromium libbenchmark-dev)
+  # PyTorch needs a real BLAS (the OpenMP OpenBLAS, not the pthread one, which fights PyTorch's own
+  # threads); the -dev package lets bench/gemm_floor time the same products through OpenBLAS.
+  packages+=(python3 python3-torch python3-numpy libopenblas0-openmp libopenblas-openmp-dev chromium)
 fi
 
 missing=()

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "core/optimizer.hpp"
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
+#include "core/trainer.hpp"
 
 using namespace nnlab;
 namespace fs = std::filesystem;
@@ -184,3 +186,44 @@ TEST_CASE("nnlab bench reports an epoch's time, throughput, GEMM FLOP and floor,
   CHECK(j["peak_rss_mb"].get<double>() > 1);
   CHECK(j["peak_rss_mb"].get<double>() < 1000);
 }
+
+// Counting allocations: malloc is interposed in this test program (not under AddressSanitizer,
+// which owns malloc itself). Eigen's aligned buffers and std containers both end in malloc.
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" void* __libc_malloc(std::size_t);
+namespace {
+std::atomic<long> g_mallocs{0};
+}
+extern "C" void* malloc(std::size_t n) {
+  g_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+
+TEST_CASE("a training epoch allocates nothing per batch (buffers sized once, product scratch on the stack)") {
+  Dataset data;
+  data.name = "random";
+  data.rows = 64 * 40, data.features = 784, data.classes = 10, data.channels = 1;
+  data.bytes.resize(static_cast<std::size_t>(data.rows * data.features));
+  data.labels.resize(static_cast<std::size_t>(data.rows));
+  for (std::size_t i = 0; i < data.bytes.size(); ++i) data.bytes[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 24);
+  for (std::size_t i = 0; i < data.labels.size(); ++i) data.labels[i] = static_cast<std::int32_t>(i % 10);
+  data.mean = {0.5f}, data.stddev = {0.25f}, data.scale = 1.0f / 255.0f;
+  const auto spec = nlohmann::json::parse(R"([{"type": "dense", "out_features": 256}, {"type": "relu"},
+      {"type": "dense", "out_features": 128}, {"type": "elu"}, {"type": "dense", "out_features": 10}])");
+  for (int threads : {1, 2}) {
+    Threads t(threads);
+    Model<float> model = build_model<float>(spec, 784, 1);
+    auto loss = make_loss<float>("cross_entropy");
+    auto opt = make_optimizer(nlohmann::json::parse(R"({"type": "sgd", "lr": 0.01, "momentum": 0.9})"));
+    TrainSettings settings;
+    settings.batch_size = 64;
+    Trainer trainer(model, *loss, *opt, settings);
+    trainer.train_epoch(data, 1);  // sizes every buffer
+    const long before = g_mallocs.load();
+    trainer.train_epoch(data, 2);  // 40 batches
+    const long per_epoch = g_mallocs.load() - before;
+    CAPTURE(threads);
+    CHECK(per_epoch < 10);  // the epoch's shuffled order, not one per batch
+  }
+}
+#endif
