@@ -252,7 +252,7 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
   json doc;
   try {
     doc = parse_json(read_file(path, "config"), /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large for a double
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }
   for (const auto& o : overrides) apply_override(doc, o);
