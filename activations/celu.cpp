@@ -35,10 +35,12 @@ class Celu final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = (x > T(0)).select(x, T(alpha_) * (x.min(T(0)) / T(alpha_)).expm1());
+    y = T(alpha_) * (x.min(T(0)) / T(alpha_)).expm1();  // vectorised first, then picked
+    y = (x > T(0)).select(x, y);
   }
   void df(In x, In, In dy, Out dx) const override {
-    dx = (x > T(0)).select(dy, dy * (x.min(T(0)) / T(alpha_)).exp());
+    dx = (x.min(T(0)) / T(alpha_)).exp();
+    dx = (x > T(0)).select(dy, dy * dx);
   }
 
  private:

@@ -5,11 +5,20 @@
 //   df(x, y, dy, dx)  dx = dy ⊙ f'(x)      (both x and the saved output y are available, so the
 //                                           derivative can use whichever form is cheapest/stablest)
 // and the base does the bookkeeping: shape checks, output/gradient buffers reused across batches,
-// remembering x and y for backward. Learnable activations also override param_grads().
+// remembering x and y for backward, and splitting the elements across threads (each thread runs f
+// or df on its own contiguous block, see core/parallel.hpp). Learnable activations also override
+// param_grads(), which sees the whole batch.
+//
+// Speed note: select(mask, a, b) is evaluated element by element, so a transcendental function
+// inside it (exp, expm1, erf, ...) becomes a scalar call per element. Kernels therefore compute
+// the expensive part over the whole block first, vectorised, into the output buffer, and then pick
+// with a select over cheap values (see elu.cpp).
 #pragma once
 
 #include <Eigen/Core>
+#include <limits>
 
+#include "core/parallel.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab {
@@ -31,26 +40,43 @@ class Elementwise : public Layer<T> {
     check_input_shape(this->type(), x.rows(), x.cols(), n_);
     x_ = &x;
     y_.resize(x.rows(), x.cols());
-    f(In(x.data(), x.size()), Out(y_.data(), y_.size()));
+    parallel_for_blocks(x.size(), kWorkPerElement * static_cast<double>(x.size()), [&](Index b, Index e) {
+      f(In(x.data() + b, e - b), Out(y_.data() + b, e - b));
+    }, 16);
     return y_;
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
     check_input_shape(this->type() + " backward", dy.rows(), dy.cols(), n_);
     dx_.resize(dy.rows(), dy.cols());
-    const In x(x_->data(), x_->size()), y(y_.data(), y_.size()), g(dy.data(), dy.size());
-    df(x, y, g, Out(dx_.data(), dx_.size()));
-    param_grads(x, y, g);
+    const T* x = x_->data();
+    const T* y = y_.data();
+    const T* g = dy.data();
+    parallel_for_blocks(dy.size(), kWorkPerElement * static_cast<double>(dy.size()), [&](Index b, Index e) {
+      df(In(x + b, e - b), In(y + b, e - b), In(g + b, e - b), Out(dx_.data() + b, e - b));
+    }, 16);
+    param_grads(In(x, dy.size()), In(y, dy.size()), In(g, dy.size()));
     return dx_;
   }
 
  protected:
+  // r = √(a² + s²) for every element of a and a scalar s ≥ 0, as m·√(1 + (n/m)²) with
+  // m = max(|a|, s), n = min(|a|, s): no overflow for a near FLT_MAX, 0 when both are 0, and
+  // vectorised (std::hypot is a scalar call per element).
+  template <typename A>
+  static void hypot_into(Out r, const A& a, T s) {
+    r = a.abs().max(s);
+    r = r * (T(1) + (a.abs().min(s) / r.max(std::numeric_limits<T>::min())).square()).sqrt();
+  }
+
   virtual void f(In x, Out y) const = 0;
   virtual void df(In x, In y, In dy, Out dx) const = 0;
   // Learnable activations: write dL/dθ from the same saved values.
   virtual void param_grads(In /*x*/, In /*y*/, In /*dy*/) {}
 
  private:
+  static constexpr double kWorkPerElement = 8;  // a rough cost of one f or f' evaluation
+
   Index n_;
   const Mat<T>* x_ = nullptr;
   Mat<T> y_, dx_;

@@ -34,7 +34,10 @@ class Elu final : public Elementwise<T> {
   std::vector<double> kinks() const override { return {0.0}; }
 
  protected:
-  void f(In x, Out y) const override { y = (x > T(0)).select(x, alpha_ * x.min(T(0)).expm1()); }
+  void f(In x, Out y) const override {
+    y = alpha_ * x.min(T(0)).expm1();  // vectorised over the block (not inside the select)
+    y = (x > T(0)).select(x, y);
+  }
   void df(In x, In y, In dy, Out dx) const override { dx = (x > T(0)).select(dy, dy * (y + alpha_)); }
 
  private:

@@ -20,6 +20,7 @@
 //
 // Not element-wise in its parameter (it needs the column index), so it implements Layer<T> directly;
 // its buffers are resized, never reallocated, when the batch size repeats.
+#include "core/parallel.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab {
@@ -52,17 +53,32 @@ class Prelu final : public Layer<T> {
     if (p_ == 1) slopes_.setConstant(a_(0, 0));
     else slopes_ = a_.row(0).array();
     y_.resize(x.rows(), x.cols());
-    y_.array() = (x.array() > T(0)).select(x.array(), x.array().rowwise() * slopes_);
+    parallel_for_blocks(x.rows(), 4.0 * static_cast<double>(x.size()), [&](Index r0, Index r1) {
+      const auto xb = x.middleRows(r0, r1 - r0).array();
+      y_.middleRows(r0, r1 - r0).array() = (xb > T(0)).select(xb, xb.rowwise() * slopes_);
+    });
     return y_;
   }
 
+  // Threads take blocks of rows; each sums its rows' dy·x (x ≤ 0) per column into its own row of
+  // partial_, and the partial sums are added in block order (deterministic for a thread count).
   const Mat<T>& backward(const Mat<T>& dy) override {
     check_input_shape("prelu backward", dy.rows(), dy.cols(), n_);
-    const auto x = x_->array();
-    const auto g = dy.array();
+    const Mat<T>& x = *x_;
     dx_.resize(dy.rows(), dy.cols());
-    dx_.array() = (x > T(0)).select(g, g.rowwise() * slopes_);
-    column_grads_ = (x > T(0)).select(T(0), g * x).colwise().sum();
+    const double work = 4.0 * static_cast<double>(dy.size());
+    const int blocks = parallel_block_count(dy.rows(), work);
+    partial_.setZero(blocks, n_);  // allocates only when the thread count changes
+    parallel_blocks(dy.rows(), work, [&](int b, Index r0, Index r1) {
+      for (Index r = r0; r < r1; ++r) {
+        const auto xr = x.row(r).array();
+        const auto gr = dy.row(r).array();
+        dx_.row(r).array() = (xr > T(0)).select(gr, gr * slopes_);
+        partial_.row(b) += (xr > T(0)).select(T(0), gr * xr);
+      }
+    });
+    column_grads_ = partial_.row(0);
+    for (int b = 1; b < blocks; ++b) column_grads_ += partial_.row(b);
     if (p_ == 1) da_(0, 0) = column_grads_.sum();
     else da_.row(0) = column_grads_.matrix();
     return dx_;
@@ -76,6 +92,7 @@ class Prelu final : public Layer<T> {
   Mat<T> a_, da_;            // the slopes (1, num_parameters) and their gradient
   Row slopes_;               // the slope of each of the n_ columns, as used by the last forward
   Row column_grads_;         // Σ_batch dy·x over x ≤ 0, per column
+  Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> partial_;  // per thread block
   const Mat<T>* x_ = nullptr;
   Mat<T> y_, dx_;
 };

@@ -38,11 +38,12 @@ class Selu final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = (x > T(0)).select((T(kLambda) * x).min(std::numeric_limits<T>::max()),
-                          T(kLambdaAlpha) * x.min(T(0)).expm1());
+    y = T(kLambdaAlpha) * x.min(T(0)).expm1();  // vectorised first, then picked
+    y = (x > T(0)).select((T(kLambda) * x).min(std::numeric_limits<T>::max()), y);
   }
   void df(In x, In, In dy, Out dx) const override {
-    dx = (x > T(0)).select(T(kLambda) * dy, dy * (T(kLambdaAlpha) * x.min(T(0)).exp()));
+    dx = T(kLambdaAlpha) * x.min(T(0)).exp();
+    dx = (x > T(0)).select(T(kLambda) * dy, dy * dx);
   }
 
  private:

@@ -61,7 +61,7 @@ class Smu1 final : public Elementwise<T> {
   void f(In x, Out y) const override {
     const T mu = mu_(0, 0), mu2 = mu * mu;
     Out& r = y;  // y holds r first
-    r = hypot(x, mu);
+    this->hypot_into(r, c_ * x, std::abs(mu));
     y = alpha_ * x + (c_ * x >= T(0)).select(T(0.5) * (c_ * x) + T(0.5) * r, mu2 / (T(2) * (r - c_ * x)));
   }
 
@@ -72,7 +72,7 @@ class Smu1 final : public Elementwise<T> {
       return;
     }
     Out& r = dx;  // dx doubles as scratch for r (element-wise, so no aliasing problem)
-    r = hypot(x, mu);
+    this->hypot_into(r, c_ * x, std::abs(mu));
     dx = dy * (alpha_ + c_ * (c_ * x >= T(0)).select(T(0.5) * (T(1) + (c_ * x) / r),
                                                       mu2 / (T(2) * r * (r - c_ * x))));
   }
@@ -80,16 +80,12 @@ class Smu1 final : public Elementwise<T> {
   void param_grads(In x, In, In dy) override {
     if (!learnable_) return;
     const T mu = mu_(0, 0);
-    r_ = hypot(x, mu);  // resized only when the batch size changes
+    r_.resize(x.size());  // allocates only when the batch size changes
+    this->hypot_into(Out(r_.data(), r_.size()), c_ * x, std::abs(mu));
     dmu_(0, 0) = (dy * (r_ > T(0)).select(mu / (T(2) * r_), T(0))).sum();
   }
 
  private:
-  // r = hypot(cx, μ) element by element. x by reference: the expression refers to the caller's x.
-  auto hypot(const In& x, T mu) const {
-    return x.unaryExpr([c = c_, mu](T v) { return std::hypot(c * v, mu); });
-  }
-
   T alpha_, c_;
   bool learnable_;
   Mat<T> mu_, dmu_;

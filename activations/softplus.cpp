@@ -29,7 +29,6 @@ namespace {
 template <typename T>
 class Softplus final : public Elementwise<T> {
  public:
-  using typename Elementwise<T>::Array;
   using typename Elementwise<T>::In;
   using typename Elementwise<T>::Out;
   Softplus(const Args& a, const BuildContext& c)
@@ -41,15 +40,15 @@ class Softplus final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    const Array z = T(beta_) * x;
-    const Array zc = z.min(T(threshold_));
-    y = (z > T(threshold_)).select(x, (zc.max(T(0)) + (-zc.abs()).exp().log1p()) / T(beta_));
+    // The output buffer holds zc = min(βx, threshold) first; no temporaries, exp/log1p vectorised.
+    y = (T(beta_) * x).min(T(threshold_));
+    y = (y.max(T(0)) + (-y.abs()).exp().log1p()) / T(beta_);
+    y = (T(beta_) * x > T(threshold_)).select(x, y);
   }
 
   void df(In x, In, In dy, Out dx) const override {
-    const Array z = T(beta_) * x;
-    const Array sigma = T(1) / (T(1) + (-z.min(T(threshold_))).exp());
-    dx = (z > T(threshold_)).select(dy, dy * sigma);
+    dx = T(1) / (T(1) + (-(T(beta_) * x).min(T(threshold_))).exp());  // σ(βx), vectorised
+    dx = (T(beta_) * x > T(threshold_)).select(dy, dy * dx);
   }
 
  private:

@@ -43,7 +43,7 @@ class Squareplus final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = hypot(x);  // y holds r first
+    this->hypot_into(y, x, sqrt_b_);  // y holds r first
     y = (x >= T(0)).select(T(0.5) * x + T(0.5) * y, b_ / (T(2) * (y - x)));
   }
 
@@ -53,16 +53,11 @@ class Squareplus final : public Elementwise<T> {
       return;
     }
     Out& r = dx;  // dx doubles as scratch for r (element-wise, so no aliasing problem)
-    r = hypot(x);
+    this->hypot_into(r, x, sqrt_b_);
     dx = dy * (x >= T(0)).select(T(0.5) * (T(1) + x / r), b_ / (T(2) * r * (r - x)));
   }
 
  private:
-  // r = √(x² + b) = hypot(x, √b), element by element.
-  auto hypot(const In& x) const {  // by reference: the expression refers to the caller's x
-    return x.unaryExpr([s = sqrt_b_](T v) { return std::hypot(v, s); });
-  }
-
   T b_, sqrt_b_;
 };
 

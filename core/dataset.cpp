@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace nnlab {
 
@@ -12,25 +13,28 @@ void Dataset::gather(std::span<const Index> idx, Mat<T>& out, std::vector<std::i
   out.resize(n, features);
   out_labels.resize(idx.size());
   const Index per_channel = features / std::max(1, channels);
-  for (Index r = 0; r < n; ++r) {
-    const Index src = idx[static_cast<std::size_t>(r)];
-    out_labels[static_cast<std::size_t>(r)] = labels[static_cast<std::size_t>(src)];
-    T* dst = out.data() + r * features;
-    for (int c = 0; c < channels; ++c) {
-      const std::size_t ci = static_cast<std::size_t>(c) < mean.size() ? static_cast<std::size_t>(c) : 0;
-      // x' = (x·scale − mean)/std = x·a + b with a = scale/std, b = −mean/std
-      const T a = static_cast<T>(scale / stddev[ci]);
-      const T b = static_cast<T>(-mean[ci] / stddev[ci]);
-      const Index lo = c * per_channel, hi = (c + 1 == channels) ? features : lo + per_channel;
-      if (!bytes.empty()) {
-        const std::uint8_t* s = bytes.data() + src * features;
-        for (Index j = lo; j < hi; ++j) dst[j] = static_cast<T>(s[j]) * a + b;
-      } else {
-        const float* s = values.data() + src * features;
-        for (Index j = lo; j < hi; ++j) dst[j] = static_cast<T>(s[j]) * a + b;
+  // Rows are independent: threads convert blocks of them (bytes → normalised floats).
+  parallel_for_blocks(n, static_cast<double>(n * features), [&](Index r0, Index r1) {
+    for (Index r = r0; r < r1; ++r) {
+      const Index src = idx[static_cast<std::size_t>(r)];
+      out_labels[static_cast<std::size_t>(r)] = labels[static_cast<std::size_t>(src)];
+      T* dst = out.data() + r * features;
+      for (int c = 0; c < channels; ++c) {
+        const std::size_t ci = static_cast<std::size_t>(c) < mean.size() ? static_cast<std::size_t>(c) : 0;
+        // x' = (x·scale − mean)/std = x·a + b with a = scale/std, b = −mean/std
+        const T a = static_cast<T>(scale / stddev[ci]);
+        const T b = static_cast<T>(-mean[ci] / stddev[ci]);
+        const Index lo = c * per_channel, hi = (c + 1 == channels) ? features : lo + per_channel;
+        if (!bytes.empty()) {
+          const std::uint8_t* s = bytes.data() + src * features;
+          for (Index j = lo; j < hi; ++j) dst[j] = static_cast<T>(s[j]) * a + b;
+        } else {
+          const float* s = values.data() + src * features;
+          for (Index j = lo; j < hi; ++j) dst[j] = static_cast<T>(s[j]) * a + b;
+        }
       }
     }
-  }
+  });
 }
 
 void Dataset::gather(std::span<const Index> idx, MatF& out, std::vector<std::int32_t>& out_labels) const {

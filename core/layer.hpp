@@ -67,6 +67,15 @@ class Layer {
 
   // True for activation functions (the things `model.activation` swaps and diagnostics inspect).
   virtual bool is_activation() const { return false; }
+
+  // Whether backward must compute dL/dx. Model turns it off for its first layer while training
+  // (nobody needs the gradient with respect to the data), which saves Dense its largest matrix
+  // multiply. When off, backward still sets the parameter gradients and may return a stale dx.
+  void set_input_grad(bool on) { input_grad_ = on; }
+  bool input_grad() const { return input_grad_; }
+
+ protected:
+  bool input_grad_ = true;
 };
 
 template <typename T>

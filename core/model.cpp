@@ -13,9 +13,16 @@ void Model<T>::add(LayerPtr<T> layer) {
     throw ShapeError("layer " + std::to_string(layers_.size()) + " (" + layer->type() + ") expects " +
                      std::to_string(layer->in_features()) + " inputs but the previous layer gives " +
                      std::to_string(layers_.back()->out_features()));
+  if (layers_.empty()) layer->set_input_grad(input_grad_);
   layers_.push_back(std::move(layer));
   fwd_seconds_.push_back(0.0);
   bwd_seconds_.push_back(0.0);
+}
+
+template <typename T>
+void Model<T>::set_input_grad(bool on) {
+  input_grad_ = on;
+  if (!layers_.empty()) layers_.front()->set_input_grad(on);
 }
 
 template <typename T>

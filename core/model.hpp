@@ -20,7 +20,12 @@ class Model {
   void add(LayerPtr<T> layer);
 
   const Mat<T>& forward(const Mat<T>& x, bool training);
+  // Returns dL/dx of the model's input, unless input gradients are off (then it is unspecified).
   const Mat<T>& backward(const Mat<T>& dy);
+
+  // Training never needs dL/d(data): turning it off lets the first layer skip that computation.
+  // On by default (the gradient checker compares it).
+  void set_input_grad(bool on);
 
   // Every learnable tensor, named like PyTorch's nn.Sequential state_dict: "layers.<i>.<name>".
   std::vector<Param<T>> parameters();
@@ -46,6 +51,7 @@ class Model {
  private:
   std::vector<LayerPtr<T>> layers_;
   bool timing_ = false;
+  bool input_grad_ = true;
   std::vector<double> fwd_seconds_, bwd_seconds_;
 };
 

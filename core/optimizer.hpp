@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/layer.hpp"
+#include "core/parallel.hpp"
 #include "core/params.hpp"
 #include "core/registry.hpp"
 #include "core/safetensors.hpp"
@@ -59,6 +60,28 @@ class Optimizer {
   // Called once after the slots are allocated and zeroed, before the first update (Adagrad's
   // initial accumulator value).
   virtual void init_state() {}
+
+  // Runs f(i, offset, count) over the elements of every parameter: the parameters laid end to end
+  // and cut into one contiguous range per thread (core/parallel.hpp), so f sees parameter i's
+  // flattened elements [offset, offset + count). Update rules are element-wise, so splitting them
+  // changes nothing but the speed. seg(m, offset, count) is that range of a parameter-shaped matrix.
+  template <typename F>
+  static void for_each_block(const std::vector<Param<float>>& params, F&& f) {
+    Index total = 0;
+    for (const auto& p : params) total += p.value->size();
+    parallel_for_blocks(
+        total, static_cast<double>(total),
+        [&](Index begin, Index end) {
+          Index base = 0;
+          for (std::size_t i = 0; i < params.size(); ++i) {
+            const Index n = params[i].value->size(), lo = std::max(begin, base), hi = std::min(end, base + n);
+            if (hi > lo) f(i, lo - base, hi - lo);
+            base += n;
+          }
+        },
+        16);
+  }
+  static auto seg(MatF& m, Index offset, Index count) { return flat(m).segment(offset, count); }
 
   // Declare a state slot (in the constructor). Returns its index for slot().
   std::size_t add_slot(std::string name);

@@ -21,7 +21,9 @@ namespace nnlab {
 Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
                  Schedule* schedule)
     : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
-      params_(model.parameters()) {}
+      params_(model.parameters()) {
+  model_.set_input_grad(false);  // nothing needs dL/d(images): the first layer skips computing it
+}
 
 std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
   std::vector<Index> order(static_cast<std::size_t>(rows));

@@ -38,7 +38,8 @@ struct DivergedError : Error {
 // Mini-batch gradient descent over a Dataset. Buffers are sized once and reused across batches.
 class Trainer {
  public:
-  // `schedule` (may be null) ticks after every step when its interval is "step".
+  // `schedule` (may be null) ticks after every step when its interval is "step". Turns the model's
+  // input gradient off (Model::set_input_grad): training never needs dL/d(data).
   Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
           Schedule* schedule = nullptr);
 

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/init.hpp"
+#include "core/parallel.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab {
@@ -35,21 +36,32 @@ class Dense final : public Layer<T> {
   Index in_features() const override { return in_; }
   Index out_features() const override { return out_; }
 
+  // Threads split the batch rows for y and dx, and the output units for dW and db (see
+  // core/parallel.hpp); each block is one single-threaded Eigen matrix product.
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape("dense", x.rows(), x.cols(), in_);
     x_ = &x;
     y_.resize(x.rows(), out_);
-    y_.noalias() = x * w_.transpose();
-    if (has_bias_) y_.rowwise() += b_.row(0);
+    parallel_for_blocks(x.rows(), flops(x.rows()), [&](Index r, Index end) {
+      auto y = y_.middleRows(r, end - r);
+      y.noalias() = x.middleRows(r, end - r) * w_.transpose();
+      if (has_bias_) y.rowwise() += b_.row(0);
+    });
     return y_;
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
     const Mat<T>& x = *x_;
-    dw_.noalias() = dy.transpose() * x;
-    if (has_bias_) db_.noalias() = dy.colwise().sum();
+    parallel_for_blocks(out_, flops(dy.rows()), [&](Index j, Index end) {
+      const auto dy_j = dy.middleCols(j, end - j);
+      dw_.middleRows(j, end - j).noalias() = dy_j.transpose() * x;
+      if (has_bias_) db_.middleCols(j, end - j).noalias() = dy_j.colwise().sum();
+    });
+    if (!this->input_grad()) return dx_;  // first layer while training: dx is not needed
     dx_.resize(dy.rows(), in_);
-    dx_.noalias() = dy * w_;
+    parallel_for_blocks(dy.rows(), flops(dy.rows()), [&](Index r, Index end) {
+      dx_.middleRows(r, end - r).noalias() = dy.middleRows(r, end - r) * w_;
+    });
     return dx_;
   }
 
@@ -60,6 +72,8 @@ class Dense final : public Layer<T> {
   }
 
  private:
+  double flops(Index rows) const { return 2.0 * static_cast<double>(rows * in_ * out_); }
+
   Index in_, out_;
   bool has_bias_;
   Mat<T> w_, dw_, b_, db_, y_, dx_;

@@ -32,14 +32,14 @@ class Adagrad final : public Optimizer {
     const double clr = lr_ / (1 + (static_cast<double>(steps()) - 1) * lr_decay_);
     const float neg_clr = static_cast<float>(-clr), eps = static_cast<float>(eps_);
     const float wd = static_cast<float>(weight_decay_);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto w = params[i].value->array();
+    for_each_block(params, [&](std::size_t i, Index at, Index n) {
+      auto w = seg(*params[i].value, at, n);
       const float decay = params[i].weight_decay ? wd : 0.0f;
-      const auto g = params[i].grad->array() + decay * w;  // the gradient buffer stays as backward wrote it
-      auto s = slot(sum_)[i].array();
+      const auto g = seg(*params[i].grad, at, n) + decay * w;  // the gradient buffer stays as backward wrote it
+      auto s = seg(slot(sum_)[i], at, n);
       s += g * g;
       w += (neg_clr * g) / (s.sqrt() + eps);
-    }
+    });
   }
 
  private:

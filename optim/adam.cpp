@@ -45,11 +45,11 @@ class AdamBase : public Optimizer {
     const float b2 = static_cast<float>(beta2_), one_minus_b2 = static_cast<float>(1 - beta2_);
     const float eps = static_cast<float>(eps_), wd = static_cast<float>(weight_decay_);
     const float shrink = static_cast<float>(1 - lr_ * weight_decay_);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto w = params[i].value->array();
-      auto g = params[i].grad->array();
-      auto m = slot(m_)[i].array();
-      auto v = slot(v_)[i].array();
+    for_each_block(params, [&](std::size_t i, Index at, Index n) {
+      auto w = seg(*params[i].value, at, n);
+      auto g = seg(*params[i].grad, at, n);
+      auto m = seg(slot(m_)[i], at, n);
+      auto v = seg(slot(v_)[i], at, n);
       const bool decay = params[i].weight_decay && weight_decay_ != 0;
       if (decoupled_ || !decay) {
         if (decoupled_ && decay) w *= shrink;
@@ -60,13 +60,13 @@ class AdamBase : public Optimizer {
         v = b2 * v + (one_minus_b2 * (g + wd * w)) * (g + wd * w);
       }
       if (amsgrad_) {
-        auto vmax = slot(vmax_)[i].array();
+        auto vmax = seg(slot(vmax_)[i], at, n);
         vmax = vmax.max(v);
         w += (neg_step * m) / (vmax.sqrt() / bias2_sqrt + eps);
       } else {
         w += (neg_step * m) / (v.sqrt() / bias2_sqrt + eps);
       }
-    }
+    });
   }
 
  private:

@@ -34,19 +34,19 @@ class RmsProp final : public Optimizer {
     const float a = static_cast<float>(alpha_), one_minus_a = static_cast<float>(1 - alpha_);
     const float eps = static_cast<float>(eps_), wd = static_cast<float>(weight_decay_);
     const float mom = static_cast<float>(momentum_), lr = static_cast<float>(lr_);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto w = params[i].value->array();
+    for_each_block(params, [&](std::size_t i, Index at, Index n) {
+      auto w = seg(*params[i].value, at, n);
       // g = ∇θ + weight_decay·θ as an expression: the gradient buffer itself is left as backward wrote it.
       const float decay = params[i].weight_decay ? wd : 0.0f;
-      const auto g = params[i].grad->array() + decay * w;
-      auto v = slot(v_)[i].array();
+      const auto g = seg(*params[i].grad, at, n) + decay * w;
+      auto v = seg(slot(v_)[i], at, n);
       v = a * v + (one_minus_a * g) * g;
       if (centered_) {
-        auto gbar = slot(avg_)[i].array();
+        auto gbar = seg(slot(avg_)[i], at, n);
         gbar = a * gbar + one_minus_a * g;
         const auto d = (v - gbar * gbar).sqrt() + eps;
         if (mom > 0) {
-          auto b = slot(buf_)[i].array();
+          auto b = seg(slot(buf_)[i], at, n);
           b = mom * b + g / d;
           w -= lr * b;
         } else {
@@ -55,14 +55,14 @@ class RmsProp final : public Optimizer {
       } else {
         const auto d = v.sqrt() + eps;
         if (mom > 0) {
-          auto b = slot(buf_)[i].array();
+          auto b = seg(slot(buf_)[i], at, n);
           b = mom * b + g / d;
           w -= lr * b;
         } else {
           w += ((-lr) * g) / d;
         }
       }
-    }
+    });
   }
 
  private:

@@ -31,21 +31,21 @@ class Sgd final : public Optimizer {
   void update(std::vector<Param<float>>& params) override {
     const float lr = static_cast<float>(lr_), mom = static_cast<float>(momentum_);
     const float damp = static_cast<float>(1.0 - dampening_), wd = static_cast<float>(weight_decay_);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto w = params[i].value->array();
-      auto g = params[i].grad->array();
+    for_each_block(params, [&](std::size_t i, Index at, Index n) {
+      auto w = seg(*params[i].value, at, n);
+      auto g = seg(*params[i].grad, at, n);
       const float decay = params[i].weight_decay ? wd : 0.0f;
       if (mom == 0.0f) {
         if (decay != 0.0f) w -= lr * (g + decay * w);
         else w -= lr * g;
-        continue;
+        return;
       }
-      auto b = slot(buf_)[i].array();
+      auto b = seg(slot(buf_)[i], at, n);
       if (steps() == 1) b = g + decay * w;
       else b = mom * b + damp * (g + decay * w);
       if (nesterov_) w -= lr * ((g + decay * w) + mom * b);
       else w -= lr * b;
-    }
+    });
   }
 
  private:

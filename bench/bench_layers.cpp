@@ -1,0 +1,96 @@
+// Micro-benchmarks (Google Benchmark): every registered activation's forward and backward, and
+// Dense forward/backward at the shapes of the Fashion-MNIST MLP.
+//
+//   build/bench/bench_layers [--benchmark_filter=relu] [--benchmark_min_time=0.2]
+//   NNLAB_THREADS=2 build/bench/bench_layers      (default 1 thread: the kernels' own speed)
+//
+// Activations run on float32 batches of two sizes: 128 x 256 (32 Ki elements, 128 KiB: the MLP's
+// first hidden layer, fits in L2) and 1024 x 4096 (4 Mi elements, 16 MiB: does not). Counters:
+// elements per second (items_per_second) and bytes moved per second. Dense reports FLOP/s.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "core/registry.hpp"
+#include "core/trainer.hpp"
+
+using namespace nnlab;
+
+namespace {
+
+MatF random_batch(Index rows, Index cols, unsigned seed) {
+  std::srand(seed);
+  MatF m = MatF::Random(rows, cols) * 3.0f;  // inputs in [-3, 3]: both sides of every kink
+  return m;
+}
+
+void activation_forward(benchmark::State& state, const std::string& name) {
+  const Index rows = state.range(0), cols = state.range(1);
+  auto layer = make_layer<float>(name, cols);
+  const MatF x = random_batch(rows, cols, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->forward(x, true).data());
+  state.SetItemsProcessed(state.iterations() * x.size());
+  state.SetBytesProcessed(state.iterations() * x.size() * 2 * static_cast<std::int64_t>(sizeof(float)));
+}
+
+void activation_backward(benchmark::State& state, const std::string& name) {
+  const Index rows = state.range(0), cols = state.range(1);
+  auto layer = make_layer<float>(name, cols);
+  const MatF x = random_batch(rows, cols, 1), dy = random_batch(rows, cols, 2);
+  layer->forward(x, true);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->backward(dy).data());
+  state.SetItemsProcessed(state.iterations() * x.size());
+  state.SetBytesProcessed(state.iterations() * x.size() * 4 * static_cast<std::int64_t>(sizeof(float)));
+}
+
+void dense_forward(benchmark::State& state) {
+  const Index batch = state.range(0), in = state.range(1), out = state.range(2);
+  auto layer = make_layer<float>("dense", in, {{"out_features", out}});
+  const MatF x = random_batch(batch, in, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->forward(x, true).data());
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(batch * in * out) * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
+// range(3) = 1: also dx (a hidden layer); 0: parameter gradients only (the first layer in training).
+void dense_backward(benchmark::State& state) {
+  const Index batch = state.range(0), in = state.range(1), out = state.range(2);
+  auto layer = make_layer<float>("dense", in, {{"out_features", out}});
+  layer->set_input_grad(state.range(3) != 0);
+  const MatF x = random_batch(batch, in, 1), dy = random_batch(batch, out, 2);
+  layer->forward(x, true);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->backward(dy).data());
+  const double products = state.range(3) != 0 ? 2.0 : 1.0;
+  state.counters["FLOP/s"] = benchmark::Counter(
+      products * 2.0 * static_cast<double>(batch * in * out) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* t = std::getenv("NNLAB_THREADS");
+  set_threads(t ? std::atoi(t) : 1);
+  for (const auto* e : LayerRegistry::instance().all()) {
+    if (e->kind != LayerKind::activation) continue;
+    for (auto [kind, fn] : {std::pair{"forward", &activation_forward}, std::pair{"backward", &activation_backward}}) {
+      benchmark::RegisterBenchmark(("activation/" + e->name + "/" + kind).c_str(), fn, e->name)
+          ->Args({128, 256})
+          ->Args({1024, 4096})
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  for (auto shape : {std::vector<std::int64_t>{128, 784, 256}, {128, 256, 128}, {128, 128, 10}}) {
+    benchmark::RegisterBenchmark("dense/forward", dense_forward)->Args(shape)->Unit(benchmark::kMicrosecond);
+    for (std::int64_t dx : {0, 1}) {
+      auto args = shape;
+      args.push_back(dx);
+      benchmark::RegisterBenchmark("dense/backward", dense_backward)->Args(args)->Unit(benchmark::kMicrosecond);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# nnlab vs PyTorch on the Fashion-MNIST MLP, in one run, alternating, per activation.
+#
+#   bench/compare.sh [--activations relu,tanh,...] [--rounds N] [--threads N] [--out DIR]
+#
+# For each round and activation it runs `nnlab bench` (configs/fashion_mlp.json with that
+# activation) and then bench/torch_mlp.py under every OpenBLAS kernel setting: the environment as
+# given, OPENBLAS_CORETYPE unset, and the explicit Haswell (AVX2) and SkylakeX (AVX-512) kernels
+# (settings that turn out identical are run once). It also times the GEMM floor, one epoch's matrix
+# multiplies alone, through Eigen (nnlab bench), OpenBLAS (build/bench/gemm_floor, split over
+# threads and library-threaded, under each kernel setting) and torch.mm, and takes the fastest.
+#
+# Prints and writes DIR/summary.md: seconds per training epoch (median over rounds of each run's
+# median epoch), the fastest PyTorch setting, the ratio nnlab/PyTorch (target <= 0.7), and for ReLU
+# the ratio to the GEMM floor (target <= 1.5). Raw JSON lines go to DIR/raw.jsonl.
+# Needs: build/nnlab and build/bench/gemm_floor (scripts/setup.sh --tools), /usr/bin/python3 with torch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+activations="relu,sigmoid,tanh,leaky_relu,elu,prelu,swish,squareplus,smu,smu1,gelu,mish,softplus,selu"
+rounds=2
+threads=2
+out="bench/results"
+config="configs/fashion_mlp.json"
+while (($#)); do
+  case "$1" in
+    --activations) activations="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --config) config="$2"; shift 2 ;;
+    *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+for f in build/nnlab build/bench/gemm_floor; do
+  [[ -x $f ]] || { echo "compare.sh: $f missing: run scripts/setup.sh --tools first" >&2; exit 1; }
+done
+/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "compare.sh: PyTorch missing: scripts/setup.sh --tools" >&2; exit 1; }
+
+mkdir -p "$out"
+raw="$out/raw.jsonl"
+: > "$raw"
+as_set="${OPENBLAS_CORETYPE-}"
+# Kernel settings: label=value ("" = unset). The environment's own setting first.
+if [[ -n "$as_set" ]]; then settings=("as-set:$as_set=$as_set" "unset=")
+else settings=("as-set:unset="); fi
+for k in Haswell SkylakeX; do settings+=("$k=$k"); done
+unique=()
+for s in "${settings[@]}"; do
+  dup=0
+  for u in "${unique[@]}"; do [[ "${u#*=}" == "${s#*=}" ]] && dup=1; done
+  ((dup)) || unique+=("$s")
+done
+
+tag() {  # tag JSON lines with system/setting/round, append them to raw.jsonl, print one line each
+  /usr/bin/python3 bench/summarize.py tag "$1" | tee -a "$raw" | /usr/bin/python3 bench/summarize.py show
+}
+
+run_setting() {  # run_setting "label=value" command... : with OPENBLAS_CORETYPE set or unset
+  local v="${1#*=}"; shift
+  if [[ -n "$v" ]]; then OPENBLAS_CORETYPE="$v" "$@"; else env -u OPENBLAS_CORETYPE "$@"; fi
+}
+
+IFS=, read -ra acts <<< "$activations"
+for ((round = 1; round <= rounds; round++)); do
+  echo "round $round/$rounds"
+  for a in "${acts[@]}"; do
+    build/nnlab bench "$config" --set "model.activation=\"$a\"" --threads "$threads" --json \
+      | tag "{\"system\": \"nnlab\", \"setting\": \"eigen\", \"round\": $round}"
+    for s in "${unique[@]}"; do
+      run_setting "$s" /usr/bin/python3 bench/torch_mlp.py --activations "$a" --threads "$threads" --no-floor \
+        | tag "{\"system\": \"pytorch\", \"setting\": \"${s%%=*}\", \"round\": $round}"
+    done
+  done
+  for s in "${unique[@]}"; do
+    for split in --split --no-split; do
+      run_setting "$s" build/bench/gemm_floor --backend openblas "$split" --threads "$threads" \
+        | tag "{\"system\": \"openblas\", \"setting\": \"${s%%=*} ${split#--}\", \"round\": $round}" || true
+    done
+    run_setting "$s" /usr/bin/python3 bench/torch_mlp.py --floor-only --threads "$threads" \
+      | tag "{\"system\": \"torch.mm\", \"setting\": \"${s%%=*}\", \"round\": $round}" || true
+  done
+  build/bench/gemm_floor --backend eigen --threads "$threads" | tag "{\"system\": \"eigen\", \"setting\": \"split\", \"round\": $round}"
+done
+
+/usr/bin/python3 bench/summarize.py summary "$raw" | tee "$out/summary.md"

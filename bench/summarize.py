@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Helpers of bench/compare.sh (plain Python, no torch):
+
+    summarize.py tag '{"system": ...}'   add these keys to every JSON line of stdin, print them
+    summarize.py show                    one readable line per JSON line of stdin
+    summarize.py summary RAW.jsonl       the Markdown tables: nnlab vs PyTorch, and the GEMM floor
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def tag(extra):
+    extra = json.loads(extra)
+    for line in sys.stdin:
+        line = line.strip()
+        if line.startswith("{"):
+            d = json.loads(line)
+            d.update(extra)
+            print(json.dumps(d), flush=True)
+
+
+def show():
+    for line in sys.stdin:
+        d = json.loads(line)
+        what = d.get("activation") or d.get("backend", "")
+        s = d.get("seconds_median", d.get("seconds"))
+        print(f"  {d['system']:<9} {d.get('setting', ''):<26} {d['kind']:<10} {what:<11} {s:7.3f} s", flush=True)
+
+
+def summary(path):
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    epochs = defaultdict(list)  # (activation, system, setting) -> [seconds per round]
+    floors = defaultdict(list)  # (system, setting) -> [seconds]
+    nnlab_floor, nnlab_rss = defaultdict(list), defaultdict(list)
+    for r in rows:
+        if r["kind"] == "epoch":
+            epochs[(r["activation"], r["system"], r["setting"])].append(r["seconds_median"])
+            if r["system"] == "nnlab":
+                nnlab_floor[r["activation"]].append(r["gemm_floor_seconds"])
+                nnlab_rss[r["activation"]].append(r["peak_rss_mb"])
+        elif r["kind"] == "gemm_floor":
+            floors[(r["system"], r["setting"])].append(r["seconds"])
+    for a, v in nnlab_floor.items():
+        floors[("eigen (nnlab bench)", a)].extend(v)
+    med = {k: statistics.median(v) for k, v in epochs.items()}
+    acts = list(dict.fromkeys(r["activation"] for r in rows if r["kind"] == "epoch"))
+    settings = sorted({k[2] for k in epochs if k[1] == "pytorch"})
+    threads = next((r["threads"] for r in rows if r["system"] == "nnlab"), "?")
+    rounds = max((r.get("round", 1) for r in rows), default=1)
+
+    print(f"## nnlab vs PyTorch: seconds per training epoch ({threads} threads, median over {rounds} round(s))\n")
+    print("| activation | nnlab | " + " | ".join(f"PyTorch {s}" for s in settings) + " | nnlab / fastest PyTorch | <= 0.7 |")
+    print("|---|---:|" + "---:|" * len(settings) + "---:|:---:|")
+    worst = 0
+    for a in acts:
+        n = med.get((a, "nnlab", "eigen"))
+        ts = [med.get((a, "pytorch", s)) for s in settings]
+        fastest = min(t for t in ts if t is not None)
+        ratio = n / fastest
+        worst = max(worst, ratio)
+        cells = " | ".join("-" if t is None else (f"**{t:.3f}**" if t == fastest else f"{t:.3f}") for t in ts)
+        print(f"| {a} | {n:.3f} | {cells} | {ratio:.2f} | {'yes' if ratio <= 0.7 else 'NO'} |")
+    print(f"\nWorst ratio: {worst:.2f}.\n")
+
+    print("## GEMM floor: one epoch's matrix multiplies alone (best per run, median over rounds)\n")
+    print("| library | setting | seconds | GFLOP/s |")
+    print("|---|---|---:|---:|")
+    flop = next((r["flop"] for r in rows if r["kind"] == "gemm_floor"), None)
+    best = None
+    for (system, setting), v in sorted(floors.items(), key=lambda kv: statistics.median(kv[1])):
+        s = statistics.median(v)
+        if system == "eigen (nnlab bench)" and setting != "relu":
+            continue
+        best = s if best is None else min(best, s)
+        gf = f"{flop / s / 1e9:.0f}" if flop else "-"
+        print(f"| {system} | {setting} | {s:.3f} | {gf} |")
+    relu = med.get(("relu", "nnlab", "eigen"))
+    if relu and best:
+        print(f"\nReLU epoch {relu:.3f} s = **{relu / best:.2f}x** the fastest floor ({best:.3f} s); target <= 1.5x.")
+    if nnlab_rss:
+        print(f"Peak resident memory of nnlab bench: {max(max(v) for v in nnlab_rss.values()):.0f} MB.")
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "tag":
+        tag(sys.argv[2])
+    elif cmd == "show":
+        show()
+    elif cmd == "summary":
+        summary(sys.argv[2])
+    else:
+        sys.exit(__doc__)
