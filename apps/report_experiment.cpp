@@ -182,7 +182,7 @@ Experiment load_experiment(const std::string& path) {
   ojson doc;
   try {
     doc = ojson::parse(read_file(path, "experiment"), nullptr, true, /*ignore_comments=*/true);
-  } catch (const ojson::parse_error& err) {
+  } catch (const ojson::exception& err) {  // parse_error, and out_of_range for a number too large for a double
     throw ConfigError(path + ": not valid JSON: " + err.what());
   }
   return parse_experiment(doc, path, fs::path(path).parent_path());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 #include "core/safetensors.hpp"
 
 namespace nnlab {
@@ -60,7 +61,7 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
   };
   nlohmann::json saved;
   try {
-    saved = nlohmann::json::parse(meta("nnlab.config"));
+    saved = parse_json(meta("nnlab.config"));
   } catch (const nlohmann::json::exception&) {
     throw CheckpointError(src + ": the stored config is not valid JSON");
   }

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/fileio.hpp"
 #include "core/init.hpp"
+#include "core/json_parse.hpp"
 #include "core/loss.hpp"
 #include "core/optimizer.hpp"
 #include "core/params.hpp"
@@ -162,10 +163,18 @@ void apply_override(json& doc, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set " + assignment + ": expected key.path=value, e.g. train.epochs=3");
+  // Command-line text is bytes, JSON text is UTF-8: a key or value that is not would make every
+  // later dump() of the config (error messages, the saved config.json) throw.
+  try {
+    (void)json(assignment).dump();
+  } catch (const json::type_error&) {
+    throw ConfigError("--set " + json(assignment).dump(-1, ' ', false, json::error_handler_t::replace) +
+                      ": not valid UTF-8 text");
+  }
   const std::string path = assignment.substr(0, eq), text_value = assignment.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text_value);
+    value = parse_json(text_value);
   } catch (const json::exception&) {
     value = text_value;  // a bare word: a string
   }
@@ -269,8 +278,8 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": config file not found");
   json doc;
   try {
-    doc = json::parse(read_file(path, "config"), nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+    doc = parse_json(read_file(path, "config"), /*ignore_comments=*/true);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large for a double
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }
   for (const auto& o : overrides) apply_override(doc, o);

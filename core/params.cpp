@@ -163,7 +163,8 @@ Args parse_args(const std::vector<ParamSpec>& specs, const nlohmann::json& obj, 
   if (obj.is_object()) {
     for (const auto& [key, val] : obj.items()) {
       if (std::find(ignore.begin(), ignore.end(), key) != ignore.end()) continue;
-      auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
+      const std::string& name = key;  // (clang 14 cannot capture a structured binding)
+      auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == name; });
       if (it == specs.end()) {
         throw ConfigError(prefix + key + ": unknown key" + did_you_mean(key, valid) +
                           (valid.empty() ? "; this takes no parameters" : "; valid keys: " + join(valid)));
@@ -182,7 +183,8 @@ Args parse_args(const std::vector<ParamSpec>& specs, const nlohmann::json& obj, 
 nlohmann::json args_to_json(const Args& args) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : args.values()) {
-    std::visit([&](const auto& x) { j[k] = x; }, v);
+    const std::string& key = k;  // (clang 14 cannot capture a structured binding)
+    std::visit([&](const auto& x) { j[key] = x; }, v);
   }
   return j;
 }

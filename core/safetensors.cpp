@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/fileio.hpp"
+#include "core/json_parse.hpp"
 
 namespace nnlab {
 
@@ -43,7 +44,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
                " (truncated or not a safetensors file)");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
+    header = parse_json(std::string_view(bytes).substr(8, n));
   } catch (const nlohmann::json::exception& e) {
     throw fail(std::string("header is not valid JSON (corrupt file?): ") + e.what());
   }
@@ -73,13 +74,16 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
     else if (dtype == "F64") elem = 8;
     else throw fail(where + ": dtype " + dtype + " is not supported (F32, F64)");
     StoredTensor t;
+    // Elements at most 2^40 (4 TiB of F32), checked before multiplying so the count cannot wrap.
+    constexpr std::uint64_t max_elements = std::uint64_t{1} << 40;
     std::uint64_t count = 1;
     for (const auto& d : info["shape"]) {
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<std::int64_t>() >= 0))
         throw fail(where + ": shape has a non-integer or negative dimension");
-      t.shape.push_back(d.get<std::int64_t>());
-      count *= d.get<std::uint64_t>();
-      if (count > (std::uint64_t{1} << 40)) throw fail(where + ": shape is implausibly large");
+      const std::uint64_t n = d.get<std::uint64_t>();
+      if (n > max_elements || (n != 0 && count > max_elements / n)) throw fail(where + ": shape is implausibly large");
+      count *= n;
+      t.shape.push_back(static_cast<std::int64_t>(n));
     }
     const auto& off = info["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) throw fail(where + ": data_offsets must be non-negative integers");

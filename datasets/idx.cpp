@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t in_block = std::size_t{1} << 20;   // compressed bytes read per fread
 constexpr std::size_t max_inflate = std::size_t{1} << 30;  // z_stream's avail_out is 32-bit
+constexpr std::uint64_t max_deflate_ratio = 1032;           // most bytes one compressed byte can become
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -83,7 +84,9 @@ class ByteReader {
   bool cut_off() const { return cut_off_; }
 
   // Uncompressed size as far as it can be known cheaply: the file size for a raw file, the gzip
-  // trailer's ISIZE (size mod 2^32) for a gzip file; 0 when unknown. Only a capacity hint.
+  // trailer's ISIZE (size mod 2^32) for a gzip file; 0 when unknown. Only a capacity hint, and the
+  // trailer of a damaged or hostile file can say anything, so it is capped at what the compressed
+  // bytes can inflate to (deflate expands at most 1032:1).
   std::uint64_t size_hint() {
     std::error_code ec;
     const auto size = fs::file_size(path_, ec);
@@ -98,7 +101,7 @@ class ByteReader {
     std::clearerr(file_.get());
     if (std::fseek(file_.get(), here, SEEK_SET) != 0)
       throw DataError(path_ + ": cannot seek (" + std::strerror(errno) + ")");
-    return hint;
+    return std::min<std::uint64_t>(hint, max_deflate_ratio * size);
   }
 
   // Fill dst[0..n) with the next bytes; returns fewer than n only at the end of the data.

@@ -5,17 +5,23 @@
 #   scripts/setup.sh              build dependencies + Fashion-MNIST, then build (Release) in build/
 #   scripts/setup.sh --tools      also the reference peers used by tools/ and bench/: PyTorch
 #                                 (python3-torch + OpenBLAS), Chromium
+#   scripts/setup.sh --fuzz       also clang 14 with libFuzzer and its OpenMP, for the fuzz targets
+#                                 (tests/fuzz, docs/robustness.md); CI does not need them
 #   BUILD_DIR=... BUILD_TYPE=...  override the build directory / CMake build type
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist)
-if [[ "${1:-}" == "--tools" ]]; then
-  # PyTorch needs a real BLAS (the OpenMP OpenBLAS, not the pthread one, which fights PyTorch's own
-  # threads); the -dev package lets bench/gemm_floor time the same products through OpenBLAS.
-  packages+=(python3 python3-torch python3-numpy libopenblas0-openmp libopenblas-openmp-dev chromium)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    # PyTorch needs a real BLAS (the OpenMP OpenBLAS, not the pthread one, which fights PyTorch's own
+    # threads); the -dev package lets bench/gemm_floor time the same products through OpenBLAS.
+    --tools) packages+=(python3 python3-torch python3-numpy libopenblas0-openmp libopenblas-openmp-dev chromium) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;
+    *) echo "setup: unknown option $arg (known: --tools, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -230,7 +230,9 @@ TEST_CASE("recording diagnostics does not change training (bit-identical metrics
     // Timers were on from the start, so even epoch 1 has its activation time.
     for (const auto& m : h2) {
       CHECK(extra(m, "act_seconds") > 0);
-      CHECK(extra(m, "act_seconds") < m.seconds);  // part of the training pass, evaluation excluded
+      // (Not compared with m.seconds: act_seconds apportions the timed forward passes between training
+      // and evaluation by sample count, which a preempted evaluation pass skews; under load, and
+      // under ASan, it exceeded a 3 ms training pass. act_share below compares like with like.)
       CHECK(extra(m, "act_share") > 0);
       CHECK(extra(m, "act_share") < 1);
       CHECK(extra(m, "w1_grad") > 0);

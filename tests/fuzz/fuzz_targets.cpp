@@ -1,0 +1,275 @@
+// The fuzz targets' bodies; see fuzz_targets.hpp.
+#include "tests/fuzz/fuzz_targets.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+#include "apps/saved_run.hpp"
+#include "core/checkpoint.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/fileio.hpp"
+#include "core/trainer.hpp"
+#include "datasets/idx.hpp"
+
+namespace nnlab::fuzz {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct Scratch {
+  fs::path path;
+  Scratch() {
+    path = fs::temp_directory_path() / ("nnlab_fuzz_" + std::to_string(::getpid()));
+    fs::create_directories(path);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// The harness's own I/O failing is not a finding in nnlab, but it must not pass silently either: a
+// std::runtime_error is not an nnlab::Error, so it stops the fuzzer.
+void write_bytes(const fs::path& path, const void* data, std::size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  out.close();
+  if (!out) throw std::runtime_error("fuzz harness: cannot write " + path.string());
+}
+
+void write_bytes(const fs::path& path, Input data) { write_bytes(path, data.data(), data.size()); }
+void write_text(const fs::path& path, const std::string& s) { write_bytes(path, s.data(), s.size()); }
+
+// Run one loader: an nnlab::Error is an answer, anything else propagates.
+template <typename F>
+void attempt(Outcome& o, F&& load) {
+  try {
+    load();
+    ++o.accepted;
+  } catch (const Error& e) {
+    o.errors.emplace_back(e.what());
+  }
+}
+
+// ---- cifar ----------------------------------------------------------------------------------
+
+constexpr std::size_t cifar_pixels = 3 * 32 * 32;
+
+// n records of a CIFAR file with `label_bytes` label bytes each (labels k % 10, pixel ramps).
+std::string cifar_records(std::size_t n, std::size_t label_bytes) {
+  std::string out;
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t k = 0; k < label_bytes; ++k) out.push_back(static_cast<char>((r + k) % 10));
+    for (std::size_t i = 0; i < cifar_pixels; ++i) out.push_back(static_cast<char>((i + 7 * r) % 256));
+  }
+  return out;
+}
+
+RunConfig cifar_config(const fs::path& dir, const std::string& dataset, const std::string& label) {
+  json data = {{"dataset", dataset}, {"path", dir.string()}};
+  if (!label.empty()) data["label"] = label;
+  return resolve_config(json{{"model", json::object()}, {"data", data}}, "fuzz_cifar.json");
+}
+
+struct CifarSetup {
+  fs::path dir10 = scratch_dir() / "cifar-10-batches-bin";
+  fs::path dir100 = scratch_dir() / "cifar-100-binary";
+  RunConfig cifar10, cifar100_fine, cifar100_coarse;
+  CifarSetup() {
+    // Every file but the fuzzed one holds one valid record.
+    fs::create_directories(dir10);
+    for (const char* f : {"data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"})
+      write_text(dir10 / f, cifar_records(1, 1));
+    fs::create_directories(dir100);
+    write_text(dir100 / "test.bin", cifar_records(1, 2));
+    std::string fine, coarse;
+    for (int k = 0; k < 100; ++k) fine += "fine_" + std::to_string(k) + "\n";
+    for (int k = 0; k < 20; ++k) coarse += "coarse_" + std::to_string(k) + "\n";
+    write_text(dir100 / "fine_label_names.txt", fine);
+    write_text(dir100 / "coarse_label_names.txt", coarse);
+    cifar10 = cifar_config(dir10, "cifar10", "");
+    cifar100_fine = cifar_config(dir100, "cifar100", "fine");
+    cifar100_coarse = cifar_config(dir100, "cifar100", "coarse");
+  }
+};
+
+// ---- config ---------------------------------------------------------------------------------
+
+// What the configured data set would report, without reading its files: sample width, classes and
+// training rows (for the schedule's steps per epoch). Unknown data sets: nullopt.
+struct DataShape {
+  Index features = 0;
+  int classes = 0;
+  Index rows = 0;
+};
+
+std::optional<DataShape> data_shape(const json& data) {
+  const std::string name = data["dataset"].get<std::string>();
+  DataShape s;
+  if (name == "mnist" || name == "fashion-mnist") s = {784, 10, 60000};
+  else if (name == "cifar10") s = {3072, 10, 50000};
+  else if (name == "cifar100") s = {3072, data["label"].get<std::string>() == "coarse" ? 20 : 100, 50000};
+  else if (name == "spirals") {
+    s.features = 2, s.classes = static_cast<int>(data["classes"].get<std::int64_t>());
+    s.rows = s.classes * data["samples"].get<Index>();
+  } else if (name == "xor") s = {2, 2, 2 * data["samples"].get<Index>()};
+  else return std::nullopt;
+  const Index limit = data["limit_train"].get<Index>();
+  if (limit > 0) s.rows = std::min(s.rows, limit);
+  s.rows -= static_cast<Index>(std::llround(data["validation_split"].get<double>() * static_cast<double>(s.rows)));
+  return s;
+}
+
+// Weights of the dense layers of a resolved layer list (its widths chained from `input`).
+double dense_weights(const json& layers, Index input) {
+  double total = 0, width = static_cast<double>(input);
+  for (const auto& l : layers)
+    if (l.is_object() && l.contains("out_features") && l["out_features"].is_number()) {
+      const double out = l["out_features"].get<double>();
+      total += width * out;
+      width = out;
+    }
+  return total;
+}
+
+// A config may ask for a model of any size, and a huge one is a legitimate request (it fails with
+// an allocation error, or trains slowly), not a parser bug; the target stops before allocating one
+// so the fuzzer's memory limit keeps meaning "a file made nnlab allocate what it did not describe".
+constexpr double max_weights = 1 << 24;
+
+// ---- checkpoint -----------------------------------------------------------------------------
+
+struct CheckpointSetup {
+  RunConfig cfg;  // as run_training() has it when it loads a checkpoint
+  RunData data;
+  fs::path run_dir = scratch_dir() / "run";
+  CheckpointSetup() {
+    cfg = resolve_config(checkpoint_run_config(), "fuzz_checkpoint.json");
+    data = load_run_data(cfg);
+    build_run_model(cfg, data);  // completes cfg.resolved with the data's shape
+    fs::create_directories(run_dir);
+    write_file_atomic(run_dir / "config.json", cfg.resolved.dump(2) + "\n");  // what nnlab eval reads
+  }
+};
+
+}  // namespace
+
+const fs::path& scratch_dir() {
+  static const Scratch s;
+  return s.path;
+}
+
+json checkpoint_run_config() {
+  return json::parse(R"({
+    "description": "the run whose checkpoints tests/fuzz loads",
+    "model": {"input": 2, "layers": [{"type": "dense", "out_features": 6}, "batchnorm", "tanh",
+                                     {"type": "dropout", "p": 0.25}, {"type": "dense", "out_features": 3}]},
+    "data": {"dataset": "spirals", "samples": 24, "test_samples": 8, "validation_split": 0.25},
+    "optimizer": {"type": "adam", "lr": 0.01},
+    "schedule": {"type": "reduce_on_plateau", "metric": "train_loss", "patience": 0, "warmup": {"total_iters": 1}},
+    "train": {"epochs": 3, "batch_size": 16, "seed": 7, "threads": 1},
+    "output": {"dir": "runs/fuzz_checkpoint"}
+  })");
+}
+
+Outcome run_idx(Input data) {
+  const fs::path path = scratch_dir() / "input-idx-ubyte";
+  write_bytes(path, data);
+  Outcome o;
+  attempt(o, [&] { read_idx(path, "data"); });
+  return o;
+}
+
+Outcome run_cifar(Input data) {
+  static const CifarSetup setup;
+  constexpr std::size_t record100 = 2 + cifar_pixels;
+  Outcome o;
+  if (!data.empty() && data.size() % record100 == 0) {
+    write_bytes(setup.dir100 / "train.bin", data);
+    attempt(o, [&] { load_run_data((data.size() / record100) % 2 ? setup.cifar100_fine : setup.cifar100_coarse); });
+  } else {
+    write_bytes(setup.dir10 / "data_batch_1.bin", data);
+    attempt(o, [&] { load_run_data(setup.cifar10); });
+  }
+  return o;
+}
+
+namespace {
+
+void load_config_as_train_does(Input data) {
+  const auto nul = std::find(data.begin(), data.end(), std::uint8_t{0});
+  std::vector<std::string> overrides;
+  if (nul != data.end()) {
+    std::string line;
+    for (auto it = nul + 1; it != data.end(); ++it) {
+      if (*it != '\n') line.push_back(static_cast<char>(*it));
+      if (*it == '\n' || it + 1 == data.end()) {
+        if (!line.empty()) overrides.push_back(line);
+        line.clear();
+      }
+    }
+  }
+  const fs::path path = scratch_dir() / "config.json";
+  write_bytes(path, data.data(), static_cast<std::size_t>(nul - data.begin()));
+
+  // As run_training() does, minus reading the data set's files and training.
+  RunConfig cfg = load_config(path.string(), overrides);
+  const std::optional<DataShape> shape = data_shape(cfg.data);
+  if (!shape) return;
+  RunData stub;
+  stub.train.features = shape->features;
+  stub.train.classes = shape->classes;
+  stub.train.rows = shape->rows;
+  resolve_data_shape(cfg, shape->features, shape->classes);  // build_run_model() repeats it (idempotent)
+  if (dense_weights(cfg.model["layers"], shape->features) > max_weights) return;
+  Model<float> model = build_run_model(cfg, stub);
+  const auto loss = make_loss<float>(cfg.train.loss);
+  const auto optimizer = make_optimizer(cfg.optimizer);
+  const Index batch = cfg.train.batch_size;
+  const Index steps = cfg.train.drop_last ? shape->rows / batch : (shape->rows + batch - 1) / batch;
+  if (!cfg.schedule.is_null()) make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, steps});
+  (void)cfg.resolved.dump(2);  // written as the run's config.json
+}
+
+}  // namespace
+
+Outcome run_config(Input data) {
+  Outcome o;
+  attempt(o, [&] { load_config_as_train_does(data); });
+  return o;
+}
+
+Outcome run_checkpoint(Input data) {
+  static const CheckpointSetup setup;
+  const fs::path path = setup.run_dir / "checkpoint.safetensors";
+  write_bytes(path, data);
+  Outcome o;
+  // 1. nnlab train --resume: into a freshly built model, optimizer and schedule, as run_training().
+  attempt(o, [&] {
+    RunConfig cfg = setup.cfg;
+    Model<float> model = build_run_model(cfg, setup.data);
+    const auto optimizer = make_optimizer(cfg.optimizer);
+    const Index batch = cfg.train.batch_size;
+    const auto schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(),
+                                        {cfg.train.epochs, (setup.data.train.rows + batch - 1) / batch});
+    load_checkpoint(path, model, *optimizer, schedule.get(), cfg.resolved);
+  });
+  // 2. nnlab eval / predict with the file as the weights.
+  attempt(o, [&] { app::load_saved_run(setup.run_dir.string(), path.filename().string()); });
+  return o;
+}
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> t = {
+      {"idx", run_idx}, {"cifar", run_cifar}, {"config", run_config}, {"checkpoint", run_checkpoint}};
+  return t;
+}
+
+}  // namespace nnlab::fuzz

@@ -1,0 +1,228 @@
+// Writes the fuzzers' seed corpus with nnlab's own writers, and their dictionaries:
+//
+//   fuzz_make_corpus OUT_DIR SOURCE_DIR    (tests/fuzz/make_corpus.sh: OUT_DIR = tests/fuzz, SOURCE_DIR = .)
+//
+//   corpus/idx/          IDX files of 1 to 4 dimensions, raw and gzip (write_idx)
+//   corpus/cifar/        CIFAR-10 and CIFAR-100 files of 1 and 2 records
+//   corpus/config/       the run configs in configs/, and small configs using every layer,
+//                        activation, optimizer, schedule, data set and loss, some with --set lines
+//   corpus/checkpoint/   checkpoints and weights written by run_training() on checkpoint_run_config()
+//   config.dict, checkpoint.dict   libFuzzer dictionaries: every name and key the parsers know
+//
+// Every seed is fed through its target before it is written and must be accepted there (the
+// checkpoint target runs two loaders; a seed must satisfy at least one), so the corpus is known
+// to be valid input.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/fileio.hpp"
+#include "core/loss.hpp"
+#include "core/optimizer.hpp"
+#include "core/registry.hpp"
+#include "core/schedule.hpp"
+#include "core/trainer.hpp"
+#include "datasets/idx.hpp"
+#include "tests/fuzz/fuzz_targets.hpp"
+
+using namespace nnlab;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string read_all(const fs::path& p) { return read_file(p, "file"); }
+
+// Write `bytes` as corpus/<target>/<name> after checking the target accepts it.
+void seed(const fs::path& out, const std::string& target, const std::string& name, const std::string& bytes) {
+  const auto* t = &fuzz::targets().front();
+  for (const auto& candidate : fuzz::targets())
+    if (target == candidate.name) t = &candidate;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const fuzz::Outcome o = t->run({p, bytes.size()});
+  if (o.accepted == 0)
+    throw Error("seed " + target + "/" + name + " is not accepted: " + (o.errors.empty() ? "" : o.errors.front()));
+  fs::create_directories(out / "corpus" / target);
+  write_file_atomic(out / "corpus" / target / name, bytes);
+}
+
+std::string idx_file(const std::vector<std::uint32_t>& dims, bool gzip) {
+  std::size_t n = 1;
+  for (auto d : dims) n *= d;
+  std::vector<std::uint8_t> bytes(n);
+  for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<std::uint8_t>(i * 37 % 10);  // valid labels too
+  const fs::path tmp = fuzz::scratch_dir() / "seed.idx";
+  write_idx(tmp, dims, bytes, gzip);
+  return read_all(tmp);
+}
+
+void idx_seeds(const fs::path& out) {
+  const std::vector<std::pair<std::string, std::vector<std::uint32_t>>> shapes = {
+      {"labels_5", {5}}, {"images_3x4x4", {3, 4, 4}}, {"empty_0x2x2", {0, 2, 2}},
+      {"matrix_2x3", {2, 3}}, {"tensor_1x2x2x2", {1, 2, 2, 2}}};
+  for (const auto& [name, dims] : shapes) {
+    seed(out, "idx", name + "-ubyte", idx_file(dims, false));
+    seed(out, "idx", name + "-ubyte.gz", idx_file(dims, true));
+  }
+}
+
+std::string cifar_records(std::size_t n, std::vector<int> labels) {
+  std::string out;
+  for (std::size_t r = 0; r < n; ++r) {
+    for (int l : labels) out.push_back(static_cast<char>(l + static_cast<int>(r)));
+    for (std::size_t i = 0; i < 3 * 32 * 32; ++i) out.push_back(static_cast<char>((i / 32 + r) * 8 % 256));
+  }
+  return out;
+}
+
+void cifar_seeds(const fs::path& out) {
+  seed(out, "cifar", "cifar10_1.bin", cifar_records(1, {3}));
+  seed(out, "cifar", "cifar10_2.bin", cifar_records(2, {9 - 1}));
+  seed(out, "cifar", "cifar100_fine_1.bin", cifar_records(1, {4, 42}));
+  seed(out, "cifar", "cifar100_coarse_2.bin", cifar_records(2, {18, 98}));
+}
+
+json small_config(json model, json extra = json::object()) {
+  json c = {{"model", std::move(model)},
+            {"data", {{"dataset", "spirals"}, {"samples", 10}}},
+            {"train", {{"epochs", 2}, {"batch_size", 8}}}};
+  for (const auto& [k, v] : extra.items()) c[k] = v;
+  return c;
+}
+
+void config_seeds(const fs::path& out, const fs::path& source_dir) {
+  for (const auto& entry : fs::directory_iterator(source_dir / "configs")) {
+    const std::string text = read_all(entry.path());
+    if (!json::parse(text, nullptr, true, true).contains("model")) continue;  // compare specs, not run configs
+    seed(out, "config", entry.path().filename().string(), text);
+  }
+  seed(out, "config", "fashion_mlp_with_set.json",
+       read_all(source_dir / "configs" / "fashion_mlp.json") + std::string(1, '\0') +
+           "train.epochs=3\nmodel.activation=elu\nmodel.hidden=[64,32]\noptimizer={\"type\":\"adam\"}\n");
+
+  for (const auto* e : LayerRegistry::instance().all())
+    if (e->kind == LayerKind::activation)
+      seed(out, "config", "activation_" + e->name + ".json",
+           small_config({{"hidden", {4}}, {"activation", e->name}}).dump() + "\n");
+  seed(out, "config", "layers_all.json",
+       small_config({{"layers", {"flatten", {{"type", "dense"}, {"out_features", 8}, {"bias", false}},
+                                 {{"type", "batchnorm"}, {"momentum", 0.2}}, {{"type", "elu"}, {"alpha", 0.5}},
+                                 {{"type", "dropout"}, {"p", 0.1}}, {{"type", "dense"}, {"out_features", 3}}}}})
+               .dump(2) +
+           "\n");
+  for (const auto* e : OptimizerRegistry::instance().all())
+    seed(out, "config", "optimizer_" + e->name + ".json",
+         small_config({{"hidden", {4}}}, {{"optimizer", {{"type", e->name}, {"lr", 0.01}}}}).dump() + "\n");
+  const std::vector<json> schedules = {
+      {{"type", "constant"}, {"warmup", {{"total_iters", 2}}}},
+      {{"type", "step"}, {"step_size", 1}, {"gamma", 0.5}},
+      {{"type", "multi_step"}, {"milestones", {1, 2}}},
+      {{"type", "exponential"}, {"gamma", 0.9}, {"interval", "step"}},
+      {{"type", "cosine"}, {"T_max", 0}, {"eta_min", 0.001}},
+      {{"type", "reduce_on_plateau"}, {"metric", "val_loss"}, {"mode", "min"}, {"patience", 1}}};
+  for (const auto& s : schedules) {
+    json c = small_config({{"hidden", {4}}}, {{"schedule", s}});
+    c["data"]["validation_split"] = 0.2;
+    c["train"]["monitor"] = "val_acc";
+    c["train"]["patience"] = 2;
+    seed(out, "config", "schedule_" + s["type"].get<std::string>() + ".json", c.dump() + "\n");
+  }
+  seed(out, "config", "xor_mse.json",
+       small_config({{"hidden", {3}}, {"init", "he_normal"}, {"dropout", 0.1}},
+                    {{"data", {{"dataset", "xor"}, {"noise", 0.2}, {"limit_train", 100}}}})
+               .dump() +
+           "\n");
+  seed(out, "config", "cifar100_coarse.json",
+       json{{"model", {{"hidden", {16}}}}, {"data", {{"dataset", "cifar100"}, {"label", "coarse"}, {"crop_padding", 4}}}}
+               .dump() +
+           "\n");
+}
+
+void checkpoint_seeds(const fs::path& out) {
+  RunConfig cfg = resolve_config(fuzz::checkpoint_run_config(), "fuzz_checkpoint.json");
+  const fs::path run = fuzz::scratch_dir() / "corpus_run";
+  cfg.output_dir = run.string();
+  RunCallbacks cb;
+  std::vector<std::pair<std::string, std::string>> files;
+  // on_epoch runs before the epoch's checkpoint is saved: the file then holds the previous epoch.
+  cb.on_epoch = [&](const EpochMetrics& m) {
+    if (m.epoch > 1) files.emplace_back("checkpoint_epoch" + std::to_string(m.epoch - 1) + ".safetensors",
+                                        read_all(run / "checkpoint.safetensors"));
+  };
+  run_training(cfg, cb);
+  files.emplace_back("checkpoint_epoch" + std::to_string(cfg.train.epochs) + ".safetensors",
+                     read_all(run / "checkpoint.safetensors"));
+  files.emplace_back("model.safetensors", read_all(run / "model.safetensors"));
+  files.emplace_back("best.safetensors", read_all(run / "best.safetensors"));
+  for (const auto& [name, bytes] : files) seed(out, "checkpoint", name, bytes);
+}
+
+// One "word" per line, as libFuzzer's -dict expects.
+void write_dict(const fs::path& path, const std::set<std::string>& words) {
+  std::string text = "# generated by tests/fuzz/make_corpus.sh\n";
+  for (const auto& w : words) text += json(w).dump() + "\n";
+  write_file_atomic(path, text);
+}
+
+void dictionaries(const fs::path& out) {
+  std::set<std::string> config = {"description", "model", "data", "optimizer", "schedule", "train", "output",
+                                  "input", "hidden", "activation", "classes", "init", "dropout", "layers",
+                                  "dataset", "validation_split", "normalize", "limit_train", "limit_test",
+                                  "type", "interval", "warmup", "total_iters", "start_factor", "epoch", "step",
+                                  "dir", "epochs", "batch_size", "seed", "threads", "loss", "shuffle",
+                                  "drop_last", "monitor", "patience", "min_delta", "save_best", "clip_grad_norm"};
+  auto add_params = [&](const std::vector<ParamSpec>& specs) {
+    for (const auto& s : specs) {
+      config.insert(s.name);
+      for (const auto& c : s.choices) config.insert(c);
+    }
+  };
+  for (const auto* e : LayerRegistry::instance().all()) config.insert(e->name), add_params(e->params);
+  for (const auto* e : OptimizerRegistry::instance().all()) config.insert(e->name), add_params(e->params);
+  for (const auto* e : ScheduleRegistry::instance().all()) config.insert(e->name), add_params(e->params);
+  for (const auto* e : DatasetRegistry::instance().all()) config.insert(e->name), add_params(e->params);
+  for (const auto& l : loss_names()) config.insert(l);
+  write_dict(out / "config.dict", config);
+
+  std::set<std::string> checkpoint = {"dtype", "shape", "data_offsets", "__metadata__", "F32", "F64", "nan"};
+  for (const auto& entry : fs::directory_iterator(out / "corpus" / "checkpoint")) {
+    const std::string bytes = read_all(entry.path());
+    const TensorFile f = decode_safetensors(bytes, entry.path().string());
+    for (const auto& [k, v] : f.metadata) checkpoint.insert(k);
+    for (const auto& [k, v] : f.tensors) checkpoint.insert(k);
+  }
+  write_dict(out / "checkpoint.dict", checkpoint);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: fuzz_make_corpus OUT_DIR SOURCE_DIR\n");
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  const fs::path out = argv[1], source = argv[2];
+  try {
+    for (const char* t : {"idx", "cifar", "config", "checkpoint"}) fs::remove_all(out / "corpus" / t);
+    idx_seeds(out);
+    cifar_seeds(out);
+    config_seeds(out, source);
+    checkpoint_seeds(out);
+    dictionaries(out);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz_make_corpus: %s\n", e.what());
+    return 1;
+  }
+  for (const char* t : {"idx", "cifar", "config", "checkpoint"}) {
+    std::size_t n = 0, bytes = 0;
+    for (const auto& e : fs::directory_iterator(out / "corpus" / t)) ++n, bytes += fs::file_size(e.path());
+    std::printf("corpus/%s: %zu files, %zu bytes\n", t, n, bytes);
+  }
+  return 0;
+}
