@@ -210,19 +210,22 @@ TEST_CASE("a training epoch allocates nothing per batch (buffers sized once, pro
   data.mean = {0.5f}, data.stddev = {0.25f}, data.scale = 1.0f / 255.0f;
   const auto spec = nlohmann::json::parse(R"([{"type": "dense", "out_features": 256}, {"type": "relu"},
       {"type": "dense", "out_features": 128}, {"type": "elu"}, {"type": "dense", "out_features": 10}])");
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2})
+  for (std::string on_nonfinite : {"stop", "skip"}) {  // skip: the per-batch gradient check too
     Threads t(threads);
     Model<float> model = build_model<float>(spec, 784, 1);
     auto loss = make_loss<float>("cross_entropy");
     auto opt = make_optimizer(nlohmann::json::parse(R"({"type": "sgd", "lr": 0.01, "momentum": 0.9})"));
     TrainSettings settings;
     settings.batch_size = 64;
+    settings.on_nonfinite = on_nonfinite;
     Trainer trainer(model, *loss, *opt, settings);
     trainer.train_epoch(data, 1);  // sizes every buffer
     const long before = g_mallocs.load();
     trainer.train_epoch(data, 2);  // 40 batches
     const long per_epoch = g_mallocs.load() - before;
     CAPTURE(threads);
+    CAPTURE(on_nonfinite);
     CHECK(per_epoch < 10);  // the epoch's shuffled order, not one per batch
   }
 }
