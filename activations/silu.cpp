@@ -33,8 +33,8 @@ class Silu final : public Elementwise<T> {
   void df(In x, In, In dy, Out dx) const override {
     Out& t = dx;  // dx doubles as scratch for t = e^(−|x|) (element-wise, so no aliasing problem)
     t = (-x.abs()).exp();
-    dx = dy * ((x >= T(0)).select(T(1) / (T(1) + t), t / (T(1) + t))  // σ(x)
-               + x * t / (T(1) + t).square());                          // x·σ'(x)
+    // σ(x) + x·σ'(x) = [e^(min(x, 0)) + x·t/(1 + t)] / (1 + t), vectorised (no select)
+    dx = dy * (x.min(T(0)).exp() + x * t / (T(1) + t)) / (T(1) + t);
   }
 };
 

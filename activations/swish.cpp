@@ -21,6 +21,8 @@
 // gives ReLU, β = 0 gives x/2; β < 0 is allowed but mirrors the gate. With learnable = true, β is
 // the parameter "beta" of shape {1}, excluded from weight decay (decay would pull it towards the
 // linear x/2); with learnable = false it is a fixed constant and parameters() is empty.
+#include <limits>
+
 #include "activations/elementwise.hpp"
 
 namespace nnlab {
@@ -52,8 +54,11 @@ class Swish final : public Elementwise<T> {
     const T b = beta_(0, 0);
     Out& t = dx;  // dx doubles as scratch for t = e^(−|βx|) (element-wise, so no aliasing problem)
     t = (-(b * x).abs()).exp();
-    dx = dy * ((b * x >= T(0)).select(T(1) / (T(1) + t), t / (T(1) + t))     // σ(βx)
-               + (t > T(0)).select(b * x * t / (T(1) + t).square(), T(0)));  // βx·σ'(βx)
+    // σ(βx) + βx·σ'(βx) = [e^(min(βx, 0)) + βx·t/(1 + t)] / (1 + t): e^(min(βx,0)) is 1 for βx ≥ 0 and
+    // t otherwise, so no select (which would evaluate element by element). βx is clamped to the
+    // finite range so that βx·t is 0, not inf·0, when βx overflows.
+    const T big = std::numeric_limits<T>::max();
+    dx = dy * ((b * x).min(T(0)).exp() + (b * x).max(-big).min(big) * t / (T(1) + t)) / (T(1) + t);
   }
 
   void param_grads(In x, In, In dy) override {

@@ -14,9 +14,27 @@
 namespace nnlab::app {
 namespace {
 
-// Set by SIGINT/SIGTERM; the training loop checks it after every batch.
-std::atomic<bool> g_stop_requested{false};
-extern "C" void request_stop(int) { g_stop_requested = true; }
+// Set by SIGINT/SIGTERM; the training loop checks it after every batch, so the batch in progress
+// is finished and the run stops with the checkpoint of its last completed epoch (exit status
+// 128 + signal). A second signal stops at once (the default action): files are written atomically,
+// so even then nothing is left half-written.
+std::atomic<int> g_stop_signal{0};
+extern "C" void request_stop(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
+
+// "the checkpoint of epoch 3 is kept in DIR/checkpoint.safetensors" for a run stopped in `epoch`.
+std::string kept_checkpoint(const std::string& dir, int epoch) {
+  const auto path = std::filesystem::path(dir) / "checkpoint.safetensors";
+  if (epoch <= 1 || !std::filesystem::exists(path))
+    return "no epoch was completed, so there is no checkpoint to resume from";
+  return "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept in " + path.string();
+}
 
 struct TrainArgs {
   std::string config;
@@ -31,6 +49,10 @@ void run_train(const TrainArgs& a) {
   if (config.empty()) {
     if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");
     config = (std::filesystem::path(a.resume) / "config.json").string();
+    if (!std::filesystem::is_directory(a.resume))
+      throw Error("--resume " + a.resume + ": no such directory (give the --out directory of an earlier nnlab train)");
+    if (!std::filesystem::exists(config))
+      throw Error("--resume " + a.resume + ": no config.json in it, so it is not the directory of an nnlab train run");
   }
   RunConfig cfg = load_config(config, a.overrides);
   std::string out = a.out.empty() ? a.resume : a.out;
@@ -71,7 +93,11 @@ void run_train(const TrainArgs& a) {
       spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s", m.epoch, m.train.loss,
                    m.train.accuracy, m.test.loss, m.test.accuracy, m.seconds);
   };
-  cb.should_stop = [] { return g_stop_requested.load(); };
+  cb.should_stop = [] { return g_stop_signal.load() != 0; };
+  cb.on_skip = [&](const std::string& what) {
+    bar.clear();
+    spdlog::warn("{}", what);
+  };
   cb.on_early_stop = [&](int epoch, int best_epoch, double best) {
     spdlog::info("early stopping at epoch {}: {} has not improved since epoch {} ({:.4f})", epoch, cfg.train.monitor,
                  best_epoch, best);
@@ -81,7 +107,17 @@ void run_train(const TrainArgs& a) {
     history = run_training(cfg, cb);
   } catch (const InterruptedError& e) {
     bar.clear();
-    throw Error(std::string(e.what()) + "; continue with: nnlab train --resume " + cfg.output_dir);
+    const int sig = g_stop_signal.load();
+    std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
+    msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
+    msg += "; " + kept_checkpoint(cfg.output_dir, e.epoch);
+    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + cfg.output_dir : "; start it again to train";
+    throw Error(msg, 128 + sig);
+  } catch (const DivergedError& e) {
+    bar.clear();
+    throw DivergedError(std::string(e.what()) + "; " + kept_checkpoint(cfg.output_dir, e.epoch) +
+                            " (no model.safetensors is written for a diverged run)",
+                        e.epoch);
   }
   if (history.empty()) {
     spdlog::info("nothing to do: the run in {} has completed its {} epochs", cfg.output_dir, cfg.train.epochs);

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const Error& e) {
     std::fprintf(stderr, "nnlab: error: %s\n", e.what());
-    return 1;
+    return e.exit_status;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nnlab: error: %s\n", e.what());
     return 1;

@@ -66,6 +66,15 @@ SavedRun load_saved_run(const std::string& dir, const std::string& weights, cons
   const fs::path config = fs::path(dir) / "config.json";
   if (!fs::exists(config)) throw Error(config.string() + ": missing (not a run directory?)");
   const fs::path wpath = fs::exists(fs::path(dir) / weights) ? fs::path(dir) / weights : fs::path(weights);
+  if (!fs::exists(wpath)) {
+    std::string why = (fs::path(dir) / weights).string() + ": no such file";
+    if (weights == "model.safetensors" && fs::exists(fs::path(dir) / "checkpoint.safetensors"))
+      why += " (the run did not finish: it was interrupted or diverged; an interrupted run continues with "
+             "nnlab train --resume " + dir + ")";
+    else if (weights == "model.safetensors")
+      why += " (the run has not finished an epoch)";
+    throw CheckpointError(why);
+  }
   SavedRun run;
   run.cfg = load_config(config.string(), overrides);
   run.weights = load_safetensors(wpath);

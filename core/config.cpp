@@ -43,6 +43,12 @@ const std::vector<ParamSpec>& train_specs() {
       number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
       boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
       number("clip_grad_norm", 0.0, "clip the global gradient norm to this before each step (0: off)", 0),
+      text("on_nonfinite", "stop",
+           "a batch with a NaN/Inf loss or gradient: stop (keep the last checkpoint, exit non-zero) or skip it "
+           "(no update)",
+           {"stop", "skip"}),
+      integer("max_consecutive_skips", 10, "on_nonfinite=skip: stop anyway after this many skipped batches in a row",
+              1, 1e6),
   };
   return s;
 }
@@ -78,21 +84,38 @@ json resolve_model_shorthand(const json& m) {
   json out = m;
   if (!m.contains("hidden")) out["hidden"] = json::array();
   const json& hidden = out["hidden"];
-  if (!hidden.is_array()) throw ConfigError("model.hidden: expected an array of layer widths like [256, 128]");
+  if (!hidden.is_array())
+    throw ConfigError("model.hidden: expected an array of layer widths like [256, 128], got " + hidden.dump());
   for (std::size_t i = 0; i < hidden.size(); ++i)
     if (!hidden[i].is_number_integer() || hidden[i].get<std::int64_t>() < 1)
       throw ConfigError("model.hidden[" + std::to_string(i) + "]: expected a positive integer, got " + hidden[i].dump());
   if (!m.contains("activation")) out["activation"] = "relu";
-  const ResolvedLayer act = resolve_layer(out["activation"], "model.activation");
-  if (act.entry->kind != LayerKind::activation) {
-    std::vector<std::string> acts;
-    for (const auto* e : LayerRegistry::instance().all())
-      if (e->kind == LayerKind::activation) acts.push_back(e->name);
-    throw ConfigError("model.activation: '" + act.entry->name + "' is not an activation; activations: " + join(acts));
+  // The name is checked against the activations only, before any parameter: "dense" is not an
+  // activation (rather than a dense layer missing its out_features), and a typo is matched
+  // against activation names, not layer names.
+  {
+    const json& spec = out["activation"];
+    const json* type = spec.is_string() ? &spec : (spec.is_object() && spec.contains("type") ? &spec["type"] : nullptr);
+    if (type && type->is_string()) {
+      const std::string name = type->get<std::string>();
+      const std::string where = spec.is_string() ? "model.activation" : "model.activation.type";
+      std::vector<std::string> acts;
+      for (const auto* e : LayerRegistry::instance().all())
+        if (e->kind == LayerKind::activation) acts.push_back(e->name);
+      const LayerEntry* e = LayerRegistry::instance().find(name);
+      if (!e)
+        throw ConfigError(where + ": unknown activation '" + name + "'" + did_you_mean(name, acts) +
+                          "; known activations: " + join(acts));
+      if (e->kind != LayerKind::activation)
+        throw ConfigError(where + ": '" + name + "' is a layer, not an activation; activations: " + join(acts) +
+                          " (use an explicit model.layers list for other layers)");
+    }
   }
+  const ResolvedLayer act = resolve_layer(out["activation"], "model.activation");
   out["activation"] = resolved_layer_json(act);
   if (!m.contains("init")) out["init"] = "pytorch";
-  if (!out["init"].is_string()) throw ConfigError("model.init: expected a string");
+  if (!out["init"].is_string())
+    throw ConfigError("model.init: expected a string naming an initialisation scheme, got " + out["init"].dump());
   const auto& schemes = init_schemes();
   const std::string init = out["init"].get<std::string>();
   if (std::find(schemes.begin(), schemes.end(), init) == schemes.end())
@@ -102,7 +125,8 @@ json resolve_model_shorthand(const json& m) {
     throw ConfigError("model.dropout: expected a probability in [0, 1), got " + out["dropout"].dump());
   if (!m.contains("classes")) out["classes"] = 0;
   if (!out["classes"].is_number_integer() || out["classes"].get<std::int64_t>() < 0)
-    throw ConfigError("model.classes: expected a positive integer");
+    throw ConfigError("model.classes: expected a non-negative integer (0 or leave it out to take the data set's "
+                      "class count), got " + out["classes"].dump());
   return out;
 }
 
@@ -117,7 +141,8 @@ json resolve_model(const json& m) {
   json out = m;
   if (!m.contains("input")) out["input"] = 0;
   if (!out["input"].is_number_integer() || out["input"].get<std::int64_t>() < 0)
-    throw ConfigError("model.input: expected a positive integer (or leave it out to take the data's width)");
+    throw ConfigError("model.input: expected a non-negative integer (0 or leave it out to take the data's width), got " +
+                      out["input"].dump());
   if (m.contains("layers")) {
     for (const auto& k : shorthand)
       if (k != "input" && m.contains(k))
@@ -217,6 +242,8 @@ RunConfig resolve_config(json doc, const std::string& source) {
   cfg.train.min_delta = t.number("min_delta");
   cfg.train.save_best = t.boolean("save_best");
   cfg.train.clip_grad_norm = t.number("clip_grad_norm");
+  cfg.train.on_nonfinite = t.text("on_nonfinite");
+  cfg.train.max_consecutive_skips = static_cast<int>(t.integer("max_consecutive_skips"));
   if (doc.contains("schedule") && !doc["schedule"].is_null()) {
     cfg.schedule = resolve_schedule(doc["schedule"], "schedule");
     const std::string metric = cfg.schedule.value("metric", "");
@@ -273,15 +300,23 @@ void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes) {
       throw ShapeError("model.classes is " + std::to_string(k) + " but the data set has " + std::to_string(classes) + " classes");
     m["classes"] = classes;
     json layers = json::array();
-    for (const auto& h : m["hidden"]) {
-      layers.push_back({{"type", "dense"}, {"out_features", h}, {"init", m["init"]}});
+    // Each expanded layer remembers the shorthand key it comes from, for messages.
+    cfg.layer_paths.clear();
+    for (std::size_t i = 0; i < m["hidden"].size(); ++i) {
+      layers.push_back({{"type", "dense"}, {"out_features", m["hidden"][i]}, {"init", m["init"]}});
+      cfg.layer_paths.push_back("model.hidden[" + std::to_string(i) + "]");
       layers.push_back(m["activation"]);
-      if (m["dropout"].get<double>() > 0) layers.push_back({{"type", "dropout"}, {"p", m["dropout"]}});
+      cfg.layer_paths.push_back("model.activation");
+      if (m["dropout"].get<double>() > 0) {
+        layers.push_back({{"type", "dropout"}, {"p", m["dropout"]}});
+        cfg.layer_paths.push_back("model.dropout");
+      }
     }
     layers.push_back({{"type", "dense"}, {"out_features", classes}, {"init", m["init"]}});
+    cfg.layer_paths.push_back("model.classes");
     json expanded = json::array();
     for (std::size_t i = 0; i < layers.size(); ++i)
-      expanded.push_back(resolved_layer_json(resolve_layer(layers[i], "model.layers[" + std::to_string(i) + "]")));
+      expanded.push_back(resolved_layer_json(resolve_layer(layers[i], cfg.layer_paths[i])));
     // The saved config keeps the shorthand (so --set model.activation=... works on it again);
     // the expanded list is what the model is built from.
     cfg.resolved["model"] = m;
@@ -289,6 +324,21 @@ void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes) {
     return;
   }
   cfg.resolved["model"] = m;
+}
+
+std::string name_shorthand_layer(const RunConfig& cfg, const std::string& message) {
+  static const std::string prefix = "model.layers[";
+  if (cfg.layer_paths.empty() || message.rfind(prefix, 0) != 0) return message;
+  const auto close = message.find(']', prefix.size());
+  if (close == std::string::npos) return message;
+  std::size_t i = 0;
+  try {
+    i = std::stoul(message.substr(prefix.size(), close - prefix.size()));
+  } catch (const std::logic_error&) {
+    return message;
+  }
+  if (i >= cfg.layer_paths.size()) return message;
+  return cfg.layer_paths[i] + message.substr(close + 1);
 }
 
 }  // namespace nnlab

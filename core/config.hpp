@@ -37,6 +37,10 @@ struct TrainSettings {
   double min_delta = 0.0;  // an improvement must beat the best by more than this
   bool save_best = true;   // write best.safetensors whenever the monitored metric improves
   double clip_grad_norm = 0.0;  // clip the global gradient norm to this before each step (0: off)
+  // A batch whose loss or gradients are NaN/Inf: "stop" the run (DivergedError; the last epoch's
+  // checkpoint is kept) or "skip" it (no update) and stop only after max_consecutive_skips in a row.
+  std::string on_nonfinite = "stop";
+  int max_consecutive_skips = 10;
 };
 
 struct RunConfig {
@@ -50,6 +54,10 @@ struct RunConfig {
   std::string output_dir;
   std::string source;        // file name, for messages
   bool resume = false;       // continue from <output_dir>/checkpoint.safetensors (not part of the config)
+  // With the MLP shorthand: for each expanded layer, the key the user wrote ("model.hidden[0]",
+  // "model.activation", "model.dropout", "model.classes"), so messages name that key rather than
+  // the expanded model.layers[i]. Empty for an explicit layer list. Set by resolve_data_shape().
+  std::vector<std::string> layer_paths;
 };
 
 // Apply one "a.b.c=value" override to a JSON document. The value is parsed as JSON when it is valid
@@ -65,5 +73,9 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
 
 // Once the data set is known: fill model.input and the classes of the MLP shorthand, or check them.
 void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes);
+
+// A message about "model.layers[i]..." rewritten to name the shorthand key that layer i comes from
+// (cfg.layer_paths); unchanged for an explicit layer list or any other message.
+std::string name_shorthand_layer(const RunConfig& cfg, const std::string& message);
 
 }  // namespace nnlab

@@ -9,8 +9,19 @@
 
 namespace nnlab {
 
+// Exit statuses of the command line (docs/errors.md):
+//   0                 success
+//   1                 an error: bad config, data, checkpoint, an I/O failure (the message says what, where)
+//   3                 training diverged (NaN/Inf); the checkpoint of the last completed epoch is kept
+//   128 + signal      interrupted by SIGINT (130, Ctrl-C) or SIGTERM (143) after finishing the current
+//                     batch; the checkpoint of the last completed epoch is kept for --resume
+inline constexpr int exit_error = 1;
+inline constexpr int exit_diverged = 3;
+
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
+  Error(const std::string& message, int status) : std::runtime_error(message), exit_status(status) {}
+  int exit_status = exit_error;  // what the command line exits with
 };
 struct ConfigError : Error {
   using Error::Error;

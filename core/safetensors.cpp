@@ -1,6 +1,7 @@
 #include "core/safetensors.hpp"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -165,6 +166,9 @@ void load_model_tensors(Model<float>& model, const TensorFile& file, const std::
       throw CheckpointError(source + ": tensor '" + p.name + "' has shape " + str(it->second.shape) + ", the model needs " +
                             str(p.shape));
     }
+    for (float v : it->second.data)
+      if (!std::isfinite(v))
+        throw CheckpointError(source + ": tensor '" + p.name + "' holds NaN or infinite values (written by a diverged run?)");
     std::copy(it->second.data.begin(), it->second.data.end(), p.value->data());
   }
 }

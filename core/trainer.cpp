@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/checkpoint.hpp"
+#include "core/divergence.hpp"
 #include "core/error.hpp"
 #include "core/fileio.hpp"
 #include "core/rng.hpp"
@@ -21,8 +22,45 @@ namespace nnlab {
 Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSettings& settings,
                  Schedule* schedule)
     : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
-      params_(model.parameters()) {
+      params_(model.parameters()), buffers_(model.buffers()) {
   model_.set_input_grad(false);  // nothing needs dL/d(images): the first layer skips computing it
+}
+
+void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss) {
+  const bool skip = settings_.on_nonfinite == "skip";
+  auto text = [](float v) {
+    if (std::isnan(v)) return std::string("nan");
+    if (std::isinf(v)) return std::string(v > 0 ? "inf" : "-inf");
+    char b[32];
+    std::snprintf(b, sizeof b, "%.6g", static_cast<double>(v));
+    return std::string(b);
+  };
+  const std::string what = std::isfinite(loss) ? "the gradients are not finite (the loss is " + text(loss) + ")"
+                                               : "the loss is " + text(loss);
+  const std::string where = "epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) + " of " +
+                            std::to_string(batches);
+  // Diagnosis (this path only): re-run the batch layer by layer. In skip mode the buffers (which
+  // the failed forward pass updated) are restored before and after it.
+  auto restore_buffers = [&] {
+    for (std::size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].value = saved_buffers_[i];
+  };
+  if (skip) restore_buffers();
+  const std::string first = locate_nonfinite(model_, loss_, x_, y_);
+  const bool weights_bad = !layer_with_nonfinite_weights(model_, /*buffers=*/false).empty();
+  if (skip) {
+    restore_buffers();
+    ++skips_in_a_row_;
+    if (!weights_bad && skips_in_a_row_ <= settings_.max_consecutive_skips) {
+      if (on_skip) on_skip(where + ": " + what + "; first non-finite value: " + first + "; batch skipped");
+      return;
+    }
+  }
+  std::string msg = "training diverged at " + where + ": " + what + "; first non-finite value: " + first;
+  if (skip && weights_bad) msg += "; skipping cannot help once the weights are not finite";
+  else if (skip) msg += "; stopping after " + std::to_string(settings_.max_consecutive_skips) +
+                        " skipped batches in a row (train.max_consecutive_skips)";
+  else msg += " (lower optimizer.lr, set train.clip_grad_norm, or set train.on_nonfinite=skip to skip such batches)";
+  throw DivergedError(msg, epoch);
 }
 
 std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
@@ -42,31 +80,45 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const std::funct
   const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
   Rng augment_rng(settings_.seed, Rng::stream_id("augment", static_cast<std::uint64_t>(epoch)));
   double loss_sum = 0;
-  Index correct = 0, seen = 0;
+  Index correct = 0, seen = 0, skipped = 0;
+  const bool skip_mode = settings_.on_nonfinite == "skip";
   for (Index start = 0; start < total; start += B) {
     const Index n = std::min(B, total - start);
     data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
     if (data.augments()) data.augment(x_, augment_rng);
-    // forward → loss → backward → update
+    if (skip_mode) {  // a skipped batch must not leave its statistics in BatchNorm's running buffers
+      saved_buffers_.resize(buffers_.size());
+      for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].value;
+    }
+    // forward → loss → backward → update. Non-finite checks: the loss always; the gradients when
+    // clipping computes their norm anyway, or in skip mode (core/divergence.hpp).
     const MatF& out = model_.forward(x_, /*training=*/true);
     const float loss = loss_.forward(out, {y_, nullptr});
-    if (!std::isfinite(loss))
-      throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
-                          ", sample " + std::to_string(start) + " (lower the learning rate?)");
-    correct += count_correct(out, y_);
-    model_.backward(loss_.backward());
-    if (settings_.clip_grad_norm > 0 && !std::isfinite(clip_grad_norm(params_, settings_.clip_grad_norm)))
-      throw DivergedError("training diverged: the gradient norm is not finite at epoch " + std::to_string(epoch) +
-                          ", sample " + std::to_string(start));
-    optimizer_.step(params_);
-    if (schedule_) schedule_->on_batch_end(optimizer_);
-    loss_sum += static_cast<double>(loss) * static_cast<double>(n);
-    seen += n;
-    if (on_batch) on_batch(seen, total, loss_sum / static_cast<double>(seen));
-    if (should_stop && should_stop()) throw InterruptedError("interrupted during epoch " + std::to_string(epoch));
+    bool finite = std::isfinite(loss);
+    if (finite) {
+      const Index batch_correct = count_correct(out, y_);
+      model_.backward(loss_.backward());
+      if (settings_.clip_grad_norm > 0) finite = std::isfinite(clip_grad_norm(params_, settings_.clip_grad_norm));
+      else if (skip_mode) finite = gradients_finite(params_);
+      if (finite) {
+        optimizer_.step(params_);
+        if (schedule_) schedule_->on_batch_end(optimizer_);
+        loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+        correct += batch_correct;
+        seen += n;
+        skips_in_a_row_ = 0;
+      }
+    }
+    if (!finite) nonfinite_batch(epoch, start / B + 1, (total + B - 1) / B, loss), ++skipped;  // throws unless skipping
+    if (on_batch) on_batch(start + n, total, seen ? loss_sum / static_cast<double>(seen) : 0.0);
+    if (should_stop && should_stop())
+      throw InterruptedError("interrupted during epoch " + std::to_string(epoch) + ", after batch " +
+                                 std::to_string(start / B + 1) + " of " + std::to_string((total + B - 1) / B),
+                             epoch);
   }
   EvalResult r;
   r.samples = seen;
+  r.skipped = skipped;
   if (seen) r.loss = loss_sum / static_cast<double>(seen), r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
   return r;
 }
@@ -187,7 +239,14 @@ std::string metrics_json_line(const EpochMetrics& m) {
 
 Model<float> build_run_model(RunConfig& cfg, const RunData& data) {
   resolve_data_shape(cfg, data.train.features, data.train.classes);
-  Model<float> model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+  Model<float> model;
+  try {
+    model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+  } catch (const ShapeError& e) {  // name the shorthand key the user wrote, not the expanded layer
+    throw ShapeError(name_shorthand_layer(cfg, e.what()));
+  } catch (const ConfigError& e) {
+    throw ConfigError(name_shorthand_layer(cfg, e.what()));
+  }
   if (model.out_features() != data.train.classes)
     throw ShapeError("the model has " + std::to_string(model.out_features()) + " outputs but the data set has " +
                      std::to_string(data.train.classes) + " classes");
@@ -222,6 +281,7 @@ double monitored_value(const EpochMetrics& m, const std::string& metric) {
 
 std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
   namespace fs = std::filesystem;
+  const OutputDir out_dir(cfg.output_dir);  // before the data is loaded: fail early if it cannot be written
   set_threads(cfg.train.threads);
   RunData data = load_run_data(cfg);
   Model<float> model = build_run_model(cfg, data);
@@ -233,10 +293,10 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
   if (!cfg.schedule.is_null())
     schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, static_cast<std::int64_t>(steps)});
   Trainer trainer(model, *loss, *optimizer, cfg.train, schedule.get());
+  trainer.on_skip = cb.on_skip;
 
   const fs::path out = cfg.output_dir;
   const fs::path checkpoint = out / "checkpoint.safetensors";
-  fs::create_directories(out);
   ResumePoint point;
   if (cfg.resume) {
     if (!fs::exists(checkpoint))
@@ -266,6 +326,12 @@ std::vector<EpochMetrics> run_training(RunConfig& cfg, const RunCallbacks& cb) {
         },
         cb.should_stop);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // Nothing of this epoch is saved (metrics, best, checkpoint) unless the weights are finite.
+    if (const std::string bad = layer_with_nonfinite_weights(model); !bad.empty())
+      throw DivergedError("training diverged in epoch " + std::to_string(epoch) + ": after its last batch the weights of " +
+                              bad + " are not finite (lower optimizer.lr or set train.clip_grad_norm)",
+                          epoch);
+    if (cfg.train.on_nonfinite == "skip") m.extra.emplace_back("skipped_batches", static_cast<double>(m.train.skipped));
     if (data.validation.rows) m.validation = trainer.evaluate(data.validation);
     m.test = trainer.evaluate(data.test);
     if (cb.on_epoch_end) cb.on_epoch_end(m, model, data);

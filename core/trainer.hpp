@@ -18,7 +18,8 @@ namespace nnlab {
 struct EvalResult {
   double loss = std::numeric_limits<double>::quiet_NaN();
   double accuracy = std::numeric_limits<double>::quiet_NaN();
-  Index samples = 0;
+  Index samples = 0;   // samples that count in loss and accuracy (a skipped batch does not)
+  Index skipped = 0;   // training: batches skipped for a NaN/Inf loss or gradient (train.on_nonfinite=skip)
 };
 
 struct EpochMetrics {
@@ -30,9 +31,11 @@ struct EpochMetrics {
   std::vector<std::pair<std::string, double>> extra;
 };
 
-// Thrown when the loss becomes NaN or infinite.
+// Thrown when a batch's loss or gradients, or the weights, become NaN or infinite (and are not
+// skipped). The message names the epoch, the batch and the first layer with a non-finite value.
 struct DivergedError : Error {
-  using Error::Error;
+  DivergedError(const std::string& message, int epoch_) : Error(message, exit_diverged), epoch(epoch_) {}
+  int epoch;  // 1-based; the checkpoint on disk (if any) is that of epoch - 1
 };
 
 // Mini-batch gradient descent over a Dataset. Buffers are sized once and reused across batches.
@@ -55,13 +58,22 @@ class Trainer {
   // The sample order of an epoch (identity when shuffle is off).
   std::vector<Index> epoch_order(Index rows, int epoch) const;
 
+  // Told about every batch skipped for a non-finite value (train.on_nonfinite=skip), e.g. to log it.
+  std::function<void(const std::string&)> on_skip;
+
  private:
+  // A batch whose loss (or gradients) are not finite: throws DivergedError, or in skip mode
+  // restores the buffers, reports the skip, and throws only after too many skips in a row.
+  void nonfinite_batch(int epoch, Index batch, Index batches, float loss);  // batch: 1-based
   Model<float>& model_;
   Loss<float>& loss_;
   Optimizer& optimizer_;
   TrainSettings settings_;
   Schedule* schedule_;
   std::vector<Param<float>> params_;
+  std::vector<Buffer<float>> buffers_;
+  std::vector<MatF> saved_buffers_;  // skip mode: buffers (BatchNorm statistics) before the batch
+  int skips_in_a_row_ = 0;
   MatF x_;
   std::vector<std::int32_t> y_;
 };
@@ -86,10 +98,14 @@ struct RunCallbacks {
   // Checked after every batch: return true to stop (Ctrl-C). The run then throws InterruptedError;
   // the checkpoint of the last completed epoch remains for --resume.
   std::function<bool()> should_stop;
+  // train.on_nonfinite=skip: called for every skipped batch with a one-line description.
+  std::function<void(const std::string&)> on_skip;
 };
 
+// Thrown when should_stop() asks to stop (Ctrl-C); the batch in progress has been completed.
 struct InterruptedError : Error {
-  using Error::Error;
+  InterruptedError(const std::string& message, int epoch_) : Error(message), epoch(epoch_) {}
+  int epoch;  // 1-based; the checkpoint on disk (if any) is that of epoch - 1
 };
 
 // The model a run config describes, for data of this shape (weights freshly initialised).

@@ -456,12 +456,12 @@ TEST_CASE("a diverged or failed run is recorded with its message and does not st
   CHECK(results[0].status == "ok");
   CHECK(results[0].rows.size() == 3);
   CHECK(results[1].status == "diverged");
-  CHECK(results[1].message.find("training diverged: loss is") != std::string::npos);
+  CHECK(results[1].message.find("training diverged at epoch 1, batch ") != std::string::npos);
   CHECK(results[2].status == "failed");
   CHECK(results[2].message.find("model.input is 5") != std::string::npos);
   const json done = json::parse(slurp(run_directory(out, plan.runs[1]) / "done.json"));
   CHECK(done["status"] == "diverged");
-  CHECK(done["exit_code"] == 1);
+  CHECK(done["exit_code"] == 3);
   CHECK(done["command"][1] == "train");
   const std::string csv = slurp(out / "runs.csv");
   CHECK(csv.find(",diverged,") != std::string::npos);
