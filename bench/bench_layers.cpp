@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/registry.hpp"
-#include "core/trainer.hpp"
+#include "core/parallel.hpp"
 
 using namespace nnlab;
 

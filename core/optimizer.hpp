@@ -7,7 +7,7 @@
 // allocates nothing after that.
 //
 // Checkpoints. state(params) returns everything needed to continue bit-identically, as a
-// TensorFile (core/safetensors.hpp), every name under "optimizer.":
+// TensorFile (core/state.hpp), every name under "optimizer.":
 //   tensors   "optimizer.<param name>.<slot>"  e.g. "optimizer.layers.0.weight.exp_avg": float32,
 //             the parameter's shape; none before the first step
 //   metadata  "optimizer.type"  registry name ("adam")
@@ -30,7 +30,7 @@
 #include "core/parallel.hpp"
 #include "core/params.hpp"
 #include "core/registry.hpp"
-#include "core/safetensors.hpp"
+#include "core/state.hpp"
 
 namespace nnlab {
 

@@ -10,7 +10,7 @@
 // count. `work` is a rough operation count: below `kMinParallelWork` the loop runs on the calling
 // thread, because waking a second thread costs more than it saves.
 //
-// The thread count is the OpenMP one (set_threads() in core/trainer.hpp sets it from train.threads).
+// The thread count is the OpenMP one (set_threads() below; a run sets it from train.threads).
 #pragma once
 
 #include <omp.h>
@@ -22,6 +22,9 @@
 namespace nnlab {
 
 inline constexpr double kMinParallelWork = 1 << 15;
+
+// Set the number of threads used by OpenMP and Eigen (0: all cores). Returns the count in effect.
+int set_threads(int threads);
 
 // The number of blocks parallel_blocks() will use for (n, work, align): at most the thread count.
 inline int parallel_block_count(Index n, double work, Index align = 1) {

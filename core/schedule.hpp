@@ -59,7 +59,7 @@
 #include "core/optimizer.hpp"
 #include "core/params.hpp"
 #include "core/registry.hpp"
-#include "core/safetensors.hpp"
+#include "core/state.hpp"
 
 namespace nnlab {
 

@@ -12,8 +12,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/fileio.hpp"
-#include "core/safetensors.hpp"
+#include "core/io/fileio.hpp"
+#include "core/io/safetensors.hpp"
 #include "datasets/idx.hpp"
 #include "support/run_binary.hpp"
 

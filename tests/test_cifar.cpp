@@ -15,11 +15,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/config.hpp"
+#include "core/run/config.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "core/trainer.hpp"
+#include "core/run/trainer.hpp"
 
 using namespace nnlab;
 namespace fs = std::filesystem;

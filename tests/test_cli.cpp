@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "apps/svg.hpp"
+#include "apps/report/svg.hpp"
 #include "core/registry.hpp"
 
 namespace fs = std::filesystem;

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/config.hpp"
-#include "core/fileio.hpp"
-#include "core/safetensors.hpp"
-#include "core/trainer.hpp"
+#include "core/run/config.hpp"
+#include "core/io/fileio.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/run/trainer.hpp"
 #include "datasets/idx.hpp"
 
 namespace fs = std::filesystem;

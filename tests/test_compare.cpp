@@ -17,12 +17,12 @@
 #include <sstream>
 #include <thread>
 
-#include "apps/report_html.hpp"
-#include "apps/svg.hpp"
-#include "core/config.hpp"
+#include "apps/report/html.hpp"
+#include "apps/report/svg.hpp"
+#include "core/run/config.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
-#include "core/trainer.hpp"
+#include "core/run/trainer.hpp"
 
 using namespace nnlab;
 using namespace nnlab::report;

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/config.hpp"
+#include "core/run/config.hpp"
 #include "core/error.hpp"
 
 using namespace nnlab;

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/config.hpp"
-#include "core/diagnostics.hpp"
+#include "core/run/config.hpp"
+#include "core/run/diagnostics.hpp"
 #include "core/model.hpp"
-#include "core/trainer.hpp"
+#include "core/run/trainer.hpp"
 
 using namespace nnlab;
 using json = nlohmann::json;

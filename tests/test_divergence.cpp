@@ -7,11 +7,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/config.hpp"
+#include "core/run/config.hpp"
 #include "core/dataset.hpp"
 #include "core/registry.hpp"
-#include "core/safetensors.hpp"
-#include "core/trainer.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/run/trainer.hpp"
 #include "support/run_binary.hpp"
 
 using namespace nnlab;

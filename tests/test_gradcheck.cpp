@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/gradcheck.hpp"
+#include "core/gradcheck/gradcheck.hpp"
 #include "core/registry.hpp"
 
 using namespace nnlab;

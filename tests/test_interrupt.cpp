@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "core/safetensors.hpp"
+#include "core/io/safetensors.hpp"
 #include "support/run_binary.hpp"
 
 using namespace nnlab;

@@ -20,12 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "core/gradcheck.hpp"
+#include "core/gradcheck/gradcheck.hpp"
 #include "core/loss.hpp"
 #include "core/model.hpp"
 #include "core/registry.hpp"
 #include "core/rng.hpp"
-#include "core/safetensors.hpp"
+#include "core/io/safetensors.hpp"
 
 using namespace nnlab;
 using json = nlohmann::json;

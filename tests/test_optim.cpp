@@ -42,7 +42,7 @@
 #include <vector>
 
 #include "core/optimizer.hpp"
-#include "core/safetensors.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/schedule.hpp"
 
 using namespace nnlab;

@@ -12,11 +12,11 @@
 #include <sstream>
 #include <thread>
 
-#include "core/checkpoint.hpp"
-#include "core/config.hpp"
-#include "core/fileio.hpp"
-#include "core/safetensors.hpp"
-#include "core/trainer.hpp"
+#include "core/run/checkpoint.hpp"
+#include "core/run/config.hpp"
+#include "core/io/fileio.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/run/trainer.hpp"
 
 namespace fs = std::filesystem;
 using namespace nnlab;

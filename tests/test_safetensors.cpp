@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "core/safetensors.hpp"
+#include "core/io/safetensors.hpp"
 
 using namespace nnlab;
 

@@ -16,7 +16,7 @@
 #include "core/optimizer.hpp"
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
-#include "core/trainer.hpp"
+#include "core/run/trainer.hpp"
 
 using namespace nnlab;
 namespace fs = std::filesystem;

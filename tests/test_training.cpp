@@ -7,11 +7,11 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "core/config.hpp"
-#include "core/fileio.hpp"
-#include "core/gradcheck.hpp"
-#include "core/safetensors.hpp"
-#include "core/trainer.hpp"
+#include "core/run/config.hpp"
+#include "core/io/fileio.hpp"
+#include "core/gradcheck/gradcheck.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/run/trainer.hpp"
 
 using namespace nnlab;
 using json = nlohmann::json;

@@ -8,12 +8,12 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "apps/saved_run.hpp"
-#include "core/checkpoint.hpp"
-#include "core/config.hpp"
+#include "core/run/saved_run.hpp"
+#include "core/run/checkpoint.hpp"
+#include "core/run/config.hpp"
 #include "core/error.hpp"
-#include "core/fileio.hpp"
-#include "core/trainer.hpp"
+#include "core/io/fileio.hpp"
+#include "core/run/trainer.hpp"
 #include "datasets/idx.hpp"
 
 namespace nnlab::fuzz {
@@ -262,7 +262,7 @@ Outcome run_checkpoint(Input data) {
     load_checkpoint(path, model, *optimizer, schedule.get(), cfg.resolved);
   });
   // 2. nnlab eval / predict with the file as the weights.
-  attempt(o, [&] { app::load_saved_run(setup.run_dir.string(), path.filename().string()); });
+  attempt(o, [&] { load_saved_run(setup.run_dir.string(), path.filename().string()); });
   return o;
 }
 

@@ -19,14 +19,14 @@
 #include <iostream>
 #include <set>
 
-#include "core/config.hpp"
+#include "core/run/config.hpp"
 #include "core/error.hpp"
-#include "core/fileio.hpp"
+#include "core/io/fileio.hpp"
 #include "core/loss.hpp"
 #include "core/optimizer.hpp"
 #include "core/registry.hpp"
 #include "core/schedule.hpp"
-#include "core/trainer.hpp"
+#include "core/run/trainer.hpp"
 #include "datasets/idx.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 

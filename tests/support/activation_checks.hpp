@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/gradcheck.hpp"
+#include "core/gradcheck/gradcheck.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab::test {

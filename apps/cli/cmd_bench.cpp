@@ -1,0 +1,136 @@
+// nnlab bench CONFIG [--set k=v ...] [--epochs N] [--threads N] [--json]
+//
+// Speed of one training configuration, measured the way `nnlab train` runs it but without
+// evaluation or output files:
+//   seconds per training epoch (median of the timed epochs, after one warm-up epoch), images per
+//   second, the GFLOP/s of the epoch's matrix multiplies, peak resident memory of the process, and
+//   the "GEMM floor": the time of that epoch's matrix multiplies alone with Eigen at the same batch
+//   size and thread count (apps/gemm_floor.hpp), i.e. what the epoch would take if everything but
+//   the matrix multiplies were free. bench/gemm_floor times the same products through OpenBLAS;
+//   bench/compare.sh puts all of it beside PyTorch's figures.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "apps/cli/command.hpp"
+#include "bench/gemm_floor.hpp"
+#include "core/run/trainer.hpp"
+
+namespace nnlab::app {
+namespace {
+
+struct BenchArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  int epochs = 3, threads = -1, floor_repeats = 3;
+  bool json = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+void run_bench(const BenchArgs& a) {
+  RunConfig cfg = load_config(a.config, a.overrides);
+  const int threads = set_threads(a.threads >= 0 ? a.threads : cfg.train.threads);
+  const auto t_load = std::chrono::steady_clock::now();
+  const RunData data = load_run_data(cfg);
+  const double load_seconds = seconds_since(t_load);
+  Model<float> model = build_run_model(cfg, data);
+  auto loss = make_loss<float>(cfg.train.loss);
+  auto optimizer = make_optimizer(cfg.optimizer);
+  const Index B = cfg.train.batch_size;
+  const Index batches = cfg.train.drop_last ? data.train.rows / B : (data.train.rows + B - 1) / B;
+  std::unique_ptr<Schedule> schedule;
+  if (!cfg.schedule.is_null())
+    schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, static_cast<std::int64_t>(batches)});
+  Trainer trainer(model, *loss, *optimizer, cfg.train, schedule.get());
+
+  std::vector<bench::DenseShape> shapes;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (model.layer(i).type() == "dense")
+      shapes.push_back({model.layer(i).in_features(), model.layer(i).out_features(), shapes.empty() && i == 0});
+  const Index samples = batches == data.train.rows / B ? batches * B : data.train.rows;  // drop_last drops the rest
+  const double flop_per_epoch = bench::gemm_flop(shapes, B) * static_cast<double>(samples) / static_cast<double>(B);
+
+  std::vector<double> epoch_seconds;
+  double warmup = 0, last_loss = 0;
+  for (int e = 0; e <= a.epochs; ++e) {
+    const auto t0 = std::chrono::steady_clock::now();
+    last_loss = trainer.train_epoch(data.train, e + 1).loss;
+    (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
+  }
+  const double s = median(epoch_seconds);
+  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::eigen_sgemm(), /*split=*/true);
+  const double rss = peak_rss_mb();
+  std::string activation;  // the first activation's name, the thing comparisons vary
+  for (std::size_t i = 0; i < model.size() && activation.empty(); ++i)
+    if (model.layer(i).is_activation()) activation = model.layer(i).type();
+
+  nlohmann::json j = {{"kind", "epoch"},
+                      {"config", a.config},
+                      {"activation", activation},
+                      {"architecture", model.summary()},
+                      {"threads", threads},
+                      {"batch", B},
+                      {"batches", batches},
+                      {"seconds_median", s},
+                      {"seconds_min", *std::min_element(epoch_seconds.begin(), epoch_seconds.end())},
+                      {"seconds", epoch_seconds},
+                      {"warmup_seconds", warmup},
+                      {"images_per_second", static_cast<double>(samples) / s},
+                      {"gemm_flop", flop_per_epoch},
+                      {"gemm_gflops", flop_per_epoch / s / 1e9},
+                      {"gemm_floor_seconds", floor},
+                      {"gemm_floor_gflops", flop_per_epoch / floor / 1e9},
+                      {"epoch_over_floor", s / floor},
+                      {"peak_rss_mb", rss},
+                      {"data_load_seconds", load_seconds},
+                      {"train_loss", last_loss}};
+  if (a.json) {
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("%s  (%s, batch %ld, %d thread%s)\n", a.config.c_str(), model.summary().c_str(), static_cast<long>(B), threads,
+              threads == 1 ? "" : "s");
+  std::printf("  seconds per epoch   %.3f  (median of %d after a %.3f s warm-up; min %.3f)\n", s, a.epochs, warmup,
+              j["seconds_min"].get<double>());
+  std::printf("  images per second   %.0f\n", static_cast<double>(samples) / s);
+  std::printf("  matrix multiplies   %.3g FLOP per epoch, %.1f GFLOP/s in training\n", flop_per_epoch, flop_per_epoch / s / 1e9);
+  std::printf("  GEMM floor          %.3f s (%.1f GFLOP/s); the epoch takes %.2fx the floor\n", floor,
+              flop_per_epoch / floor / 1e9, s / floor);
+  std::printf("  peak memory         %.0f MB resident\n", rss);
+  std::printf("  data loading        %.2f s\n", load_seconds);
+}
+
+void setup(CLI::App& sub) {
+  auto a = std::make_shared<BenchArgs>();
+  sub.add_option("config", a->config, "training config (JSON)")->required()->check(CLI::ExistingFile);
+  sub.add_option("--set", a->overrides, "override a config value, e.g. model.activation=tanh");
+  sub.add_option("--epochs", a->epochs, "timed epochs (after one warm-up epoch)")->check(CLI::Range(1, 1000));
+  sub.add_option("--threads", a->threads, "CPU threads (default: the config's train.threads; 0: all cores)")->check(CLI::Range(0, 1024));
+  sub.add_option("--floor-repeats", a->floor_repeats, "GEMM floor: best of this many timed epochs")->check(CLI::Range(1, 100));
+  sub.add_flag("--json", a->json, "print one JSON line instead of the table");
+  sub.callback([a] { run_bench(*a); });
+}
+
+}  // namespace
+
+NNLAB_COMMAND("bench", "Time training epochs of a config: s/epoch, images/s, GFLOP/s, GEMM floor, peak memory", setup);
+
+}  // namespace nnlab::app

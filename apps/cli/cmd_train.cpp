@@ -1,0 +1,149 @@
+// nnlab train CONFIG [--set key=value ...] [--out DIR]
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
+#include "apps/cli/command.hpp"
+#include "apps/cli/progress.hpp"
+#include "core/run/config.hpp"
+#include "core/run/diagnostics.hpp"
+#include "core/run/trainer.hpp"
+
+namespace nnlab::app {
+namespace {
+
+// Set by SIGINT/SIGTERM; the training loop checks it after every batch, so the batch in progress
+// is finished and the run stops with the checkpoint of its last completed epoch (exit status
+// 128 + signal). A second signal stops at once (the default action): files are written atomically,
+// so even then nothing is left half-written.
+std::atomic<int> g_stop_signal{0};
+extern "C" void request_stop(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
+
+// "the checkpoint of epoch 3 is kept in DIR/checkpoint.safetensors" for a run stopped in `epoch`.
+std::string kept_checkpoint(const std::string& dir, int epoch) {
+  const auto path = std::filesystem::path(dir) / "checkpoint.safetensors";
+  if (epoch <= 1 || !std::filesystem::exists(path))
+    return "no epoch was completed, so there is no checkpoint to resume from";
+  return "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept in " + path.string();
+}
+
+struct TrainArgs {
+  std::string config;
+  std::string resume;
+  std::vector<std::string> overrides;
+  std::string out;
+  bool diagnostics = false;
+};
+
+void run_train(const TrainArgs& a) {
+  std::string config = a.config;
+  if (config.empty()) {
+    if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");
+    config = (std::filesystem::path(a.resume) / "config.json").string();
+    if (!std::filesystem::is_directory(a.resume))
+      throw Error("--resume " + a.resume + ": no such directory (give the --out directory of an earlier nnlab train)");
+    if (!std::filesystem::exists(config))
+      throw Error("--resume " + a.resume + ": no config.json in it, so it is not the directory of an nnlab train run");
+  }
+  RunConfig cfg = load_config(config, a.overrides);
+  std::string out = a.out.empty() ? a.resume : a.out;
+  if (!a.resume.empty() && !a.out.empty() && std::filesystem::path(a.out) != std::filesystem::path(a.resume))
+    throw ConfigError("train: --resume DIR and --out DIR name different directories");
+  if (!out.empty()) {
+    cfg.output_dir = out;
+    cfg.resolved["output"]["dir"] = out;
+  }
+  cfg.resume = !a.resume.empty();
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  ProgressBar bar;
+  RunCallbacks cb;
+  cb.on_start = [&](const RunData& data, Model<float>& model) {
+    if (a.diagnostics) start_diagnostics(model);
+    spdlog::info("data: {} train, {} validation, {} test samples, {} features, {} classes", data.train.rows,
+                 data.validation.rows, data.test.rows, data.train.features, data.train.classes);
+    spdlog::info("model: {} ({} parameters)", model.summary(), model.parameter_count());
+    spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", cfg.optimizer.dump(), cfg.train.epochs,
+                 cfg.train.batch_size, cfg.train.seed, set_threads(cfg.train.threads));
+    spdlog::info("writing to {}", cfg.output_dir);
+  };
+  cb.on_batch = [&](int epoch, Index done, Index total, double loss) {
+    bar.update("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.train.epochs), done, total, loss);
+  };
+  if (a.diagnostics)
+    cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
+      add_diagnostics(m, model, data, cfg.train);
+    };
+  cb.on_epoch = [&](const EpochMetrics& m) {
+    bar.clear();
+    if (m.validation.samples)
+      spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  val loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s",
+                   m.epoch, m.train.loss, m.train.accuracy, m.validation.loss, m.validation.accuracy, m.test.loss,
+                   m.test.accuracy, m.seconds);
+    else
+      spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s", m.epoch, m.train.loss,
+                   m.train.accuracy, m.test.loss, m.test.accuracy, m.seconds);
+  };
+  cb.should_stop = [] { return g_stop_signal.load() != 0; };
+  cb.on_skip = [&](const std::string& what) {
+    bar.clear();
+    spdlog::warn("{}", what);
+  };
+  cb.on_early_stop = [&](int epoch, int best_epoch, double best) {
+    spdlog::info("early stopping at epoch {}: {} has not improved since epoch {} ({:.4f})", epoch, cfg.train.monitor,
+                 best_epoch, best);
+  };
+  std::vector<EpochMetrics> history;
+  try {
+    history = run_training(cfg, cb);
+  } catch (const InterruptedError& e) {
+    bar.clear();
+    const int sig = g_stop_signal.load();
+    std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
+    msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
+    msg += "; " + kept_checkpoint(cfg.output_dir, e.epoch);
+    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + cfg.output_dir : "; start it again to train";
+    throw Error(msg, 128 + sig);
+  } catch (const DivergedError& e) {
+    bar.clear();
+    throw DivergedError(std::string(e.what()) + "; " + kept_checkpoint(cfg.output_dir, e.epoch) +
+                            " (no model.safetensors is written for a diverged run)",
+                        e.epoch);
+  }
+  if (history.empty()) {
+    spdlog::info("nothing to do: the run in {} has completed its {} epochs", cfg.output_dir, cfg.train.epochs);
+    return;
+  }
+  double best = 0;
+  int best_epoch = 0;
+  for (const auto& m : history)
+    if (m.test.accuracy > best) best = m.test.accuracy, best_epoch = m.epoch;
+  spdlog::info("done: final test acc {:.4f}, best {:.4f} at epoch {}; wrote config.json, metrics.csv, model.safetensors",
+               history.back().test.accuracy, best, best_epoch);
+}
+
+void setup(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  sub.add_option("config", a->config, "JSON config file (default with --resume: DIR/config.json)");
+  sub.add_option("--resume", a->resume, "continue the interrupted run in DIR from its last completed epoch");
+  sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
+  sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
+  sub.add_flag("--diagnostics", a->diagnostics,
+               "record per-layer diagnostics (gradient norms, dead/saturated units, activation statistics) in metrics.csv");
+  sub.callback([a] { run_train(*a); });
+}
+
+}  // namespace
+
+NNLAB_COMMAND("train", "train a model from a JSON config", setup);
+
+}  // namespace nnlab::app

@@ -1,0 +1,58 @@
+# cmake -DRULES=<file> -DROOT=<source dir> -P check_layers.cmake
+#
+# RULES holds one line per folder of a part: "<folder>=<target>=<allowed folder>,<allowed folder>,...".
+# Every .cpp/.hpp file belongs to the part with the longest folder that contains it; each of its
+# `#include "x/y.hpp"` lines names a header that belongs to a part the same way. The include is
+# allowed when that part's folder is in the including part's allowed list. Includes of files that
+# are in no part (system headers, tests/support) are not checked. Fails listing every violation.
+file(STRINGS ${RULES} lines)
+set(dirs "")
+foreach(line ${lines})
+  string(REPLACE "=" ";" fields "${line}")
+  list(GET fields 0 dir)
+  list(GET fields 1 target)
+  list(GET fields 2 allowed)
+  string(REPLACE "," ";" allowed "${allowed}")
+  list(APPEND dirs ${dir})
+  set(TARGET_${dir} ${target})
+  set(ALLOWED_${dir} ${allowed})
+endforeach()
+
+# The part folder owning a path relative to ROOT ("" when none): the longest folder prefix.
+function(owner path out)
+  set(best "")
+  string(LENGTH "" best_len)
+  foreach(d ${dirs})
+    string(FIND "${path}" "${d}/" at)
+    string(LENGTH "${d}" len)
+    if(at EQUAL 0 AND len GREATER best_len)
+      set(best ${d})
+      set(best_len ${len})
+    endif()
+  endforeach()
+  set(${out} "${best}" PARENT_SCOPE)
+endfunction()
+
+set(violations "")
+foreach(d ${dirs})
+  file(GLOB files RELATIVE ${ROOT} ${ROOT}/${d}/*.cpp ${ROOT}/${d}/*.hpp)
+  foreach(f ${files})
+    file(STRINGS ${ROOT}/${f} includes REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(inc ${includes})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]+)\".*" "\\1" header "${inc}")
+      owner(${header} theirs)
+      if(theirs STREQUAL "")
+        continue()
+      endif()
+      list(FIND ALLOWED_${d} ${theirs} ok)
+      if(ok EQUAL -1)
+        string(REPLACE ";" ", " allowed_text "${ALLOWED_${d}}")
+        list(APPEND violations "${f} includes \"${header}\" (${TARGET_${theirs}}): files in ${d}/ (${TARGET_${d}}) may include only ${allowed_text}")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(violations)
+  string(REPLACE ";" "\n  " text "${violations}")
+  message(FATAL_ERROR "nnlab: includes that point the wrong way (see docs/architecture.md):\n  ${text}")
+endif()
