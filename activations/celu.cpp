@@ -49,7 +49,10 @@ class Celu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Celu, "celu", LayerKind::activation, "Continuously differentiable ELU",
-                     {number("alpha", 1.0, "α (nonzero): saturation value −α for x → −∞ and the x/α scale")});
+NNLAB_REGISTER_LAYER(Celu, {.name = "celu",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Continuously differentiable ELU",
+                            .params = {number("alpha", 1.0, "α (nonzero): saturation value −α for x → −∞ and the x/α scale")},
+                            .stress = {R"({"alpha": 0.01})"}});
 
 }  // namespace nnlab

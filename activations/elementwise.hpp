@@ -30,11 +30,8 @@ class Elementwise : public Layer<T> {
   using In = Eigen::Map<const Array>;
   using Out = Eigen::Map<Array>;
 
-  explicit Elementwise(const BuildContext& c) : n_(c.in_features) {}
+  explicit Elementwise(const BuildContext& c) : n_(c.in_features()) { this->set_shapes(c.input, c.input); }
 
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
-  bool is_activation() const override { return true; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape(this->type(), x.rows(), x.cols(), n_);

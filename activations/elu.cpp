@@ -46,7 +46,10 @@ class Elu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Elu, "elu", LayerKind::activation, "Exponential linear unit (PyTorch nn.ELU)",
-                     {number("alpha", 1.0, "saturation value -alpha for x -> -inf (also f'(0))")});
+NNLAB_REGISTER_LAYER(Elu, {.name = "elu",
+                           .kind = LayerKind::elementwise,
+                           .summary = "Exponential linear unit (PyTorch nn.ELU)",
+                           .params = {number("alpha", 1.0, "saturation value -alpha for x -> -inf (also f'(0))")},
+                           .stress = {R"({"alpha": 100})"}});
 
 }  // namespace nnlab

@@ -95,8 +95,11 @@ class Gelu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Gelu, "gelu", LayerKind::activation, "Gaussian error linear unit x·Φ(x)",
-                     {text("approximate", "none", "'none': exact x·Φ(x) via erfc; 'tanh': Hendrycks' tanh approximation",
-                           {"none", "tanh"})});
+NNLAB_REGISTER_LAYER(Gelu, {.name = "gelu",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Gaussian error linear unit x·Φ(x)",
+                            .params = {text("approximate", "none", "'none': exact x·Φ(x) via erfc; 'tanh': Hendrycks' tanh approximation",
+                                       {"none", "tanh"})},
+                            .stress = {R"({"approximate": "tanh"})"}});
 
 }  // namespace nnlab

@@ -39,6 +39,9 @@ class Hardsigmoid final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Hardsigmoid, "hardsigmoid", LayerKind::activation, "Piecewise-linear sigmoid relu6(x + 3)/6", {});
+NNLAB_REGISTER_LAYER(Hardsigmoid, {.name = "hardsigmoid",
+                                   .kind = LayerKind::elementwise,
+                                   .summary = "Piecewise-linear sigmoid relu6(x + 3)/6",
+                                   .params = {}});
 
 }  // namespace nnlab

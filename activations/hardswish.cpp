@@ -39,6 +39,9 @@ class Hardswish final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Hardswish, "hardswish", LayerKind::activation, "Piecewise-quadratic swish x·relu6(x + 3)/6", {});
+NNLAB_REGISTER_LAYER(Hardswish, {.name = "hardswish",
+                                 .kind = LayerKind::elementwise,
+                                 .summary = "Piecewise-quadratic swish x·relu6(x + 3)/6",
+                                 .params = {}});
 
 }  // namespace nnlab

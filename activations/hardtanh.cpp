@@ -42,8 +42,12 @@ class Hardtanh final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Hardtanh, "hardtanh", LayerKind::activation, "Clamp to [min_val, max_val]",
-                     {number("min_val", -1.0, "lower bound (must be < max_val)"),
-                      number("max_val", 1.0, "upper bound (must be > min_val)")});
+NNLAB_REGISTER_LAYER(Hardtanh, {.name = "hardtanh",
+                                .kind = LayerKind::elementwise,
+                                .summary = "Clamp to [min_val, max_val]",
+                                .params = {number("min_val", -1.0, "lower bound (must be < max_val)"),
+                                           number("max_val", 1.0, "upper bound (must be > min_val)")},
+                                // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
+                                .stress = {R"({"min_val": -1.2676506002282294e30, "max_val": 1.2676506002282294e30})"}});
 
 }  // namespace nnlab

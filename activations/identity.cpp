@@ -26,6 +26,9 @@ class Identity final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Identity, "identity", LayerKind::activation, "Identity f(x) = x", {});
+NNLAB_REGISTER_LAYER(Identity, {.name = "identity",
+                                .kind = LayerKind::elementwise,
+                                .summary = "Identity f(x) = x",
+                                .params = {}});
 
 }  // namespace nnlab

@@ -39,8 +39,10 @@ class LeakyRelu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(LeakyRelu, "leaky_relu", LayerKind::activation,
-                     "Leaky ReLU: x if x > 0 else negative_slope*x (PyTorch nn.LeakyReLU)",
-                     {number("negative_slope", 0.01, "slope for x <= 0 (also the derivative at 0)")});
+NNLAB_REGISTER_LAYER(LeakyRelu, {.name = "leaky_relu",
+                                 .kind = LayerKind::elementwise,
+                                 .summary = "Leaky ReLU: x if x > 0 else negative_slope*x (PyTorch nn.LeakyReLU)",
+                                 .params = {number("negative_slope", 0.01, "slope for x <= 0 (also the derivative at 0)")},
+                                 .stress = {R"({"negative_slope": 0.5})"}});
 
 }  // namespace nnlab

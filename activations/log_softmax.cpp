@@ -22,12 +22,9 @@ namespace {
 template <typename T>
 class LogSoftmax final : public Layer<T> {
  public:
-  LogSoftmax(const Args&, const BuildContext& c) : n_(c.in_features) {}
+  LogSoftmax(const Args&, const BuildContext& c) : n_(c.in_features()) { this->set_shapes(c.input, c.input); }
 
   std::string type() const override { return "log_softmax"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
-  bool is_activation() const override { return true; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape("log_softmax", x.rows(), x.cols(), n_);
@@ -56,7 +53,9 @@ class LogSoftmax final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(LogSoftmax, "log_softmax", LayerKind::activation,
-                     "Log-softmax over the features of each sample (PyTorch nn.LogSoftmax(dim=1))", {});
+NNLAB_REGISTER_LAYER(LogSoftmax, {.name = "log_softmax",
+                                  .kind = LayerKind::rowwise,
+                                  .summary = "Log-softmax over the features of each sample (PyTorch nn.LogSoftmax(dim=1))",
+                                  .params = {}});
 
 }  // namespace nnlab

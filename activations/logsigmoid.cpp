@@ -30,6 +30,9 @@ class LogSigmoid final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(LogSigmoid, "logsigmoid", LayerKind::activation, "Log-sigmoid log(1/(1 + exp(-x)))", {});
+NNLAB_REGISTER_LAYER(LogSigmoid, {.name = "logsigmoid",
+                                  .kind = LayerKind::elementwise,
+                                  .summary = "Log-sigmoid log(1/(1 + exp(-x)))",
+                                  .params = {}});
 
 }  // namespace nnlab

@@ -50,6 +50,9 @@ class Mish final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Mish, "mish", LayerKind::activation, "Mish x·tanh(softplus(x))", {});
+NNLAB_REGISTER_LAYER(Mish, {.name = "mish",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Mish x·tanh(softplus(x))",
+                            .params = {}});
 
 }  // namespace nnlab

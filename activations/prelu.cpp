@@ -11,8 +11,9 @@
 //   dL/da   = the same summed over every element                         (num_parameters = 1)
 //
 // The parameter is called "weight" (PyTorch's state_dict name), shape {num_parameters}. PyTorch's
-// "channel" is dim 1 of the input, which for our (batch, features) rows is the feature column, so
-// num_parameters must be 1 or the input width. It is excluded from weight decay: decay pulls a
+// "channel" is dim 1 of the input: for a feature-vector sample {F} that is the feature column, for an
+// image sample {C, H, W} the channel, whose H·W values lie side by side in the row. So
+// num_parameters is 1 or Shape::channels() of the input, and column j uses slope a[j / (H·W)]. It is excluded from weight decay: decay pulls a
 // towards 0, i.e. towards ReLU, which is not what a learned slope is for (PyTorch's docs say so).
 //
 // Range (−∞, ∞) while a > 0. A learned slope can leave [0, 1] (a > 1 or a < 0 are legal), so this
@@ -29,11 +30,14 @@ namespace {
 template <typename T>
 class Prelu final : public Layer<T> {
  public:
-  Prelu(const Args& args, const BuildContext& c) : n_(c.in_features), p_(args.integer("num_parameters")) {
-    if (p_ != 1 && p_ != n_)
-      throw ConfigError("num_parameters is " + std::to_string(p_) +
-                        " but must be 1 (one shared slope) or the input width " + std::to_string(n_) +
-                        " (one slope per feature column)");
+  Prelu(const Args& args, const BuildContext& c) : n_(c.in_features()), p_(args.integer("num_parameters")) {
+    const Index channels = c.input.channels();
+    if (p_ != 1 && p_ != channels)
+      throw ConfigError("num_parameters is " + std::to_string(p_) + " but must be 1 (one shared slope) or " +
+                        (c.input.rank() <= 1 ? "the input width " + std::to_string(n_) + " (one slope per feature column)"
+                                             : "the input's channels " + std::to_string(channels) + " (one slope per channel)"));
+    spatial_ = p_ == 1 ? n_ : n_ / channels;
+    this->set_shapes(c.input, c.input);
     a_.setConstant(1, p_, static_cast<T>(args.number("init")));
     da_.setZero(1, p_);
     slopes_.resize(n_);
@@ -41,9 +45,6 @@ class Prelu final : public Layer<T> {
   }
 
   std::string type() const override { return "prelu"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
-  bool is_activation() const override { return true; }
   std::vector<double> kinks() const override { return {0.0}; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
@@ -51,7 +52,9 @@ class Prelu final : public Layer<T> {
     x_ = &x;
     // One slope per column, read from the parameter now (an optimizer may have changed it).
     if (p_ == 1) slopes_.setConstant(a_(0, 0));
-    else slopes_ = a_.row(0).array();
+    else if (spatial_ == 1) slopes_ = a_.row(0).array();
+    else
+      for (Index k = 0; k < p_; ++k) slopes_.segment(k * spatial_, spatial_).setConstant(a_(0, k));
     y_.resize(x.rows(), x.cols());
     parallel_for_blocks(x.rows(), 4.0 * static_cast<double>(x.size()), [&](Index r0, Index r1) {
       const auto xb = x.middleRows(r0, r1 - r0).array();
@@ -80,7 +83,9 @@ class Prelu final : public Layer<T> {
     column_grads_ = partial_.row(0);
     for (int b = 1; b < blocks; ++b) column_grads_ += partial_.row(b);
     if (p_ == 1) da_(0, 0) = column_grads_.sum();
-    else da_.row(0) = column_grads_.matrix();
+    else if (spatial_ == 1) da_.row(0) = column_grads_.matrix();
+    else
+      for (Index k = 0; k < p_; ++k) da_(0, k) = column_grads_.segment(k * spatial_, spatial_).sum();
     return dx_;
   }
 
@@ -89,6 +94,7 @@ class Prelu final : public Layer<T> {
  private:
   using Row = Eigen::Array<T, 1, Eigen::Dynamic>;
   Index n_, p_;
+  Index spatial_;            // columns per slope: H·W of an image sample, 1 for a feature vector
   Mat<T> a_, da_;            // the slopes (1, num_parameters) and their gradient
   Row slopes_;               // the slope of each of the n_ columns, as used by the last forward
   Row column_grads_;         // Σ_batch dy·x over x ≤ 0, per column
@@ -99,9 +105,11 @@ class Prelu final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Prelu, "prelu", LayerKind::activation,
-                     "Parametric ReLU with learnable slope(s) 'weight' (PyTorch nn.PReLU)",
-                     {integer("num_parameters", 1, "slopes: 1 (shared) or the input width (one per feature)", 1),
-                      number("init", 0.25, "initial value of every slope")});
+NNLAB_REGISTER_LAYER(Prelu, {.name = "prelu",
+                             .kind = LayerKind::elementwise,
+                             .summary = "Parametric ReLU with learnable slope(s) 'weight' (PyTorch nn.PReLU)",
+                             .params = {integer("num_parameters", 1, "slopes: 1 (shared) or the channels of the input (its width for a feature vector)", 1),
+                                        number("init", 0.25, "initial value of every slope")},
+                             .stress = {R"({"num_parameters": 22, "init": -0.5})", R"({"init": 3})"}});
 
 }  // namespace nnlab

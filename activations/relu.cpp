@@ -26,6 +26,9 @@ class Relu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Relu, "relu", LayerKind::activation, "Rectified linear unit max(0, x)", {});
+NNLAB_REGISTER_LAYER(Relu, {.name = "relu",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Rectified linear unit max(0, x)",
+                            .params = {}});
 
 }  // namespace nnlab

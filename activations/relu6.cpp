@@ -34,6 +34,9 @@ class Relu6 final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Relu6, "relu6", LayerKind::activation, "ReLU capped at 6: min(max(0, x), 6)", {});
+NNLAB_REGISTER_LAYER(Relu6, {.name = "relu6",
+                             .kind = LayerKind::elementwise,
+                             .summary = "ReLU capped at 6: min(max(0, x), 6)",
+                             .params = {}});
 
 }  // namespace nnlab

@@ -54,6 +54,9 @@ class Selu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Selu, "selu", LayerKind::activation, "Scaled ELU λ·(x > 0 ? x : α(exp(x) − 1))", {});
+NNLAB_REGISTER_LAYER(Selu, {.name = "selu",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Scaled ELU λ·(x > 0 ? x : α(exp(x) − 1))",
+                            .params = {}});
 
 }  // namespace nnlab

@@ -29,6 +29,9 @@ class Sigmoid final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Sigmoid, "sigmoid", LayerKind::activation, "Logistic sigmoid 1/(1+exp(-x))", {});
+NNLAB_REGISTER_LAYER(Sigmoid, {.name = "sigmoid",
+                               .kind = LayerKind::elementwise,
+                               .summary = "Logistic sigmoid 1/(1+exp(-x))",
+                               .params = {}});
 
 }  // namespace nnlab

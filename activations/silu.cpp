@@ -40,6 +40,9 @@ class Silu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Silu, "silu", LayerKind::activation, "SiLU x*sigmoid(x) (PyTorch nn.SiLU)", {});
+NNLAB_REGISTER_LAYER(Silu, {.name = "silu",
+                            .kind = LayerKind::elementwise,
+                            .summary = "SiLU x*sigmoid(x) (PyTorch nn.SiLU)",
+                            .params = {}});
 
 }  // namespace nnlab

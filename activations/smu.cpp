@@ -104,10 +104,15 @@ class Smu final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Smu, "smu", LayerKind::activation,
-                     "Smooth maximum unit (x(1+alpha) + x(1-alpha)erf(mu(1-alpha)x))/2, learnable mu",
-                     {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
-                      number("mu", 1e6, "smoothing (parameter 'mu'): large is leaky ReLU(alpha)", 0),
-                      boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")});
+NNLAB_REGISTER_LAYER(Smu, {.name = "smu",
+                           .kind = LayerKind::elementwise,
+                           .summary = "Smooth maximum unit (x(1+alpha) + x(1-alpha)erf(mu(1-alpha)x))/2, learnable mu",
+                           .params = {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
+                                      number("mu", 1e6, "smoothing (parameter 'mu'): large is leaky ReLU(alpha)", 0),
+                                      boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")},
+                           .stress = {R"({"mu": 1e6})", R"({"mu": 1e-6})", R"({"mu": 1e6, "alpha": 0})"},
+                           .rechecks = {{"mu", 1.0,
+                                         "at mu = 1e6, erf(mu(1-alpha)x) is exactly +-1 at every test input, so df/dmu "
+                                         "is 0 to double precision and the checker (rightly) refuses to compare two zeros"}}});
 
 }  // namespace nnlab

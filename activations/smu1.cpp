@@ -94,10 +94,16 @@ class Smu1 final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Smu1, "smu1", LayerKind::activation,
-                     "Smooth maximum unit SMU-1 ((1+alpha)x + sqrt(((1-alpha)x)^2 + mu^2))/2, learnable mu",
-                     {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
-                      number("mu", 4.352665993287951e-9, "smoothing (parameter 'mu'): 0 is leaky ReLU(alpha)", 0),
-                      boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")});
+NNLAB_REGISTER_LAYER(Smu1, {.name = "smu1",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Smooth maximum unit SMU-1 ((1+alpha)x + sqrt(((1-alpha)x)^2 + mu^2))/2, learnable mu",
+                            .params = {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
+                                       number("mu", 4.352665993287951e-9, "smoothing (parameter 'mu'): 0 is leaky ReLU(alpha)", 0),
+                                       boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")},
+                            .stress = {R"({"mu": 1e6})", R"({"mu": 1e-6})"},
+                            .rechecks = {{"mu", 1.0,
+                                          "at mu = 4.35e-9 the difference step (1e-6) is 200x larger than mu, and f depends "
+                                          "on |mu| (a kink at mu = 0 on that scale), so the central difference does not "
+                                          "measure df/dmu"}}});
 
 }  // namespace nnlab

@@ -26,12 +26,9 @@ namespace {
 template <typename T>
 class Softmax final : public Layer<T> {
  public:
-  Softmax(const Args&, const BuildContext& c) : n_(c.in_features) {}
+  Softmax(const Args&, const BuildContext& c) : n_(c.in_features()) { this->set_shapes(c.input, c.input); }
 
   std::string type() const override { return "softmax"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
-  bool is_activation() const override { return true; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape("softmax", x.rows(), x.cols(), n_);
@@ -60,7 +57,9 @@ class Softmax final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Softmax, "softmax", LayerKind::activation,
-                     "Softmax over the features of each sample (PyTorch nn.Softmax(dim=1))", {});
+NNLAB_REGISTER_LAYER(Softmax, {.name = "softmax",
+                               .kind = LayerKind::rowwise,
+                               .summary = "Softmax over the features of each sample (PyTorch nn.Softmax(dim=1))",
+                               .params = {}});
 
 }  // namespace nnlab

@@ -57,8 +57,11 @@ class Softplus final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Softplus, "softplus", LayerKind::activation, "Softplus (1/beta)·log(1 + exp(beta·x))",
-                     {number("beta", 1.0, "sharpness β (nonzero); β → ∞ approaches ReLU"),
-                      number("threshold", 20.0, "where β·x > threshold (strictly) the function is the identity")});
+NNLAB_REGISTER_LAYER(Softplus, {.name = "softplus",
+                                .kind = LayerKind::elementwise,
+                                .summary = "Softplus (1/beta)·log(1 + exp(beta·x))",
+                                .params = {number("beta", 1.0, "sharpness β (nonzero); β → ∞ approaches ReLU"),
+                                           number("threshold", 20.0, "where β·x > threshold (strictly) the function is the identity")},
+                                .stress = {R"({"beta": 100})", R"({"beta": 0.01})"}});
 
 }  // namespace nnlab

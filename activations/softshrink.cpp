@@ -38,7 +38,11 @@ class Softshrink final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Softshrink, "softshrink", LayerKind::activation, "Soft thresholding sign(x)·max(|x| − λ, 0)",
-                     {number("lambd", 0.5, "half-width λ of the zeroed band [−λ, λ]", 0.0)});
+NNLAB_REGISTER_LAYER(Softshrink, {.name = "softshrink",
+                                  .kind = LayerKind::elementwise,
+                                  .summary = "Soft thresholding sign(x)·max(|x| − λ, 0)",
+                                  .params = {number("lambd", 0.5, "half-width λ of the zeroed band [−λ, λ]", 0.0)},
+                                  // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
+                                  .stress = {R"({"lambd": 1.2676506002282294e30})"}});
 
 }  // namespace nnlab

@@ -39,6 +39,9 @@ class Softsign final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Softsign, "softsign", LayerKind::activation, "Softsign x/(1 + |x|)", {});
+NNLAB_REGISTER_LAYER(Softsign, {.name = "softsign",
+                                .kind = LayerKind::elementwise,
+                                .summary = "Softsign x/(1 + |x|)",
+                                .params = {}});
 
 }  // namespace nnlab

@@ -63,8 +63,10 @@ class Squareplus final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Squareplus, "squareplus", LayerKind::activation,
-                     "Squareplus (x + sqrt(x^2 + b))/2 (Barron 2021)",
-                     {number("b", 4.0, "smoothing, >= 0: 0 is ReLU; 4 matches softplus's curvature at 0", 0)});
+NNLAB_REGISTER_LAYER(Squareplus, {.name = "squareplus",
+                                  .kind = LayerKind::elementwise,
+                                  .summary = "Squareplus (x + sqrt(x^2 + b))/2 (Barron 2021)",
+                                  .params = {number("b", 4.0, "smoothing, >= 0: 0 is ReLU; 4 matches softplus's curvature at 0", 0)},
+                                  .stress = {R"({"b": 0})", R"({"b": 1e-30})", R"({"b": 0.2})"}});
 
 }  // namespace nnlab

@@ -76,8 +76,11 @@ class Swish final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Swish, "swish", LayerKind::activation, "Swish x*sigmoid(beta*x), optionally learnable beta",
-                     {number("beta", 1.0, "gate sharpness: 0 gives x/2, 1 gives SiLU, infinity gives ReLU"),
-                      boolean("learnable", false, "learn beta (parameter 'beta', no weight decay)")});
+NNLAB_REGISTER_LAYER(Swish, {.name = "swish",
+                             .kind = LayerKind::elementwise,
+                             .summary = "Swish x*sigmoid(beta*x), optionally learnable beta",
+                             .params = {number("beta", 1.0, "gate sharpness: 0 gives x/2, 1 gives SiLU, infinity gives ReLU"),
+                                        boolean("learnable", false, "learn beta (parameter 'beta', no weight decay)")},
+                             .stress = {R"({"beta": 100, "learnable": true})", R"({"beta": 0.01, "learnable": true})"}});
 
 }  // namespace nnlab

@@ -27,6 +27,9 @@ class Tanh final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Tanh, "tanh", LayerKind::activation, "Hyperbolic tangent", {});
+NNLAB_REGISTER_LAYER(Tanh, {.name = "tanh",
+                            .kind = LayerKind::elementwise,
+                            .summary = "Hyperbolic tangent",
+                            .params = {}});
 
 }  // namespace nnlab

@@ -32,6 +32,9 @@ class Tanhshrink final : public Elementwise<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Tanhshrink, "tanhshrink", LayerKind::activation, "Tanhshrink x − tanh(x)", {});
+NNLAB_REGISTER_LAYER(Tanhshrink, {.name = "tanhshrink",
+                                  .kind = LayerKind::elementwise,
+                                  .summary = "Tanhshrink x − tanh(x)",
+                                  .params = {}});
 
 }  // namespace nnlab

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   const char* t = std::getenv("NNLAB_THREADS");
   set_threads(t ? std::atoi(t) : 1);
   for (const auto* e : LayerRegistry::instance().all()) {
-    if (e->kind != LayerKind::activation) continue;
+    if (!is_activation(e->kind)) continue;
     for (auto [kind, fn] : {std::pair{"forward", &activation_forward}, std::pair{"backward", &activation_backward}}) {
       benchmark::RegisterBenchmark(("activation/" + e->name + "/" + kind).c_str(), fn, e->name)
           ->Args({128, 256})

@@ -13,6 +13,7 @@
 
 #include "core/params.hpp"
 #include "core/registry.hpp"
+#include "core/shape.hpp"
 #include "core/tensor.hpp"
 
 namespace nnlab {
@@ -26,7 +27,8 @@ struct Dataset {
   int channels = 1;                 // for per-channel normalisation (1 for MNIST, 3 for CIFAR)
   int classes = 0;
   std::vector<std::string> class_names;  // optional
-  std::vector<Index> shape;         // sample shape, e.g. {1, 28, 28} (informational)
+  std::vector<Index> shape;         // sample shape, e.g. {1, 28, 28}; empty: {features}
+  Shape sample_shape() const { return shape.empty() ? Shape{features} : Shape(shape); }
 
   // Exactly one of these holds the samples (rows x features, row-major).
   std::vector<std::uint8_t> bytes;

@@ -48,4 +48,7 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 // "a, b, c" for error messages.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
 
+// "relu, elu , tanh" -> {"relu", "elu", "tanh"}: items separated by `sep`, spaces trimmed, empty items dropped.
+std::vector<std::string> split_list(const std::string& text, char sep = ',');
+
 }  // namespace nnlab

@@ -13,9 +13,9 @@ const std::vector<std::string>& init_schemes() {
 }
 
 template <typename T>
-void initialize(Mat<T>& weight, Mat<T>* bias, const std::string& scheme, Rng& rng) {
-  const double fan_in = static_cast<double>(weight.cols());
-  const double fan_out = static_cast<double>(weight.rows());
+void initialize(Mat<T>& weight, Mat<T>* bias, const std::string& scheme, Rng& rng, Fans fans) {
+  const double fan_in = fans.in, fan_out = fans.out;
+  if (!(fan_in > 0) || !(fan_out > 0)) throw Error("internal: initialize needs positive fans");
   auto fill_uniform = [&](Mat<T>& m, double bound) {
     for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(rng.uniform(-bound, bound));
   };
@@ -37,7 +37,7 @@ void initialize(Mat<T>& weight, Mat<T>* bias, const std::string& scheme, Rng& rn
   if (bias) bias->setZero();
 }
 
-template void initialize<float>(Mat<float>&, Mat<float>*, const std::string&, Rng&);
-template void initialize<double>(Mat<double>&, Mat<double>*, const std::string&, Rng&);
+template void initialize<float>(Mat<float>&, Mat<float>*, const std::string&, Rng&, Fans);
+template void initialize<double>(Mat<double>&, Mat<double>*, const std::string&, Rng&, Fans);
 
 }  // namespace nnlab

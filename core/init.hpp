@@ -19,7 +19,14 @@ namespace nnlab {
 //   lecun_normal   W ~ N(0, 1/fan_in),                       b = 0   (for SELU)
 const std::vector<std::string>& init_schemes();
 
+// A weight's fan-in and fan-out as PyTorch computes them (torch.nn.init._calculate_fan_in_and_fan_out):
+// dense (out, in): in and out; a convolution (out, in/groups, kh, kw): in/groups·kh·kw and out·kh·kw.
+// The layer that owns the weight says which; the matrix's storage layout does not.
+struct Fans {
+  double in = 0, out = 0;
+};
+
 template <typename T>
-void initialize(Mat<T>& weight, Mat<T>* bias, const std::string& scheme, Rng& rng);
+void initialize(Mat<T>& weight, Mat<T>* bias, const std::string& scheme, Rng& rng, Fans fans);
 
 }  // namespace nnlab

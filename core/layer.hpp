@@ -1,7 +1,10 @@
 // The layer interface. Every layer, activation included, is one of these.
 //
-//   forward(x, training)  x: (batch, in_features)  -> y: (batch, out_features)
-//   backward(dy)          dy = dL/dy                -> dx = dL/dx, and sets dL/dθ for every parameter
+//   forward(x, training)  x: (batch, input_shape().numel())  -> y: (batch, output_shape().numel())
+//   backward(dy)          dy = dL/dy                          -> dx = dL/dx, and sets dL/dθ for every parameter
+//
+// A layer is built for the shape of one input sample ({features} or {channels, height, width},
+// core/shape.hpp) and knows the shape of its output; the batch is one sample per row.
 //
 // Contract (what lets layers avoid allocation and copies):
 // * forward returns a reference to the layer's own output buffer, valid until the next forward;
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/shape.hpp"
 #include "core/tensor.hpp"
 
 namespace nnlab {
@@ -47,8 +51,12 @@ class Layer {
   virtual ~Layer() = default;
 
   virtual std::string type() const = 0;  // the registry name, e.g. "dense", "elu"
-  virtual Index in_features() const = 0;
-  virtual Index out_features() const = 0;
+
+  // The shape of one input sample and of one output sample, fixed when the layer is built.
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  Index in_features() const { return input_shape_.numel(); }    // values per input row
+  Index out_features() const { return output_shape_.numel(); }  // values per output row
 
   virtual const Mat<T>& forward(const Mat<T>& x, bool training) = 0;
   virtual const Mat<T>& backward(const Mat<T>& dy) = 0;
@@ -65,9 +73,6 @@ class Layer {
   // checker skips inputs within 1e-3 of these; the PyTorch comparison fixes the convention there.
   virtual std::vector<double> kinks() const { return {}; }
 
-  // True for activation functions (the things `model.activation` swaps and diagnostics inspect).
-  virtual bool is_activation() const { return false; }
-
   // Whether backward must compute dL/dx. Model turns it off for its first layer while training
   // (nobody needs the gradient with respect to the data), which saves Dense its largest matrix
   // multiply. When off, backward still sets the parameter gradients and may return a stale dx.
@@ -75,7 +80,12 @@ class Layer {
   bool input_grad() const { return input_grad_; }
 
  protected:
+  // Called by every layer's constructor.
+  void set_shapes(Shape input, Shape output) { input_shape_ = std::move(input), output_shape_ = std::move(output); }
   bool input_grad_ = true;
+
+ private:
+  Shape input_shape_, output_shape_;
 };
 
 template <typename T>

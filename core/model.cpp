@@ -9,10 +9,10 @@ namespace nnlab {
 
 template <typename T>
 void Model<T>::add(LayerPtr<T> layer) {
-  if (!layers_.empty() && layer->in_features() != layers_.back()->out_features())
-    throw ShapeError("layer " + std::to_string(layers_.size()) + " (" + layer->type() + ") expects " +
-                     std::to_string(layer->in_features()) + " inputs but the previous layer gives " +
-                     std::to_string(layers_.back()->out_features()));
+  if (!layers_.empty() && layer->input_shape() != layers_.back()->output_shape())
+    throw ShapeError("layer " + std::to_string(layers_.size()) + " (" + layer->type() + ") expects input of shape " +
+                     layer->input_shape().str() + " but layer " + std::to_string(layers_.size() - 1) + " (" +
+                     layers_.back()->type() + ") gives " + layers_.back()->output_shape().str());
   if (layers_.empty()) layer->set_input_grad(input_grad_);
   layers_.push_back(std::move(layer));
   fwd_seconds_.push_back(0.0);
@@ -99,19 +99,19 @@ std::string Model<T>::summary() const {
   for (const auto& l : layers_) {
     if (!s.empty()) s += " ";
     s += l->type();
-    if (!l->is_activation()) s += "(" + std::to_string(l->in_features()) + "->" + std::to_string(l->out_features()) + ")";
+    if (!is_activation(*l)) s += "(" + std::to_string(l->in_features()) + "->" + std::to_string(l->out_features()) + ")";
   }
   return s;
 }
 
 template <typename T>
-Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t seed, const std::string& path) {
+Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint64_t seed, const std::string& path) {
   if (!layers.is_array() || layers.empty()) throw ConfigError(path + ": expected a non-empty array of layers");
   Model<T> m;
-  Index width = input;
+  Shape shape = input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     BuildContext ctx;
-    ctx.in_features = width;
+    ctx.input = shape;
     ctx.seed = seed;
     ctx.index = static_cast<int>(i);
     const std::string where = path + "[" + std::to_string(i) + "]";
@@ -121,7 +121,7 @@ Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t se
     } catch (const ShapeError& e) {
       throw ShapeError(where + ": " + e.what());
     }
-    width = layer->out_features();
+    shape = layer->output_shape();
     m.add(std::move(layer));
   }
   return m;
@@ -129,7 +129,7 @@ Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t se
 
 template class Model<float>;
 template class Model<double>;
-template Model<float> build_model<float>(const nlohmann::json&, Index, std::uint64_t, const std::string&);
-template Model<double> build_model<double>(const nlohmann::json&, Index, std::uint64_t, const std::string&);
+template Model<float> build_model<float>(const nlohmann::json&, const Shape&, std::uint64_t, const std::string&);
+template Model<double> build_model<double>(const nlohmann::json&, const Shape&, std::uint64_t, const std::string&);
 
 }  // namespace nnlab

@@ -16,7 +16,7 @@ class Model {
   Model(Model&&) noexcept = default;
   Model& operator=(Model&&) noexcept = default;
 
-  // Append a layer; its input width must match the current output width.
+  // Append a layer; its input shape must be the current output shape (ShapeError naming both).
   void add(LayerPtr<T> layer);
 
   const Mat<T>& forward(const Mat<T>& x, bool training);
@@ -42,6 +42,8 @@ class Model {
   std::size_t size() const { return layers_.size(); }
   Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
   const Layer<T>& layer(std::size_t i) const { return *layers_.at(i); }
+  Shape input_shape() const { return layers_.empty() ? Shape{} : layers_.front()->input_shape(); }
+  Shape output_shape() const { return layers_.empty() ? Shape{} : layers_.back()->output_shape(); }
   Index in_features() const { return layers_.empty() ? 0 : layers_.front()->in_features(); }
   Index out_features() const { return layers_.empty() ? 0 : layers_.back()->out_features(); }
 
@@ -55,10 +57,17 @@ class Model {
   std::vector<double> fwd_seconds_, bwd_seconds_;
 };
 
-// Build a model from an explicit JSON list of layer specs; `input` is the input width and `seed`
-// drives every layer's initialisation (layer i draws from its own stream). `path` prefixes messages.
+// Build a model from an explicit JSON list of layer specs for input samples of shape `input`;
+// `seed` drives every layer's initialisation (layer i draws from its own stream). `path` prefixes
+// messages.
 template <typename T>
-Model<T> build_model(const nlohmann::json& layers, Index input, std::uint64_t seed,
+Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint64_t seed,
                      const std::string& path = "model.layers");
+// The same for feature-vector samples of `width` values (Shape{width}).
+template <typename T>
+Model<T> build_model(const nlohmann::json& layers, Index width, std::uint64_t seed,
+                     const std::string& path = "model.layers") {
+  return build_model<T>(layers, Shape{width}, seed, path);
+}
 
 }  // namespace nnlab

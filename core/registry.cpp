@@ -40,15 +40,44 @@ LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, cons
   }
 }
 
+const LayerEntry& layer_entry(const std::string& type) {
+  const LayerEntry* e = LayerRegistry::instance().find(type);
+  if (!e) throw Error("internal: layer type '" + type + "' is not registered");
+  return *e;
+}
+
+std::vector<std::string> activation_names() {
+  std::vector<std::string> out;
+  for (const auto* e : LayerRegistry::instance().all())
+    if (is_activation(e->kind)) out.push_back(e->name);
+  return out;
+}
+
+const LayerEntry& activation_entry(const std::string& name, const std::string& where, const std::string& layer_hint) {
+  const LayerEntry* e = LayerRegistry::instance().find(name);
+  if (e && is_activation(e->kind)) return *e;
+  const auto known = activation_names();
+  if (!e)
+    throw ConfigError(where + ": unknown activation '" + name + "'" + did_you_mean(name, known) +
+                      "; known activations: " + join(known));
+  throw ConfigError(where + ": '" + name + "' is a layer, not an activation; activations: " + join(known) + layer_hint);
+}
+
 template <typename T>
-LayerPtr<T> make_layer(const std::string& name, Index in_features, const nlohmann::json& params,
+LayerPtr<T> make_layer(const std::string& name, const Shape& input, const nlohmann::json& params,
                        std::uint64_t seed) {
   nlohmann::json spec = params.is_null() ? nlohmann::json::object() : params;
   spec["type"] = name;
   BuildContext ctx;
-  ctx.in_features = in_features;
+  ctx.input = input;
   ctx.seed = seed;
   return make_layer<T>(spec, ctx, name);
+}
+
+template <typename T>
+LayerPtr<T> make_layer(const std::string& name, Index in_features, const nlohmann::json& params,
+                       std::uint64_t seed) {
+  return make_layer<T>(name, Shape{in_features}, params, seed);
 }
 
 template <typename T>
@@ -58,6 +87,8 @@ LayerPtr<T> make_layer(const std::string& name, Index in_features) {
 
 template LayerPtr<float> make_layer<float>(const nlohmann::json&, const BuildContext&, const std::string&);
 template LayerPtr<double> make_layer<double>(const nlohmann::json&, const BuildContext&, const std::string&);
+template LayerPtr<float> make_layer<float>(const std::string&, const Shape&, const nlohmann::json&, std::uint64_t);
+template LayerPtr<double> make_layer<double>(const std::string&, const Shape&, const nlohmann::json&, std::uint64_t);
 template LayerPtr<float> make_layer<float>(const std::string&, Index, const nlohmann::json&, std::uint64_t);
 template LayerPtr<double> make_layer<double>(const std::string&, Index, const nlohmann::json&, std::uint64_t);
 template LayerPtr<float> make_layer<float>(const std::string&, Index);

@@ -1,8 +1,11 @@
 // Registries: map the names used in configs to factories, Caffe-style.
 //
-// A component registers itself with one line in its own .cpp file, e.g.
-//   NNLAB_REGISTER_LAYER(Elu, "elu", LayerKind::activation, "Exponential linear unit",
-//                        {number("alpha", 1.0, "saturation value for x -> -inf")});
+// A component registers itself with one statement in its own .cpp file, e.g.
+//   NNLAB_REGISTER_LAYER(Elu, {.name = "elu",
+//                              .kind = LayerKind::elementwise,
+//                              .summary = "Exponential linear unit",
+//                              .params = {number("alpha", 1.0, "saturation value for x -> -inf")},
+//                              .stress = {R"({"alpha": 100})"}});
 // The library is linked whole (CMake: WHOLE_ARCHIVE) so these static initialisers always run.
 // Nothing in core/ names a concrete layer: core only looks names up here.
 #pragma once
@@ -60,13 +63,31 @@ class Registry {
 
 // ---- layers -------------------------------------------------------------------------------
 
-enum class LayerKind { layer, activation };
+// What a layer is, as declared in its registration:
+//   layer        anything that is not an activation function (dense, dropout, batchnorm, flatten)
+//   elementwise  an activation y_i = f(x_i) (its Jacobian is diagonal; a learnable parameter may
+//                depend on the channel): backward(1) gives f'(x), so diagnostics can count dead and
+//                saturated units
+//   rowwise      an activation over the whole sample (softmax): y_i depends on every x_j
+enum class LayerKind { layer, elementwise, rowwise };
+inline bool is_activation(LayerKind k) { return k != LayerKind::layer; }
 
 // What a layer factory knows besides its own parameters.
 struct BuildContext {
-  Index in_features = 0;   // width of the input this layer receives
+  Shape input;             // the shape of one input sample
   std::uint64_t seed = 0;  // the run's seed; layers derive their own streams from it
   int index = 0;           // position in the model (so each layer's stream differs)
+  Index in_features() const { return input.numel(); }
+};
+
+// A parameter gradient that finite differences cannot verify at the parameter's default value (the
+// function is flat in it to double precision, or the step would cross a kink): `nnlab gradcheck`
+// and the tests report those rows as inconclusive, saying why, and check the layer again with the
+// parameter set to `value`, where they must pass.
+struct Recheck {
+  std::string param;
+  double value = 0;
+  std::string why;
 };
 
 struct LayerEntry {
@@ -74,6 +95,11 @@ struct LayerEntry {
   LayerKind kind = LayerKind::layer;
   std::string summary;
   std::vector<ParamSpec> params;
+  // Parameter settings (JSON objects, e.g. R"({"mu": 1e6})") that push the formulas to their limits:
+  // the float32 stability test runs every activation with its defaults and with each of these.
+  std::vector<std::string> stress;
+  std::vector<Recheck> rechecks;
+  // Set by NNLAB_REGISTER_LAYER.
   std::function<LayerPtr<float>(const Args&, const BuildContext&)> make_float;
   std::function<LayerPtr<double>(const Args&, const BuildContext&)> make_double;
 
@@ -84,6 +110,32 @@ struct LayerEntry {
   }
 };
 using LayerRegistry = Registry<LayerEntry>;
+
+// The registry entry of a built layer (by its type()), and the names of the registered activations.
+const LayerEntry& layer_entry(const std::string& type);
+template <typename T>
+const LayerEntry& layer_entry(const Layer<T>& layer) {
+  return layer_entry(layer.type());
+}
+template <typename T>
+bool is_activation(const Layer<T>& layer) {
+  return is_activation(layer_entry(layer).kind);
+}
+std::vector<std::string> activation_names();
+// The entry of the activation `name`; otherwise ConfigError "<where>: unknown activation 'x' (did you
+// mean 'y'?); known activations: ..." or "<where>: 'dense' is a layer, not an activation;
+// activations: ...<layer_hint>".
+const LayerEntry& activation_entry(const std::string& name, const std::string& where, const std::string& layer_hint = "");
+
+// The factories of a layer class template Class<T> constructed as Class(const Args&, const BuildContext&).
+template <template <typename> class Class>
+LayerEntry with_factories(LayerEntry e) {
+  e.make_float = [](const Args& a, const BuildContext& c) -> LayerPtr<float> { return std::make_unique<Class<float>>(a, c); };
+  e.make_double = [](const Args& a, const BuildContext& c) -> LayerPtr<double> {
+    return std::make_unique<Class<double>>(a, c);
+  };
+  return e;
+}
 
 // A layer spec is a string ("relu") or an object ({"type": "elu", "alpha": 0.5}).
 // Returns the spec's name and validated arguments; `path` is its JSON path for messages.
@@ -100,7 +152,11 @@ nlohmann::json resolved_layer_json(const ResolvedLayer& r);
 template <typename T>
 LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, const std::string& path = "layer");
 
-// Convenience for tests and tools: make_layer<double>("elu", in_features, {{"alpha", 0.5}}).
+// Convenience for tests and tools: make_layer<double>("elu", Shape{3, 4, 4}, {{"alpha", 0.5}}), or
+// with a width for a feature-vector input: make_layer<double>("elu", 7, {{"alpha", 0.5}}).
+template <typename T>
+LayerPtr<T> make_layer(const std::string& name, const Shape& input, const nlohmann::json& params,
+                       std::uint64_t seed = 0);
 template <typename T>
 LayerPtr<T> make_layer(const std::string& name, Index in_features, const nlohmann::json& params,
                        std::uint64_t seed = 0);
@@ -112,16 +168,10 @@ LayerPtr<T> make_layer(const std::string& name, Index in_features);
 #define NNLAB_CONCAT_INNER(a, b) a##b
 #define NNLAB_CONCAT(a, b) NNLAB_CONCAT_INNER(a, b)
 
-// Register a layer class template `Class<T>` whose constructor is Class(const Args&, const BuildContext&).
-#define NNLAB_REGISTER_LAYER(Class, name, kind, summary, ...)                                        \
-  namespace {                                                                                       \
-  [[maybe_unused]] const bool NNLAB_CONCAT(nnlab_registered_, __LINE__) =                           \
-      ::nnlab::LayerRegistry::instance().add(::nnlab::LayerEntry{                                   \
-          name, kind, summary, std::vector<::nnlab::ParamSpec> __VA_ARGS__,                         \
-          [](const ::nnlab::Args& a, const ::nnlab::BuildContext& c) -> ::nnlab::LayerPtr<float> {  \
-            return std::make_unique<Class<float>>(a, c);                                            \
-          },                                                                                        \
-          [](const ::nnlab::Args& a, const ::nnlab::BuildContext& c) -> ::nnlab::LayerPtr<double> { \
-            return std::make_unique<Class<double>>(a, c);                                           \
-          }});                                                                                      \
+// Register a layer class template `Class<T>` whose constructor is Class(const Args&, const BuildContext&);
+// the second argument is the LayerEntry without its factories, in designated-initializer form.
+#define NNLAB_REGISTER_LAYER(Class, ...)                                                \
+  namespace {                                                                          \
+  [[maybe_unused]] const bool NNLAB_CONCAT(nnlab_registered_, __LINE__) =              \
+      ::nnlab::LayerRegistry::instance().add(::nnlab::with_factories<Class>(::nnlab::LayerEntry __VA_ARGS__)); \
   }

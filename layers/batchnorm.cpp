@@ -49,11 +49,12 @@ template <typename T>
 class BatchNorm final : public Layer<T> {
  public:
   BatchNorm(const Args& a, const BuildContext& c)
-      : n_(c.in_features), eps_(a.number("eps")), momentum_(a.number("momentum")), affine_(a.boolean("affine")) {
+      : n_(c.in_features()), eps_(a.number("eps")), momentum_(a.number("momentum")), affine_(a.boolean("affine")) {
     if (a.integer("num_features") != 0 && a.integer("num_features") != n_)
       throw ShapeError("num_features is " + std::to_string(a.integer("num_features")) + " but the input has " +
                        std::to_string(n_) + " features");
     if (n_ <= 0) throw ShapeError("batchnorm needs a positive input width, got " + std::to_string(n_));
+    this->set_shapes(c.input, c.input);
     if (!(eps_ > 0.0)) throw ConfigError("eps must be > 0 (it keeps 1/sqrt(var + eps) finite), got " + to_string(Value{eps_}));
     if (affine_) {
       gamma_.setOnes(1, n_), dgamma_.setZero(1, n_);
@@ -65,8 +66,6 @@ class BatchNorm final : public Layer<T> {
   }
 
   std::string type() const override { return "batchnorm"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
 
   const Mat<T>& forward(const Mat<T>& x, bool training) override {
     check_input_shape("batchnorm", x.rows(), x.cols(), n_);
@@ -157,12 +156,12 @@ class BatchNorm final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(BatchNorm, "batchnorm", LayerKind::layer,
-                     "Batch normalisation per feature with learnable scale/shift and running statistics "
-                     "(PyTorch nn.BatchNorm1d)",
-                     {integer("num_features", 0, "input width; 0 = inferred from the previous layer", 0),
-                      number("eps", 1e-5, "added to the variance before the square root (> 0)"),
-                      number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),
-                      boolean("affine", true, "learnable per-feature scale (weight) and shift (bias)")});
+NNLAB_REGISTER_LAYER(BatchNorm, {.name = "batchnorm",
+                                 .kind = LayerKind::layer,
+                                 .summary = "Batch normalisation per feature with learnable scale/shift and running statistics " "(PyTorch nn.BatchNorm1d)",
+                                 .params = {integer("num_features", 0, "input width; 0 = inferred from the previous layer", 0),
+                                            number("eps", 1e-5, "added to the variance before the square root (> 0)"),
+                                            number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),
+                                            boolean("affine", true, "learnable per-feature scale (weight) and shift (bias)")}});
 
 }  // namespace nnlab

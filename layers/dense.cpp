@@ -20,21 +20,21 @@ template <typename T>
 class Dense final : public Layer<T> {
  public:
   Dense(const Args& a, const BuildContext& c)
-      : in_(c.in_features), out_(a.integer("out_features")), has_bias_(a.boolean("bias")) {
+      : in_(c.in_features()), out_(a.integer("out_features")), has_bias_(a.boolean("bias")) {
     if (a.integer("in_features") != 0 && a.integer("in_features") != in_)
       throw ShapeError("in_features is " + std::to_string(a.integer("in_features")) + " but the input has " +
                        std::to_string(in_) + " features");
     if (in_ <= 0) throw ShapeError("dense needs a positive input width, got " + std::to_string(in_));
+    this->set_shapes(c.input, Shape{out_});
     w_.resize(out_, in_);
     dw_.setZero(out_, in_);
     if (has_bias_) b_.resize(1, out_), db_.setZero(1, out_);
     Rng rng(c.seed, Rng::stream_id("init", static_cast<std::uint64_t>(c.index)));
-    initialize(w_, has_bias_ ? &b_ : nullptr, a.text("init"), rng);
+    initialize(w_, has_bias_ ? &b_ : nullptr, a.text("init"), rng,
+               Fans{static_cast<double>(in_), static_cast<double>(out_)});
   }
 
   std::string type() const override { return "dense"; }
-  Index in_features() const override { return in_; }
-  Index out_features() const override { return out_; }
 
   // Threads split the batch rows for y and dx, and the output units for dW and db (see
   // core/parallel.hpp); each block is one single-threaded Eigen matrix product.
@@ -82,10 +82,12 @@ class Dense final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Dense, "dense", LayerKind::layer, "Fully connected layer y = x W^T + b (PyTorch nn.Linear)",
-                     {required_integer("out_features", "number of output units"),
-                      integer("in_features", 0, "input width; 0 = inferred from the previous layer", 0),
-                      boolean("bias", true, "add a learnable bias"),
-                      text("init", "pytorch", "weight initialisation", init_schemes())});
+NNLAB_REGISTER_LAYER(Dense, {.name = "dense",
+                             .kind = LayerKind::layer,
+                             .summary = "Fully connected layer y = x W^T + b (PyTorch nn.Linear)",
+                             .params = {required_integer("out_features", "number of output units"),
+                                        integer("in_features", 0, "input width; 0 = inferred from the previous layer", 0),
+                                        boolean("bias", true, "add a learnable bias"),
+                                        text("init", "pytorch", "weight initialisation", init_schemes())}});
 
 }  // namespace nnlab

@@ -33,7 +33,7 @@ template <typename T>
 class Dropout final : public Layer<T> {
  public:
   Dropout(const Args& a, const BuildContext& c)
-      : n_(c.in_features),
+      : n_(c.in_features()),
         p_(a.number("p")),
         scale_(static_cast<T>(1.0 / (1.0 - p_))),
         rng_(c.seed, Rng::stream_id("dropout", static_cast<std::uint64_t>(c.index))) {
@@ -41,11 +41,10 @@ class Dropout final : public Layer<T> {
       throw ConfigError("p must be < 1 (p = 1 drops every element and the 1/(1-p) scale is infinite), got " +
                         to_string(Value{p_}));
     if (n_ <= 0) throw ShapeError("dropout needs a positive input width, got " + std::to_string(n_));
+    this->set_shapes(c.input, c.input);
   }
 
   std::string type() const override { return "dropout"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
 
   const Mat<T>& forward(const Mat<T>& x, bool training) override {
     check_input_shape("dropout", x.rows(), x.cols(), n_);
@@ -103,9 +102,9 @@ class Dropout final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Dropout, "dropout", LayerKind::layer,
-                     "Inverted dropout: zero each element with probability p while training, scale the rest by "
-                     "1/(1-p); identity in eval (PyTorch nn.Dropout)",
-                     {number("p", 0.5, "probability of zeroing an element (0 <= p < 1)", 0.0, 1.0)});
+NNLAB_REGISTER_LAYER(Dropout, {.name = "dropout",
+                               .kind = LayerKind::layer,
+                               .summary = "Inverted dropout: zero each element with probability p while training, scale the rest by " "1/(1-p); identity in eval (PyTorch nn.Dropout)",
+                               .params = {number("p", 0.5, "probability of zeroing an element (0 <= p < 1)", 0.0, 1.0)}});
 
 }  // namespace nnlab

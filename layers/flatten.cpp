@@ -16,13 +16,12 @@ namespace {
 template <typename T>
 class Flatten final : public Layer<T> {
  public:
-  Flatten(const Args&, const BuildContext& c) : n_(c.in_features) {
+  Flatten(const Args&, const BuildContext& c) : n_(c.in_features()) {
     if (n_ <= 0) throw ShapeError("flatten needs a positive input width, got " + std::to_string(n_));
+    this->set_shapes(c.input, Shape{n_});
   }
 
   std::string type() const override { return "flatten"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape("flatten", x.rows(), x.cols(), n_);
@@ -43,9 +42,9 @@ class Flatten final : public Layer<T> {
 
 }  // namespace
 
-NNLAB_REGISTER_LAYER(Flatten, "flatten", LayerKind::layer,
-                     "Flatten each sample to a feature row (PyTorch nn.Flatten); the identity on nnlab's (N, F) "
-                     "batches",
-                     {});
+NNLAB_REGISTER_LAYER(Flatten, {.name = "flatten",
+                               .kind = LayerKind::layer,
+                               .summary = "Flatten each sample to a feature row (PyTorch nn.Flatten); the identity on nnlab's (N, F) " "batches",
+                               .params = {}});
 
 }  // namespace nnlab

@@ -185,7 +185,7 @@ bool check_entry(const json& e, WorstTable& worst) {
     FAIL_CHECK(label(e) << ": make_layer threw: " << ex.what());
     return false;
   }
-  CHECK_MESSAGE(layer->is_activation(), label(e) << ": is_activation() is false");
+  CHECK_MESSAGE(is_activation(*layer), label(e) << ": is_activation() is false");
 
   // Learnable parameters: the same names and shapes as PyTorch's, values written from the entry.
   const json no_params = json::object();
@@ -233,7 +233,7 @@ bool check_entry(const json& e, WorstTable& worst) {
 std::set<std::string> registered_activations() {
   std::set<std::string> names;
   for (const LayerEntry* entry : LayerRegistry::instance().all())
-    if (entry->kind == LayerKind::activation) names.insert(entry->name);
+    if (is_activation(entry->kind)) names.insert(entry->name);
   return names;
 }
 

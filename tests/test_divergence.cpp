@@ -52,10 +52,11 @@ DataSplits load_marked(const Args& a) {
 template <typename T>
 class GradFault final : public Layer<T> {
  public:
-  GradFault(const Args&, const BuildContext& c) : n_(c.in_features) { w_.setOnes(1, 1), dw_.setZero(1, 1); }
+  GradFault(const Args&, const BuildContext& c) : n_(c.in_features()) {
+    w_.setOnes(1, 1), dw_.setZero(1, 1);
+    this->set_shapes(c.input, c.input);
+  }
   std::string type() const override { return "test_grad_fault"; }
-  Index in_features() const override { return n_; }
-  Index out_features() const override { return n_; }
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     x_ = &x;
     y_ = x * w_(0, 0);
@@ -81,7 +82,10 @@ class GradFault final : public Layer<T> {
 NNLAB_REGISTER_DATASET(load_marked, "test-marked", "test data with NaN rows and gradient-fault markers",
                        {integer("rows", 64, "samples", 2), numbers("nan_rows", {}, "rows holding a NaN"),
                         numbers("marker_rows", {}, "rows whose first feature is 42")});
-NNLAB_REGISTER_LAYER(GradFault, "test_grad_fault", LayerKind::layer, "test: NaN weight gradient on marked rows", {});
+NNLAB_REGISTER_LAYER(GradFault, {.name = "test_grad_fault",
+                                 .kind = LayerKind::layer,
+                                 .summary = "test: NaN weight gradient on marked rows",
+                                 .params = {}});
 
 namespace {
 

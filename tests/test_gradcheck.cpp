@@ -26,9 +26,8 @@ TEST_CASE("gradient checker catches a wrong backward") {
   struct Wrong final : Layer<double> {
     MatD y, dx;
     const MatD* x = nullptr;
+    Wrong() { set_shapes(Shape{3}, Shape{3}); }
     std::string type() const override { return "wrong"; }
-    Index in_features() const override { return 3; }
-    Index out_features() const override { return 3; }
     const MatD& forward(const MatD& in, bool) override { x = &in; y = in.array().square(); return y; }
     const MatD& backward(const MatD& dy) override { dx = dy.array() * x->array() * 4.0; return dx; }  // should be 2x
   } wrong;
@@ -40,9 +39,8 @@ TEST_CASE("gradient checker catches a wrong backward") {
 TEST_CASE("gradient checker fails when both gradients are zero everywhere or nothing is compared") {
   struct Zero final : Layer<double> {
     MatD y, dx;
+    Zero() { set_shapes(Shape{2}, Shape{2}); }
     std::string type() const override { return "zero"; }
-    Index in_features() const override { return 2; }
-    Index out_features() const override { return 2; }
     const MatD& forward(const MatD& in, bool) override { y = MatD::Zero(in.rows(), in.cols()); return y; }
     const MatD& backward(const MatD& dy) override { dx = MatD::Zero(dy.rows(), dy.cols()); return dx; }
   } zero;
@@ -52,9 +50,8 @@ TEST_CASE("gradient checker fails when both gradients are zero everywhere or not
 
   struct AllKinks final : Layer<double> {
     MatD y, dx;
+    AllKinks() { set_shapes(Shape{2}, Shape{2}); }
     std::string type() const override { return "kinky"; }
-    Index in_features() const override { return 2; }
-    Index out_features() const override { return 2; }
     std::vector<double> kinks() const override { return {0.0}; }
     const MatD& forward(const MatD& in, bool) override { y = in; return y; }
     const MatD& backward(const MatD& dy) override { dx = dy; return dx; }

@@ -80,7 +80,7 @@ void run_bench(const BenchArgs& a) {
   const double rss = peak_rss_mb();
   std::string activation;  // the first activation's name, the thing comparisons vary
   for (std::size_t i = 0; i < model.size() && activation.empty(); ++i)
-    if (model.layer(i).is_activation()) activation = model.layer(i).type();
+    if (is_activation(model.layer(i))) activation = model.layer(i).type();
 
   nlohmann::json j = {{"kind", "epoch"},
                       {"config", a.config},

@@ -13,8 +13,8 @@
 // It prints one row per variable (largest relative error, elements compared / skipped, ok / FAIL)
 // and exits with status 1 if any check fails.
 //
-// Learnable activations whose parameter check says nothing at the published initial value are
-// listed in kRechecks: their parameter rows at the default init are printed but marked
+// Learnable activations whose parameter check says nothing at the published initial value declare
+// it in their registration (LayerEntry::rechecks, core/registry.hpp): their parameter rows at the default init are printed but marked
 // "inconclusive" (with the reason), and the whole layer is checked again at a representative
 // value, which must pass. Input gradients at the default init must pass as usual. Nothing is hidden:
 // both sets of rows are printed. Activations whose parameter is fixed by default ("learnable": false)
@@ -35,23 +35,6 @@
 namespace nnlab::app {
 namespace {
 
-struct Recheck {
-  const char* activation;
-  const char* param;
-  double value;
-  const char* why;
-};
-
-// Parameter gradients that cannot be verified by finite differences at the default initial value.
-const Recheck kRechecks[] = {
-    {"smu", "mu", 1.0,
-     "at mu = 1e6, erf(mu(1-alpha)x) is exactly +-1 at every test input, so df/dmu is 0 to double "
-     "precision and the checker (rightly) refuses to compare two zeros"},
-    {"smu1", "mu", 1.0,
-     "at mu = 4.35e-9 the difference step (1e-6) is 200x larger than mu, and f depends on |mu| "
-     "(a kink at mu = 0 on that scale), so the central difference does not measure df/dmu"},
-};
-
 struct Row {
   std::string subject;
   GradCheckEntry entry;
@@ -65,32 +48,6 @@ struct Options {
   std::uint64_t seed = 1;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
-std::vector<std::string> activation_names() {
-  std::vector<std::string> names;
-  for (const LayerEntry* e : LayerRegistry::instance().all())
-    if (e->kind == LayerKind::activation) names.push_back(e->name);
-  return names;
-}
-
-const LayerEntry& activation_entry(const std::string& name) {
-  const LayerEntry* e = LayerRegistry::instance().find(name);
-  if (e && e->kind == LayerKind::activation) return *e;
-  const auto known = activation_names();
-  throw ConfigError("--activations: unknown activation '" + name + "'" + did_you_mean(name, known) +
-                    (e ? " ('" + name + "' is a layer, not an activation)" : "") + "; known activations: " + join(known));
-}
-
 class Checker {
  public:
   explicit Checker(const Options& o) : o_(o) {}
@@ -98,8 +55,8 @@ class Checker {
   void activation(const LayerEntry& entry) {
     const std::string& name = entry.name;
     const Recheck* recheck = nullptr;
-    for (const auto& r : kRechecks)
-      if (name == r.activation && has_param(entry, r.param)) recheck = &r;
+    for (const auto& r : entry.rechecks)
+      if (has_param(entry, r.param)) recheck = &r;
 
     check_activation(name, nlohmann::json::object(), name, recheck);
     if (recheck) {
@@ -134,7 +91,7 @@ class Checker {
 
   void model() {
     const nlohmann::json layers = {{{"type", "dense"}, {"out_features", 5}}, "relu", {{"type", "dense"}, {"out_features", 3}}};
-    Model<double> m = build_model<double>(layers, 7, o_.seed);
+    Model<double> m = build_model<double>(layers, Shape{7}, o_.seed);
     const MatD x = gradcheck_input(6, 7, o_.seed + 2, -3, 3).bottomRows(4);
     const std::vector<std::int32_t> labels = {0, 2, 1, 2};
     SoftmaxCrossEntropy<double> ce;
@@ -227,7 +184,7 @@ void run(const Options& o) {
   if (names.empty()) throw ConfigError("--activations: no activation named");
 
   std::vector<const LayerEntry*> entries;
-  for (const auto& n : names) entries.push_back(&activation_entry(n));
+  for (const auto& n : names) entries.push_back(&activation_entry(n, "--activations"));
 
   std::printf("gradient check in double precision: central differences, step 1e-6 (1e-4 for scalar losses and "
               "the model), relative error floor 1e-4, tolerance %g, seed %llu\n\n",

@@ -80,7 +80,7 @@ void run(const std::string& section) {
 
   std::vector<Item> activations, layers, optimizers, datasets;
   for (const LayerEntry* e : LayerRegistry::instance().all())
-    (e->kind == LayerKind::activation ? activations : layers).push_back({e->name, e->summary, &e->params});
+    (is_activation(e->kind) ? activations : layers).push_back({e->name, e->summary, &e->params});
   for (const OptimizerEntry* e : OptimizerRegistry::instance().all()) optimizers.push_back({e->name, e->summary, &e->params});
   for (const DatasetEntry* e : DatasetRegistry::instance().all()) datasets.push_back({e->name, e->summary, &e->params});
   std::vector<Item> schedules;

@@ -50,32 +50,6 @@ struct Curve {
   std::vector<double> x, y, dydx;
 };
 
-std::vector<std::string> activation_names() {
-  std::vector<std::string> names;
-  for (const LayerEntry* e : LayerRegistry::instance().all())
-    if (e->kind == LayerKind::activation) names.push_back(e->name);
-  return names;
-}
-
-const LayerEntry& activation_entry(const std::string& name, const std::string& where) {
-  const LayerEntry* e = LayerRegistry::instance().find(name);
-  if (e && e->kind == LayerKind::activation) return *e;
-  const auto known = activation_names();
-  throw ConfigError(where + ": unknown activation '" + name + "'" + did_you_mean(name, known) +
-                    (e ? " ('" + name + "' is a layer, not an activation)" : "") + "; known activations: " + join(known));
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 // "LO:HI" -> {lo, hi}, both finite, lo < hi.
 std::pair<double, double> parse_range(const std::string& s, const std::string& option) {
   const auto colon = s.find(':', 1);  // skip a leading sign
@@ -122,18 +96,6 @@ std::string title_for(const ResolvedLayer& r) {
   return parts.empty() ? r.entry->name : r.entry->name + " (" + join(parts, ", ") + ")";
 }
 
-// Does the layer act on each element separately? Probe with two rows that share the first input
-// but differ in the second: an element-wise layer gives the same first output for both.
-bool is_elementwise(Layer<double>& layer) {
-  if (layer.in_features() != layer.out_features()) return false;
-  if (layer.in_features() == 1) return true;
-  MatD probe(2, layer.in_features());
-  probe.setConstant(0.3);
-  probe(0, 1) = -1.7, probe(1, 1) = 2.1;
-  const MatD& y = layer.forward(probe, false);
-  return y(0, 0) == y(1, 0);
-}
-
 Curve evaluate(const std::string& name, const nlohmann::json& params, const std::vector<double>& xs) {
   nlohmann::json spec = params;
   spec["type"] = name;
@@ -144,22 +106,14 @@ Curve evaluate(const std::string& name, const nlohmann::json& params, const std:
   c.x = xs;
   const Index n = static_cast<Index>(xs.size());
 
-  // Element-wise at width 1 if the layer accepts that and really is element-wise (checked at width 2).
+  // An element-wise activation is plotted on a width-1 input, a row-wise one (softmax) on the row [x, 0].
+  c.row_wise = resolved.entry->kind == LayerKind::rowwise;
   LayerPtr<double> layer;
-  std::string width1_error;
   try {
-    layer = make_layer<double>(name, 1, params);
+    layer = make_layer<double>(name, c.row_wise ? 2 : 1, params);
   } catch (const Error& e) {
-    width1_error = e.what();
+    throw ConfigError(name + ": cannot build it for plotting: " + e.what());
   }
-  LayerPtr<double> wide;
-  try {
-    wide = make_layer<double>(name, 2, params);
-  } catch (const Error&) {
-    if (!layer) throw ConfigError(name + ": cannot build it for plotting: " + width1_error);
-  }
-  c.row_wise = !layer || (wide && !is_elementwise(*wide)) || !is_elementwise(*layer);
-  if (c.row_wise && !wide) throw ConfigError(name + ": not element-wise at width 1 and cannot be built at width 2");
 
   if (!c.row_wise) {
     MatD x(n, 1), dy = MatD::Ones(n, 1);
@@ -171,10 +125,10 @@ Curve evaluate(const std::string& name, const nlohmann::json& params, const std:
     // The slice [x, 0]: first output and ∂y₀/∂x₀ (backward with the upstream gradient e₀).
     MatD x = MatD::Zero(n, 2);
     for (Index i = 0; i < n; ++i) x(i, 0) = xs[static_cast<std::size_t>(i)];
-    const MatD y = wide->forward(x, false);
+    const MatD y = layer->forward(x, false);
     MatD dy = MatD::Zero(n, y.cols());
     dy.col(0).setOnes();
-    const MatD& dx = wide->backward(dy);
+    const MatD& dx = layer->backward(dy);
     for (Index i = 0; i < n; ++i) c.y.push_back(y(i, 0)), c.dydx.push_back(dx(i, 0));
   }
   return c;

@@ -121,7 +121,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
       const std::string path = "activations[" + std::to_string(i) + "]";
       const json spec = plain(a[i]);
       const ResolvedLayer r = resolve_layer(spec, where(source, path));
-      if (r.entry->kind != LayerKind::activation)
+      if (!is_activation(r.entry->kind))
         throw ConfigError(where(source, path) + ": '" + r.entry->name + "' is not an activation");
       e.activations.push_back(spec);
     }

@@ -96,20 +96,9 @@ json resolve_model_shorthand(const json& m) {
   {
     const json& spec = out["activation"];
     const json* type = spec.is_string() ? &spec : (spec.is_object() && spec.contains("type") ? &spec["type"] : nullptr);
-    if (type && type->is_string()) {
-      const std::string name = type->get<std::string>();
-      const std::string where = spec.is_string() ? "model.activation" : "model.activation.type";
-      std::vector<std::string> acts;
-      for (const auto* e : LayerRegistry::instance().all())
-        if (e->kind == LayerKind::activation) acts.push_back(e->name);
-      const LayerEntry* e = LayerRegistry::instance().find(name);
-      if (!e)
-        throw ConfigError(where + ": unknown activation '" + name + "'" + did_you_mean(name, acts) +
-                          "; known activations: " + join(acts));
-      if (e->kind != LayerKind::activation)
-        throw ConfigError(where + ": '" + name + "' is a layer, not an activation; activations: " + join(acts) +
-                          " (use an explicit model.layers list for other layers)");
-    }
+    if (type && type->is_string())
+      activation_entry(type->get<std::string>(), spec.is_string() ? "model.activation" : "model.activation.type",
+                       " (use an explicit model.layers list for other layers)");
   }
   const ResolvedLayer act = resolve_layer(out["activation"], "model.activation");
   out["activation"] = resolved_layer_json(act);

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/registry.hpp"
 
 namespace nnlab {
 
@@ -22,18 +23,10 @@ constexpr float kSaturatedSlope = 0.01f;
 bool is_weight_matrix(const Param<float>& p) { return p.name == "weight" && p.shape.size() >= 2; }
 
 bool has_weight(Layer<float>& layer) {
-  if (layer.is_activation()) return false;
+  if (is_activation(layer)) return false;
   for (const auto& p : layer.parameters())
     if (is_weight_matrix(p)) return true;
   return false;
-}
-
-// The ±1 checkerboard used to test element-wise-ness: s_nj = +1 when n + j is even, else −1.
-MatF checkerboard(Index rows, Index cols) {
-  MatF s(rows, cols);
-  for (Index n = 0; n < rows; ++n)
-    for (Index j = 0; j < cols; ++j) s(n, j) = ((n + j) % 2 == 0) ? 1.0f : -1.0f;
-  return s;
 }
 
 // Statistics of an activation layer whose last forward was the probe: y its output.
@@ -50,22 +43,14 @@ ActivationStats activation_stats(Layer<float>& layer, const MatF& y) {
   }
   s.std = std::sqrt(sum_sq / count);
 
-  // f'(x) = backward(1) for an element-wise layer; check the layer is one with a ±1 pattern.
-  const MatF slope = layer.backward(MatF::Ones(y.rows(), y.cols()));
-  const MatF sign = checkerboard(y.rows(), y.cols());
-  const MatF& signed_slope = layer.backward(sign);
-  for (Index i = 0; i < y.size(); ++i) {
-    const double expect = static_cast<double>(sign.data()[i]) * static_cast<double>(slope.data()[i]);
-    const double got = static_cast<double>(signed_slope.data()[i]);
-    if (!(std::abs(got - expect) <= 1e-5 * std::max(1.0, std::abs(expect)))) {
-      s.elementwise = false;
-      break;
-    }
-  }
+  // f'(x) = backward(1) for an element-wise layer (its registered kind); dead and saturated are
+  // per-unit notions that a row-wise activation (softmax) does not have.
+  s.elementwise = layer_entry(layer).kind == LayerKind::elementwise;
   if (!s.elementwise) {
     s.dead = s.saturated = kNaN;
     return s;
   }
+  const MatF& slope = layer.backward(MatF::Ones(y.rows(), y.cols()));
   Index dead_units = 0, saturated = 0;
   for (Index j = 0; j < slope.cols(); ++j) {
     bool dead = true;
@@ -97,7 +82,7 @@ ProbeDiagnostics probe_diagnostics(Model<float>& model, const MatF& x, std::span
   for (std::size_t i = 0; i < model.size(); ++i) {
     Layer<float>& layer = model.layer(i);
     h = &layer.forward(*h, /*training=*/false);
-    if (layer.is_activation() && any_weight && i < last_weight) {
+    if (is_activation(layer) && any_weight && i < last_weight) {
       ActivationStats s = activation_stats(layer, *h);
       s.layer = i;
       out.activations.push_back(std::move(s));
@@ -139,7 +124,7 @@ void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, 
   for (std::size_t i = 0; i < model.size(); ++i) {
     const double s = model.forward_seconds()[i] * train_part + model.backward_seconds()[i];
     all_seconds += s;
-    if (model.layer(i).is_activation()) act_seconds += s;
+    if (is_activation(model.layer(i))) act_seconds += s;
   }
   model.set_timing(false);
 

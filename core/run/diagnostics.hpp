@@ -15,9 +15,9 @@
 //                 this is simply the fraction of entries on the flat side (f' = 0).
 //
 // f'(x) of an element-wise activation is what its backward returns for dy = 1. Whether a layer is
-// element-wise is checked, not assumed: backward with a ±1 pattern s must give s ⊙ f'(x). A
-// layer that mixes units (softmax) fails that test and gets NaN (an empty cell) for dead and sat,
-// which are per-unit notions.
+// element-wise is what its registration declares (LayerKind, core/registry.hpp); a row-wise
+// activation that mixes units (softmax) gets NaN (an empty cell) for dead and sat, which are
+// per-unit notions.
 //
 // For the k-th layer with a weight matrix (a 2-D "weight" parameter: dense layers, not BatchNorm's
 // 1-D scale, not activations):

@@ -109,7 +109,8 @@ SavedRun load_saved_run(const std::string& dir, const std::string& weights, cons
     features = it->second.shape[1];
   }
   resolve_data_shape(run.cfg, features, run.classes);
-  run.model = build_model<float>(run.cfg.model["layers"], features, run.cfg.train.seed);
+  run.model = build_model<float>(run.cfg.model["layers"], run.shape.empty() ? Shape{features} : Shape(run.shape),
+                                 run.cfg.train.seed);
   load_model_tensors(run.model, run.weights, src);
   return run;
 }

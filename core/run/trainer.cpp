@@ -234,7 +234,7 @@ Model<float> build_run_model(RunConfig& cfg, const RunData& data) {
   resolve_data_shape(cfg, data.train.features, data.train.classes);
   Model<float> model;
   try {
-    model = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+    model = build_model<float>(cfg.model["layers"], data.train.sample_shape(), cfg.train.seed);
   } catch (const ShapeError& e) {  // name the shorthand key the user wrote, not the expanded layer
     throw ShapeError(name_shorthand_layer(cfg, e.what()));
   } catch (const ConfigError& e) {

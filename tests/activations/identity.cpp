@@ -11,7 +11,7 @@ TEST_CASE("identity: f(x) = x, f'(x) = 1 everywhere") {
     CHECK(value_and_derivative("identity", x) == std::pair<double, double>{x, 1.0});
   }
   CHECK(make_layer<double>("identity", 1)->kinks().empty());
-  CHECK(make_layer<double>("identity", 1)->is_activation());
+  CHECK(is_activation(*make_layer<double>("identity", 1)));
 }
 
 TEST_CASE("identity: gradient check") { gradcheck_activation("identity"); }

@@ -54,7 +54,7 @@ TEST_CASE("leaky_relu: float32 finite for extreme inputs") {
 
 TEST_CASE("leaky_relu: config validation") {
   CHECK(make_layer<double>("leaky_relu", 4)->parameters().empty());
-  CHECK(make_layer<double>("leaky_relu", 4)->is_activation());
+  CHECK(is_activation(*make_layer<double>("leaky_relu", 4)));
   try {
     make_layer<double>("leaky_relu", 4, {{"slope", 0.1}});
     FAIL("an unknown key must be rejected");

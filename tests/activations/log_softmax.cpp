@@ -19,7 +19,7 @@ TEST_CASE("log_softmax: [1000, 1001, 1002] -> x - m - log sum e^(x-m), exact for
   CHECK(y(2, 0) == -2e4);
   CHECK(y(2, 1) == -1e4);
   CHECK(y(2, 2) == 0.0);
-  CHECK(layer->is_activation());
+  CHECK(is_activation(*layer));
   CHECK(layer->kinks().empty());
   CHECK(layer->parameters().empty());
 }

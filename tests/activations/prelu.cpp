@@ -43,7 +43,7 @@ TEST_CASE("prelu: parameter 'weight', shape {num_parameters}, no weight decay") 
   CHECK(p[0].shape == std::vector<std::int64_t>{1});
   CHECK_FALSE(p[0].weight_decay);
   CHECK((*p[0].value)(0, 0) == 0.25);
-  CHECK(shared->is_activation());
+  CHECK(is_activation(*shared));
 
   auto per_column = make_layer<double>("prelu", 7, {{"num_parameters", 7}, {"init", 0.1}});
   p = per_column->parameters();

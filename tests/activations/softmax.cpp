@@ -14,7 +14,7 @@ TEST_CASE("softmax: max-subtracted, [1000, 1001, 1002] -> [0.0900, 0.2447, 0.665
   const double want[] = {0.090030573170380458, 0.24472847105479765, 0.66524095577482189};
   for (Index r = 0; r < 2; ++r)
     for (Index j = 0; j < 3; ++j) CHECK(y(r, j) == doctest::Approx(want[j]).epsilon(1e-14));
-  CHECK(layer->is_activation());
+  CHECK(is_activation(*layer));
   CHECK(layer->kinks().empty());  // smooth everywhere, unlike ReLU
   CHECK(layer->parameters().empty());
 }

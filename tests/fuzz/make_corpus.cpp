@@ -106,7 +106,7 @@ void config_seeds(const fs::path& out, const fs::path& source_dir) {
            "train.epochs=3\nmodel.activation=elu\nmodel.hidden=[64,32]\noptimizer={\"type\":\"adam\"}\n");
 
   for (const auto* e : LayerRegistry::instance().all())
-    if (e->kind == LayerKind::activation)
+    if (is_activation(e->kind))
       seed(out, "config", "activation_" + e->name + ".json",
            small_config({{"hidden", {4}}, {"activation", e->name}}).dump() + "\n");
   seed(out, "config", "layers_all.json",
