@@ -53,6 +53,9 @@ NNLAB_REGISTER_LAYER(Celu, {.name = "celu",
                             .kind = LayerKind::elementwise,
                             .summary = "Continuously differentiable ELU",
                             .params = {number("alpha", 1.0, "α (nonzero): saturation value −α for x → −∞ and the x/α scale")},
-                            .stress = {R"({"alpha": 0.01})"}});
+                            .stress = {R"({"alpha": 0.01})"},
+                            .reference = {.torch = "F.celu(x, alpha)",
+                                          .variants = {{R"({})"},
+                                                        {R"({"alpha": 2})"}}}});
 
 }  // namespace nnlab

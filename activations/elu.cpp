@@ -50,6 +50,9 @@ NNLAB_REGISTER_LAYER(Elu, {.name = "elu",
                            .kind = LayerKind::elementwise,
                            .summary = "Exponential linear unit (PyTorch nn.ELU)",
                            .params = {number("alpha", 1.0, "saturation value -alpha for x -> -inf (also f'(0))")},
-                           .stress = {R"({"alpha": 100})"}});
+                           .stress = {R"({"alpha": 100})"},
+                           .reference = {.torch = "F.elu(x, alpha)",
+                                         .variants = {{R"({})", {-1e-08}},
+                                                       {R"({"alpha": 0.5})", {-1e-08}}}}});
 
 }  // namespace nnlab

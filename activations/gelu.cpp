@@ -100,6 +100,9 @@ NNLAB_REGISTER_LAYER(Gelu, {.name = "gelu",
                             .summary = "Gaussian error linear unit x·Φ(x)",
                             .params = {text("approximate", "none", "'none': exact x·Φ(x) via erfc; 'tanh': Hendrycks' tanh approximation",
                                        {"none", "tanh"})},
-                            .stress = {R"({"approximate": "tanh"})"}});
+                            .stress = {R"({"approximate": "tanh"})"},
+                            .reference = {.torch = "F.gelu(x, approximate=approximate)",
+                                          .variants = {{R"({})"},
+                                                        {R"({"approximate": "tanh"})"}}}});
 
 }  // namespace nnlab

@@ -39,6 +39,9 @@ NNLAB_REGISTER_LAYER(Hardshrink, {.name = "hardshrink",
                                   .summary = "Hard thresholding: x if |x| > λ, else 0",
                                   .params = {number("lambd", 0.5, "half-width λ of the zeroed band [−λ, λ]", 0.0)},
                                   // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
-                                  .stress = {R"({"lambd": 1.2676506002282294e30})"}});
+                                  .stress = {R"({"lambd": 1.2676506002282294e30})"},
+                                  .reference = {.torch = "F.hardshrink(x, lambd)",
+                                                .variants = {{R"({})"},
+                                                              {R"({"lambd": 1})"}}}});
 
 }  // namespace nnlab

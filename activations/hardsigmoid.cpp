@@ -42,6 +42,7 @@ class Hardsigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardsigmoid, {.name = "hardsigmoid",
                                    .kind = LayerKind::elementwise,
                                    .summary = "Piecewise-linear sigmoid relu6(x + 3)/6",
-                                   .params = {}});
+                                   .params = {},
+                                   .reference = {.torch = "F.hardsigmoid(x)"}});
 
 }  // namespace nnlab

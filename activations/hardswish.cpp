@@ -42,6 +42,7 @@ class Hardswish final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardswish, {.name = "hardswish",
                                  .kind = LayerKind::elementwise,
                                  .summary = "Piecewise-quadratic swish x·relu6(x + 3)/6",
-                                 .params = {}});
+                                 .params = {},
+                                 .reference = {.torch = "F.hardswish(x)"}});
 
 }  // namespace nnlab

@@ -48,6 +48,9 @@ NNLAB_REGISTER_LAYER(Hardtanh, {.name = "hardtanh",
                                 .params = {number("min_val", -1.0, "lower bound (must be < max_val)"),
                                            number("max_val", 1.0, "upper bound (must be > min_val)")},
                                 // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
-                                .stress = {R"({"min_val": -1.2676506002282294e30, "max_val": 1.2676506002282294e30})"}});
+                                .stress = {R"({"min_val": -1.2676506002282294e30, "max_val": 1.2676506002282294e30})"},
+                                .reference = {.torch = "F.hardtanh(x, min_val, max_val)",
+                                              .variants = {{R"({})"},
+                                                            {R"({"min_val": -2, "max_val": 3})", {-2, 2}}}}});
 
 }  // namespace nnlab

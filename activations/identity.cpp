@@ -29,6 +29,7 @@ class Identity final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Identity, {.name = "identity",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Identity f(x) = x",
-                                .params = {}});
+                                .params = {},
+                                .reference = {.torch = "x.clone()"}});
 
 }  // namespace nnlab

@@ -43,6 +43,9 @@ NNLAB_REGISTER_LAYER(LeakyRelu, {.name = "leaky_relu",
                                  .kind = LayerKind::elementwise,
                                  .summary = "Leaky ReLU: x if x > 0 else negative_slope*x (PyTorch nn.LeakyReLU)",
                                  .params = {number("negative_slope", 0.01, "slope for x <= 0 (also the derivative at 0)")},
-                                 .stress = {R"({"negative_slope": 0.5})"}});
+                                 .stress = {R"({"negative_slope": 0.5})"},
+                                 .reference = {.torch = "F.leaky_relu(x, negative_slope)",
+                                               .variants = {{R"({})"},
+                                                             {R"({"negative_slope": 0.2})"}}}});
 
 }  // namespace nnlab

@@ -56,6 +56,7 @@ class LogSoftmax final : public Layer<T> {
 NNLAB_REGISTER_LAYER(LogSoftmax, {.name = "log_softmax",
                                   .kind = LayerKind::rowwise,
                                   .summary = "Log-softmax over the features of each sample (PyTorch nn.LogSoftmax(dim=1))",
-                                  .params = {}});
+                                  .params = {},
+                                  .reference = {.torch = "F.log_softmax(x, dim=1)"}});
 
 }  // namespace nnlab

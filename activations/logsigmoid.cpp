@@ -33,6 +33,7 @@ class LogSigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(LogSigmoid, {.name = "logsigmoid",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Log-sigmoid log(1/(1 + exp(-x)))",
-                                  .params = {}});
+                                  .params = {},
+                                  .reference = {.torch = "F.logsigmoid(x)"}});
 
 }  // namespace nnlab

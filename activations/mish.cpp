@@ -53,6 +53,7 @@ class Mish final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Mish, {.name = "mish",
                             .kind = LayerKind::elementwise,
                             .summary = "Mish x·tanh(softplus(x))",
-                            .params = {}});
+                            .params = {},
+                            .reference = {.torch = "F.mish(x)"}});
 
 }  // namespace nnlab

@@ -110,6 +110,9 @@ NNLAB_REGISTER_LAYER(Prelu, {.name = "prelu",
                              .summary = "Parametric ReLU with learnable slope(s) 'weight' (PyTorch nn.PReLU)",
                              .params = {integer("num_parameters", 1, "slopes: 1 (shared) or the channels of the input (its width for a feature vector)", 1),
                                         number("init", 0.25, "initial value of every slope")},
-                             .stress = {R"({"num_parameters": 22, "init": -0.5})", R"({"init": 3})"}});
+                             .stress = {R"({"num_parameters": 22, "init": -0.5})", R"({"init": 3})"},
+                             .reference = {.torch = "torch.where(x > 0, x, weight * x)",
+                                           .variants = {{R"({})"},
+                                                         {R"({"num_parameters": 8})", {}, R"({"weight": [0.25, -0.5, 1.5, 0.0, 0.1, 2.0, -1.0, 0.75]})"}}}});
 
 }  // namespace nnlab

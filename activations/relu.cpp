@@ -29,6 +29,7 @@ class Relu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Relu, {.name = "relu",
                             .kind = LayerKind::elementwise,
                             .summary = "Rectified linear unit max(0, x)",
-                            .params = {}});
+                            .params = {},
+                            .reference = {.torch = "F.relu(x)"}});
 
 }  // namespace nnlab

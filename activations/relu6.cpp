@@ -37,6 +37,7 @@ class Relu6 final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Relu6, {.name = "relu6",
                              .kind = LayerKind::elementwise,
                              .summary = "ReLU capped at 6: min(max(0, x), 6)",
-                             .params = {}});
+                             .params = {},
+                             .reference = {.torch = "F.relu6(x)"}});
 
 }  // namespace nnlab

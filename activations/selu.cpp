@@ -57,6 +57,7 @@ class Selu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Selu, {.name = "selu",
                             .kind = LayerKind::elementwise,
                             .summary = "Scaled ELU λ·(x > 0 ? x : α(exp(x) − 1))",
-                            .params = {}});
+                            .params = {},
+                            .reference = {.torch = "F.selu(x)"}});
 
 }  // namespace nnlab

@@ -32,6 +32,7 @@ class Sigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Sigmoid, {.name = "sigmoid",
                                .kind = LayerKind::elementwise,
                                .summary = "Logistic sigmoid 1/(1+exp(-x))",
-                               .params = {}});
+                               .params = {},
+                               .reference = {.torch = "torch.sigmoid(x)"}});
 
 }  // namespace nnlab

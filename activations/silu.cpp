@@ -43,6 +43,7 @@ class Silu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Silu, {.name = "silu",
                             .kind = LayerKind::elementwise,
                             .summary = "SiLU x*sigmoid(x) (PyTorch nn.SiLU)",
-                            .params = {}});
+                            .params = {},
+                            .reference = {.torch = "F.silu(x)"}});
 
 }  // namespace nnlab

@@ -113,6 +113,10 @@ NNLAB_REGISTER_LAYER(Smu, {.name = "smu",
                            .stress = {R"({"mu": 1e6})", R"({"mu": 1e-6})", R"({"mu": 1e6, "alpha": 0})"},
                            .rechecks = {{"mu", 1.0,
                                          "at mu = 1e6, erf(mu(1-alpha)x) is exactly +-1 at every test input, so df/dmu "
-                                         "is 0 to double precision and the checker (rightly) refuses to compare two zeros"}}});
+                                         "is 0 to double precision and the checker (rightly) refuses to compare two zeros"}},
+                           .reference = {.torch = "0.5 * ((1 + alpha) * x + (1 - alpha) * x * torch.erf(mu * (1 - alpha) * x))",
+                                         .variants = {{R"({})", {1e-06, -1e-06, 3e-07, -3e-07, 2e-06, -5e-06}},
+                                                       {R"({"mu": 1})"}},
+                                         .atol = 1e-30}});
 
 }  // namespace nnlab

@@ -104,6 +104,10 @@ NNLAB_REGISTER_LAYER(Smu1, {.name = "smu1",
                             .rechecks = {{"mu", 1.0,
                                           "at mu = 4.35e-9 the difference step (1e-6) is 200x larger than mu, and f depends "
                                           "on |mu| (a kink at mu = 0 on that scale), so the central difference does not "
-                                          "measure df/dmu"}}});
+                                          "measure df/dmu"}},
+                            .reference = {.torch = "0.5 * ((1 + alpha) * x + torch.hypot((1 - alpha) * x, mu * torch.ones_like(x)))",
+                                          .variants = {{R"({})", {1e-08, -1e-08, 5e-09, -5e-09, -2e-09}},
+                                                        {R"({"mu": 1})"}},
+                                          .atol = 1e-30}});
 
 }  // namespace nnlab

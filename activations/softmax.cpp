@@ -60,6 +60,7 @@ class Softmax final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Softmax, {.name = "softmax",
                                .kind = LayerKind::rowwise,
                                .summary = "Softmax over the features of each sample (PyTorch nn.Softmax(dim=1))",
-                               .params = {}});
+                               .params = {},
+                               .reference = {.torch = "F.softmax(x, dim=1)"}});
 
 }  // namespace nnlab

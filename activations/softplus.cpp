@@ -62,6 +62,9 @@ NNLAB_REGISTER_LAYER(Softplus, {.name = "softplus",
                                 .summary = "Softplus (1/beta)·log(1 + exp(beta·x))",
                                 .params = {number("beta", 1.0, "sharpness β (nonzero); β → ∞ approaches ReLU"),
                                            number("threshold", 20.0, "where β·x > threshold (strictly) the function is the identity")},
-                                .stress = {R"({"beta": 100})", R"({"beta": 0.01})"}});
+                                .stress = {R"({"beta": 100})", R"({"beta": 0.01})"},
+                                .reference = {.torch = "F.softplus(x, beta=beta, threshold=threshold)",
+                                              .variants = {{R"({})"},
+                                                            {R"({"beta": 2, "threshold": 5})", {2.5, -2.5}}}}});
 
 }  // namespace nnlab

@@ -42,6 +42,7 @@ class Softsign final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Softsign, {.name = "softsign",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Softsign x/(1 + |x|)",
-                                .params = {}});
+                                .params = {},
+                                .reference = {.torch = "F.softsign(x)"}});
 
 }  // namespace nnlab

@@ -67,6 +67,12 @@ NNLAB_REGISTER_LAYER(Squareplus, {.name = "squareplus",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Squareplus (x + sqrt(x^2 + b))/2 (Barron 2021)",
                                   .params = {number("b", 4.0, "smoothing, >= 0: 0 is ReLU; 4 matches softplus's curvature at 0", 0)},
-                                  .stress = {R"({"b": 0})", R"({"b": 1e-30})", R"({"b": 0.2})"}});
+                                  .stress = {R"({"b": 0})", R"({"b": 1e-30})", R"({"b": 0.2})"},
+                                  .reference = {.torch = "torch.where(x >= 0, 0.5 * (x + torch.hypot(x, torch.sqrt(torch.as_tensor(b, dtype=x.dtype)))), "
+                                                       "0.5 * b / (torch.hypot(x, torch.sqrt(torch.as_tensor(b, dtype=x.dtype))) - "
+                                                       "torch.minimum(x, torch.zeros_like(x))))",
+                                                .variants = {{R"({})"},
+                                                              {R"({"b": 0.2})", {-1e4}}},
+                                                .atol = 1e-30}});
 
 }  // namespace nnlab

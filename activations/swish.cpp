@@ -81,6 +81,10 @@ NNLAB_REGISTER_LAYER(Swish, {.name = "swish",
                              .summary = "Swish x*sigmoid(beta*x), optionally learnable beta",
                              .params = {number("beta", 1.0, "gate sharpness: 0 gives x/2, 1 gives SiLU, infinity gives ReLU"),
                                         boolean("learnable", false, "learn beta (parameter 'beta', no weight decay)")},
-                             .stress = {R"({"beta": 100, "learnable": true})", R"({"beta": 0.01, "learnable": true})"}});
+                             .stress = {R"({"beta": 100, "learnable": true})", R"({"beta": 0.01, "learnable": true})"},
+                             .reference = {.torch = "x * torch.sigmoid(beta * x)",
+                                           .variants = {{R"({})"},
+                                                         {R"({"beta": 1.5})"},
+                                                         {R"({"beta": 1.5, "learnable": true})"}}}});
 
 }  // namespace nnlab

@@ -30,6 +30,7 @@ class Tanh final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Tanh, {.name = "tanh",
                             .kind = LayerKind::elementwise,
                             .summary = "Hyperbolic tangent",
-                            .params = {}});
+                            .params = {},
+                            .reference = {.torch = "torch.tanh(x)"}});
 
 }  // namespace nnlab

@@ -35,6 +35,7 @@ class Tanhshrink final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Tanhshrink, {.name = "tanhshrink",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Tanhshrink x − tanh(x)",
-                                  .params = {}});
+                                  .params = {},
+                                  .reference = {.torch = "F.tanhshrink(x)"}});
 
 }  // namespace nnlab

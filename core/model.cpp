@@ -105,8 +105,7 @@ std::string Model<T>::summary() const {
 }
 
 template <typename T>
-Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint64_t seed, const std::string& path) {
-  if (!layers.is_array() || layers.empty()) throw ConfigError(path + ": expected a non-empty array of layers");
+Model<T> build_model(const std::vector<LayerSpec>& layers, const Shape& input, std::uint64_t seed) {
   Model<T> m;
   Shape shape = input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -114,12 +113,11 @@ Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint
     ctx.input = shape;
     ctx.seed = seed;
     ctx.index = static_cast<int>(i);
-    const std::string where = path + "[" + std::to_string(i) + "]";
     LayerPtr<T> layer;
     try {
-      layer = make_layer<T>(layers[i], ctx, where);
+      layer = make_layer<T>(layers[i], ctx);
     } catch (const ShapeError& e) {
-      throw ShapeError(where + ": " + e.what());
+      throw ShapeError(layers[i].path + ": " + e.what());
     }
     shape = layer->output_shape();
     m.add(std::move(layer));
@@ -127,8 +125,19 @@ Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint
   return m;
 }
 
+template <typename T>
+Model<T> build_model(const nlohmann::json& layers, const Shape& input, std::uint64_t seed, const std::string& path) {
+  if (!layers.is_array() || layers.empty()) throw ConfigError(path + ": expected a non-empty array of layers");
+  std::vector<LayerSpec> specs;
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    specs.push_back(resolve_layer(layers[i], path + "[" + std::to_string(i) + "]"));
+  return build_model<T>(specs, input, seed);
+}
+
 template class Model<float>;
 template class Model<double>;
+template Model<float> build_model<float>(const std::vector<LayerSpec>&, const Shape&, std::uint64_t);
+template Model<double> build_model<double>(const std::vector<LayerSpec>&, const Shape&, std::uint64_t);
 template Model<float> build_model<float>(const nlohmann::json&, const Shape&, std::uint64_t, const std::string&);
 template Model<double> build_model<double>(const nlohmann::json&, const Shape&, std::uint64_t, const std::string&);
 

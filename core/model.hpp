@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/layer.hpp"
+#include "core/registry.hpp"
 
 namespace nnlab {
 
@@ -56,6 +57,11 @@ class Model {
   bool input_grad_ = true;
   std::vector<double> fwd_seconds_, bwd_seconds_;
 };
+
+// Build a model from resolved layer specs for input samples of shape `input`; `seed` drives every
+// layer's initialisation (layer i draws from its own stream). Errors name each spec's path.
+template <typename T>
+Model<T> build_model(const std::vector<LayerSpec>& layers, const Shape& input, std::uint64_t seed);
 
 // Build a model from an explicit JSON list of layer specs for input samples of shape `input`;
 // `seed` drives every layer's initialisation (layer i draws from its own stream). `path` prefixes

@@ -8,17 +8,34 @@
 
 namespace nnlab {
 
-std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std::string& path) {
-  if (!spec.is_object()) throw ConfigError(path + ": expected an object like {\"type\": \"sgd\", \"lr\": 0.1}");
-  if (!spec.contains("type") || !spec["type"].is_string())
-    throw ConfigError(path + ".type: missing (one of " + join(OptimizerRegistry::instance().names()) + ")");
-  const auto& e = OptimizerRegistry::instance().get(spec["type"].get<std::string>(), "optimizer", path + ".type");
-  const Args args = parse_args(e.params, spec, path);
+std::unique_ptr<Optimizer> OptimizerSpec::make() const {
   try {
-    return e.make(args);
+    return entry->make(args);
   } catch (const ConfigError& err) {
     throw ConfigError(path + ": " + err.what());
   }
+}
+
+nlohmann::json OptimizerSpec::to_json() const {
+  nlohmann::json j = args_to_json(args);
+  j["type"] = entry->name;
+  return j;
+}
+
+OptimizerSpec resolve_optimizer(const nlohmann::json& spec, const std::string& path) {
+  if (!spec.is_object()) throw ConfigError(path + ": expected an object like {\"type\": \"sgd\", \"lr\": 0.1}");
+  if (!spec.contains("type") || !spec["type"].is_string())
+    throw ConfigError(path + ".type: missing (one of " + join(OptimizerRegistry::instance().names()) + ")");
+  OptimizerSpec s;
+  s.entry = &OptimizerRegistry::instance().get(spec["type"].get<std::string>(), "optimizer", path + ".type");
+  s.args = parse_args(s.entry->params, spec, path);
+  s.path = path;
+  s.make();  // the optimizer's own rules between its arguments
+  return s;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std::string& path) {
+  return resolve_optimizer(spec, path).make();
 }
 
 // ---- state ----------------------------------------------------------------------------------

@@ -107,7 +107,23 @@ struct OptimizerEntry {
 };
 using OptimizerRegistry = Registry<OptimizerEntry>;
 
+// An "optimizer" section resolved: the registry entry and its validated arguments. Rules between
+// arguments (Adam's betas < 1, SGD's Nesterov needing momentum) live in the optimizer's constructor,
+// their one owner, so resolving also constructs one instance and drops it (an optimizer holds no
+// state before its first step: nothing is allocated).
+struct OptimizerSpec {
+  const OptimizerEntry* entry = nullptr;
+  Args args;
+  std::string path = "optimizer";
+
+  std::unique_ptr<Optimizer> make() const;
+  double lr() const { return args.number("lr"); }
+  nlohmann::json to_json() const;  // {"type": ..., every parameter} for the resolved config
+};
+
 // From a config object {"type": "sgd", "lr": 0.05, ...}; `path` names it in messages.
+OptimizerSpec resolve_optimizer(const nlohmann::json& spec, const std::string& path = "optimizer");
+// resolve_optimizer(spec, path).make()
 std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std::string& path = "optimizer");
 
 // Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_(params, max_norm):

@@ -17,6 +17,11 @@ ParamSpec integer(std::string name, std::int64_t def, std::string help, double m
 ParamSpec required_integer(std::string name, std::string help, double min, double max) {
   return {std::move(name), ValueKind::integer, std::nullopt, std::move(help), min, max, {}};
 }
+ParamSpec input_width(std::string name, std::string help) {
+  ParamSpec s = integer(std::move(name), 0, std::move(help), 0);
+  s.input_width = true;
+  return s;
+}
 ParamSpec boolean(std::string name, bool def, std::string help) {
   ParamSpec s;
   s.name = std::move(name), s.kind = ValueKind::boolean, s.default_value = Value{def}, s.help = std::move(help);

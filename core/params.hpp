@@ -29,6 +29,9 @@ struct ParamSpec {
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds (integer/number)
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices;  // allowed values for text parameters (empty: any)
+  // An integer whose 0 means "the width of the layer's input" (dense in_features, batchnorm
+  // num_features): the resolved config of a built model shows the real width instead of 0.
+  bool input_width = false;
 };
 
 // Helpers that read like a table in the component's source file.
@@ -40,6 +43,8 @@ ParamSpec integer(std::string name, std::int64_t def, std::string help,
                   double max = std::numeric_limits<double>::infinity());
 ParamSpec required_integer(std::string name, std::string help, double min = 1,
                            double max = std::numeric_limits<double>::infinity());
+// integer(name, 0, help, 0) marked input_width (see ParamSpec::input_width).
+ParamSpec input_width(std::string name, std::string help);
 ParamSpec boolean(std::string name, bool def, std::string help);
 ParamSpec text(std::string name, std::string def, std::string help,
                std::vector<std::string> choices = {});

@@ -10,34 +10,41 @@ void check_input_shape(const std::string& layer, Index rows, Index cols, Index f
                      std::to_string(rows) + "x" + std::to_string(cols));
 }
 
-ResolvedLayer resolve_layer(const nlohmann::json& spec, const std::string& path) {
+LayerSpec resolve_layer(const nlohmann::json& spec, const std::string& path) {
   const auto& reg = LayerRegistry::instance();
   if (spec.is_string()) {
     const auto& e = reg.get(spec.get<std::string>(), "layer", path);
-    return {&e, parse_args(e.params, nlohmann::json::object(), path)};
+    return {&e, parse_args(e.params, nlohmann::json::object(), path), path};
   }
   if (!spec.is_object()) throw ConfigError(path + ": a layer is a name (\"relu\") or an object with a \"type\"");
   if (!spec.contains("type")) throw ConfigError(path + ".type: missing (every layer object names its type)");
   if (!spec["type"].is_string()) throw ConfigError(path + ".type: expected a string, got " + spec["type"].dump());
   const auto& e = reg.get(spec["type"].get<std::string>(), "layer", path + ".type");
-  return {&e, parse_args(e.params, spec, path)};
+  return {&e, parse_args(e.params, spec, path), path};
 }
 
-nlohmann::json resolved_layer_json(const ResolvedLayer& r) {
-  nlohmann::json j = {{"type", r.entry->name}};
-  const nlohmann::json args = args_to_json(r.args);
-  for (const auto& [k, v] : args.items()) j[k] = v;
+nlohmann::json LayerSpec::to_json(const Shape* input) const {
+  nlohmann::json j = {{"type", entry->name}};
+  const nlohmann::json a = args_to_json(args);
+  for (const auto& [k, v] : a.items()) j[k] = v;
+  if (input)
+    for (const auto& p : entry->params)
+      if (p.input_width && j[p.name] == 0) j[p.name] = input->numel();
   return j;
 }
 
 template <typename T>
-LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, const std::string& path) {
-  const ResolvedLayer r = resolve_layer(spec, path);
+LayerPtr<T> make_layer(const LayerSpec& spec, const BuildContext& ctx) {
   try {
-    return r.entry->template make<T>(r.args, ctx);
+    return spec.entry->template make<T>(spec.args, ctx);
   } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
+    throw ConfigError(spec.path + ": " + e.what());
   }
+}
+
+template <typename T>
+LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, const std::string& path) {
+  return make_layer<T>(resolve_layer(spec, path), ctx);
 }
 
 const LayerEntry& layer_entry(const std::string& type) {
@@ -85,6 +92,8 @@ LayerPtr<T> make_layer(const std::string& name, Index in_features) {
   return make_layer<T>(name, in_features, nlohmann::json::object());
 }
 
+template LayerPtr<float> make_layer<float>(const LayerSpec&, const BuildContext&);
+template LayerPtr<double> make_layer<double>(const LayerSpec&, const BuildContext&);
 template LayerPtr<float> make_layer<float>(const nlohmann::json&, const BuildContext&, const std::string&);
 template LayerPtr<double> make_layer<double>(const nlohmann::json&, const BuildContext&, const std::string&);
 template LayerPtr<float> make_layer<float>(const std::string&, const Shape&, const nlohmann::json&, std::uint64_t);

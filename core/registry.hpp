@@ -90,6 +90,23 @@ struct Recheck {
   std::string why;
 };
 
+// How tools/torch_reference.py checks an activation against PyTorch (the reference data in
+// tests/data/activations_reference.json, read by tests/activations/test_reference.cpp). The script
+// reads this from `nnlab list --json`, so adding an activation never touches the script.
+struct ReferenceVariant {
+  std::string params;               // a parameter setting, JSON object text: R"({"alpha": 0.5})"
+  std::vector<double> points = {};  // inputs of interest for this setting, besides the standard ones and the kinks
+  std::string values = {};          // learnable values to use instead of the layer's initial ones, JSON: R"({"weight": [...]})"
+};
+struct Reference {
+  // The function in PyTorch ops, one Python expression of x (a 2-D tensor), torch, F
+  // (torch.nn.functional) and every parameter by name (a learnable one as a tensor):
+  // "F.elu(x, alpha)", "x * torch.sigmoid(beta * x)".
+  std::string torch;
+  std::vector<ReferenceVariant> variants = {{"{}"}};  // the defaults, and settings worth checking
+  double atol = 0;  // absolute tolerance where the test's default would make comparisons vacuous (0: default)
+};
+
 struct LayerEntry {
   std::string name;
   LayerKind kind = LayerKind::layer;
@@ -99,6 +116,7 @@ struct LayerEntry {
   // the float32 stability test runs every activation with its defaults and with each of these.
   std::vector<std::string> stress;
   std::vector<Recheck> rechecks;
+  Reference reference;  // activations: the PyTorch reference (required for every activation)
   // Set by NNLAB_REGISTER_LAYER.
   std::function<LayerPtr<float>(const Args&, const BuildContext&)> make_float;
   std::function<LayerPtr<double>(const Args&, const BuildContext&)> make_double;
@@ -137,18 +155,29 @@ LayerEntry with_factories(LayerEntry e) {
   return e;
 }
 
-// A layer spec is a string ("relu") or an object ({"type": "elu", "alpha": 0.5}).
-// Returns the spec's name and validated arguments; `path` is its JSON path for messages.
-struct ResolvedLayer {
+// One layer of a config, resolved: its registry entry, its validated arguments (defaults filled in)
+// and the JSON path the user wrote it at ("model.layers[2]", or for the MLP shorthand the key it
+// comes from, "model.hidden[0]"), which every message about the layer names.
+struct LayerSpec {
   const LayerEntry* entry = nullptr;
   Args args;
+  std::string path;
+
+  // {"type": ..., every parameter}: the resolved config. Given the layer's input shape, parameters
+  // declared input_width that are 0 show the real width.
+  nlohmann::json to_json(const Shape* input = nullptr) const;
 };
-ResolvedLayer resolve_layer(const nlohmann::json& spec, const std::string& path);
 
-// The spec with every parameter spelled out (defaults filled in), for the resolved config.
-nlohmann::json resolved_layer_json(const ResolvedLayer& r);
+// A layer written in a config: a name ("relu") or an object ({"type": "elu", "alpha": 0.5}).
+// Throws ConfigError naming `path` (unknown type with the nearest name, unknown key, bad value).
+LayerSpec resolve_layer(const nlohmann::json& spec, const std::string& path);
 
-// Build one layer. Errors from the factory (impossible combinations) get `path` prefixed.
+// Build one layer. ConfigErrors from the factory (impossible combinations) get the spec's path
+// prefixed; a ShapeError (an input the layer cannot take) is left to the caller, who knows the model
+// (build_model prefixes the path too).
+template <typename T>
+LayerPtr<T> make_layer(const LayerSpec& spec, const BuildContext& ctx);
+// resolve_layer then make_layer.
 template <typename T>
 LayerPtr<T> make_layer(const nlohmann::json& spec, const BuildContext& ctx, const std::string& path = "layer");
 

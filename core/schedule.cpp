@@ -83,14 +83,6 @@ void Schedule::load_state(const TensorFile& file, const std::string& source) {
 
 namespace {
 
-struct Resolved {
-  const ScheduleEntry* entry = nullptr;
-  Args args;
-  Interval interval = Interval::epoch;
-  Warmup warmup;
-  nlohmann::json json;  // every key spelled out
-};
-
 std::vector<ParamSpec> interval_specs() {
   return {text("interval", "epoch", "tick after every epoch or after every optimizer step", {"epoch", "step"})};
 }
@@ -99,14 +91,15 @@ std::vector<ParamSpec> warmup_specs() {
           number("start_factor", 1.0 / 3.0, "lr factor at the first tick, rising linearly to 1", 0, 1)};
 }
 
-Resolved resolve(const nlohmann::json& spec, const std::string& path) {
+ScheduleSpec resolve(const nlohmann::json& spec, const std::string& path) {
   const auto& reg = ScheduleRegistry::instance();
   if (!spec.is_object())
     throw ConfigError(path + ": expected an object like {\"type\": \"cosine\", \"interval\": \"epoch\"}; known types: " +
                       join(reg.names()));
   if (!spec.contains("type") || !spec["type"].is_string())
     throw ConfigError(path + ".type: missing or not a string (one of " + join(reg.names()) + ")");
-  Resolved r;
+  ScheduleSpec r;
+  r.path = path;
   r.entry = &reg.get(spec["type"].get<std::string>(), "schedule", path + ".type");
 
   // Keys shared by every schedule, then the schedule's own: an unknown key gets the nearest of all.
@@ -121,10 +114,6 @@ Resolved resolve(const nlohmann::json& spec, const std::string& path) {
   if (spec.contains("interval")) common["interval"] = spec["interval"];
   const Args ia = parse_args(interval_specs(), common, path, {});
   r.interval = ia.text("interval") == "step" ? Interval::step : Interval::epoch;
-
-  r.json = {{"type", r.entry->name}, {"interval", ia.text("interval")}};
-  const nlohmann::json own = args_to_json(r.args);
-  for (const auto& [k, v] : own.items()) r.json[k] = v;
   if (spec.contains("warmup") && !spec["warmup"].is_null()) {
     const auto& w = spec["warmup"];
     if (!w.is_object())
@@ -132,42 +121,59 @@ Resolved resolve(const nlohmann::json& spec, const std::string& path) {
     const Args wa = parse_args(warmup_specs(), w, path + ".warmup", {});
     r.warmup.total_iters = wa.integer("total_iters");
     r.warmup.start_factor = wa.number("start_factor");
-    r.json["warmup"] = args_to_json(wa);
+    r.has_warmup = true;
   }
   return r;
 }
 
-std::unique_ptr<LrSchedule> build(const Resolved& r, const std::string& path, ScheduleContext ctx) {
+std::unique_ptr<LrSchedule> build(const ScheduleSpec& r, ScheduleContext ctx) {
   ctx.interval = r.interval;
   ctx.warmup = r.warmup.total_iters;
   try {
     return r.entry->make(r.args, ctx);
   } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
+    throw ConfigError(r.path + ": " + e.what());
   }
 }
 
 }  // namespace
 
-nlohmann::json resolve_schedule(const nlohmann::json& spec, const std::string& path) {
-  Resolved r = resolve(spec, path);
+nlohmann::json ScheduleSpec::to_json() const {
+  nlohmann::json j = {{"type", entry->name}, {"interval", interval == Interval::step ? "step" : "epoch"}};
+  const nlohmann::json own = args_to_json(args);
+  for (const auto& [k, v] : own.items()) j[k] = v;
+  if (has_warmup) j["warmup"] = {{"total_iters", warmup.total_iters}, {"start_factor", warmup.start_factor}};
+  return j;
+}
+
+std::string ScheduleSpec::metric() const { return args.has("metric") ? args.text("metric") : ""; }
+
+ScheduleSpec resolve_schedule_spec(const nlohmann::json& spec, const std::string& path) {
+  ScheduleSpec r = resolve(spec, path);
   ScheduleContext ctx;
   ctx.base_lr = 1.0;
   ctx.validating = true;
-  build(r, path, ctx);  // the schedule's own checks (milestones increasing, mode vs metric, ...)
-  return r.json;
+  build(r, ctx);  // the schedule's own checks (milestones increasing, mode vs metric, ...)
+  return r;
 }
 
-std::unique_ptr<Schedule> make_schedule(const nlohmann::json& spec, const std::string& path, double base_lr,
-                                        RunLength run) {
-  Resolved r = resolve(spec, path);
+nlohmann::json resolve_schedule(const nlohmann::json& spec, const std::string& path) {
+  return resolve_schedule_spec(spec, path).to_json();
+}
+
+std::unique_ptr<Schedule> make_schedule(const ScheduleSpec& r, double base_lr, RunLength run) {
   ScheduleContext ctx;
   ctx.base_lr = base_lr;
   if (run.epochs > 0) {
     if (r.interval == Interval::epoch) ctx.run_ticks = run.epochs;
     else if (run.steps_per_epoch > 0) ctx.run_ticks = run.epochs * run.steps_per_epoch;
   }
-  return std::make_unique<Schedule>(build(r, path, ctx), r.interval, r.warmup);
+  return std::make_unique<Schedule>(build(r, ctx), r.interval, r.warmup);
+}
+
+std::unique_ptr<Schedule> make_schedule(const nlohmann::json& spec, const std::string& path, double base_lr,
+                                        RunLength run) {
+  return make_schedule(resolve(spec, path), base_lr, run);
 }
 
 }  // namespace nnlab

@@ -151,11 +151,31 @@ struct RunLength {
   std::int64_t steps_per_epoch = 0;  // optimizer steps (batches) per epoch
 };
 
-// Validate a "schedule" object and return it with every key spelled out (the resolved config).
-// Throws ConfigError naming the JSON path ("schedule.T_max: ...") with the nearest valid name.
+// A "schedule" section resolved: the registered schedule with its validated arguments, the
+// interval and the warmup. Checks that need a schedule's own logic (milestones increasing, a mode
+// that fits the metric) run when it is resolved, by building it once with an unknown run length.
+struct ScheduleSpec {
+  const ScheduleEntry* entry = nullptr;
+  Args args;
+  Interval interval = Interval::epoch;
+  Warmup warmup;
+  bool has_warmup = false;
+  std::string path = "schedule";
+
+  // The metric a metric-driven schedule reads ("val_loss"), "" for the others.
+  std::string metric() const;
+  nlohmann::json to_json() const;  // every key spelled out, for the resolved config
+};
+
+// Validate a "schedule" object. Throws ConfigError naming the JSON path ("schedule.T_max: ...")
+// with the nearest valid name.
+ScheduleSpec resolve_schedule_spec(const nlohmann::json& spec, const std::string& path = "schedule");
+// resolve_schedule_spec(spec, path).to_json()
 nlohmann::json resolve_schedule(const nlohmann::json& spec, const std::string& path = "schedule");
 
-// Build from a "schedule" object. `base_lr` is the optimizer's configured lr.
+// Build the schedule of a run. `base_lr` is the optimizer's configured lr.
+std::unique_ptr<Schedule> make_schedule(const ScheduleSpec& spec, double base_lr, RunLength run = {});
+// From a "schedule" object (resolve_schedule_spec, then make_schedule).
 std::unique_ptr<Schedule> make_schedule(const nlohmann::json& spec, const std::string& path, double base_lr,
                                         RunLength run = {});
 

@@ -159,7 +159,7 @@ class BatchNorm final : public Layer<T> {
 NNLAB_REGISTER_LAYER(BatchNorm, {.name = "batchnorm",
                                  .kind = LayerKind::layer,
                                  .summary = "Batch normalisation per feature with learnable scale/shift and running statistics " "(PyTorch nn.BatchNorm1d)",
-                                 .params = {integer("num_features", 0, "input width; 0 = inferred from the previous layer", 0),
+                                 .params = {input_width("num_features", "input width; 0 = inferred from the previous layer"),
                                             number("eps", 1e-5, "added to the variance before the square root (> 0)"),
                                             number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),
                                             boolean("affine", true, "learnable per-feature scale (weight) and shift (bias)")}});

@@ -86,7 +86,7 @@ NNLAB_REGISTER_LAYER(Dense, {.name = "dense",
                              .kind = LayerKind::layer,
                              .summary = "Fully connected layer y = x W^T + b (PyTorch nn.Linear)",
                              .params = {required_integer("out_features", "number of output units"),
-                                        integer("in_features", 0, "input width; 0 = inferred from the previous layer", 0),
+                                        input_width("in_features", "input width; 0 = inferred from the previous layer"),
                                         boolean("bias", true, "add a learnable bias"),
                                         text("init", "pytorch", "weight initialisation", init_schemes())}});
 

@@ -17,7 +17,10 @@
 
 #include "apps/cli/command.hpp"
 #include "bench/gemm_floor.hpp"
-#include "core/run/trainer.hpp"
+#include "core/parallel.hpp"
+#include "core/run/data.hpp"
+#include "core/run/loop.hpp"
+#include "core/run/setup.hpp"
 
 namespace nnlab::app {
 namespace {
@@ -46,20 +49,16 @@ double peak_rss_mb() {
 }
 
 void run_bench(const BenchArgs& a) {
-  RunConfig cfg = load_config(a.config, a.overrides);
-  const int threads = set_threads(a.threads >= 0 ? a.threads : cfg.train.threads);
+  const RunSpec spec = load_config(a.config, a.overrides);
+  const int threads = set_threads(a.threads >= 0 ? a.threads : spec.train.threads);
   const auto t_load = std::chrono::steady_clock::now();
-  const RunData data = load_run_data(cfg);
+  const RunData data = load_run_data(spec.data, spec.train.seed);
   const double load_seconds = seconds_since(t_load);
-  Model<float> model = build_run_model(cfg, data);
-  auto loss = make_loss<float>(cfg.train.loss);
-  auto optimizer = make_optimizer(cfg.optimizer);
-  const Index B = cfg.train.batch_size;
-  const Index batches = cfg.train.drop_last ? data.train.rows / B : (data.train.rows + B - 1) / B;
-  std::unique_ptr<Schedule> schedule;
-  if (!cfg.schedule.is_null())
-    schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, static_cast<std::int64_t>(batches)});
-  Trainer trainer(model, *loss, *optimizer, cfg.train, schedule.get());
+  TrainingSetup setup = make_training(spec, data.train);  // exactly what nnlab train trains
+  Model<float>& model = setup.model;
+  const Index B = spec.train.batch_size;
+  const Index batches = setup.steps_per_epoch;
+  Trainer trainer(model, *setup.loss, *setup.optimizer, spec.train, setup.schedule.get());
 
   std::vector<bench::DenseShape> shapes;
   for (std::size_t i = 0; i < model.size(); ++i)

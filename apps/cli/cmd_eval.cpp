@@ -4,8 +4,10 @@
 #include <numeric>
 
 #include "apps/cli/command.hpp"
-#include "core/run/saved_run.hpp"
-#include "core/run/trainer.hpp"
+#include "core/parallel.hpp"
+#include "core/run/data.hpp"
+#include "core/run/loop.hpp"
+#include "core/run/model_file.hpp"
 
 namespace nnlab::app {
 namespace {
@@ -20,40 +22,32 @@ void run_eval(EvalArgs a) {
   if (!a.data.empty()) a.overrides.push_back("data.path=" + nlohmann::json(a.data).dump());
   SavedRun run = load_saved_run(a.dir, a.weights, a.overrides);
   set_threads(a.threads);
-  const RunData data = load_run_data(run.cfg);
+  const RunData data = load_run_data(run.spec.data, run.spec.train.seed);
   const Dataset* set = a.split == "test" ? &data.test : a.split == "train" ? &data.train : &data.validation;
   if (set->rows == 0) throw Error("the " + a.split + " split is empty (no data.validation_split in this run?)");
   if (set->features != run.model.in_features())
     throw ShapeError(set->name + " has " + std::to_string(set->features) + " features, the model takes " +
                      std::to_string(run.model.in_features()));
 
-  const int K = run.classes;
+  const int K = run.info.classes;
+  if (set->classes != K)
+    throw ShapeError(set->name + " has " + std::to_string(set->classes) + " classes, the model has " + std::to_string(K) +
+                     " outputs");
   std::vector<std::vector<long>> confusion(static_cast<std::size_t>(K), std::vector<long>(static_cast<std::size_t>(K), 0));
-  auto loss = make_loss<float>(run.cfg.train.loss);
-  MatF x;
-  std::vector<std::int32_t> y;
-  std::vector<Index> idx;
-  double loss_sum = 0;
-  for (Index start = 0; start < set->rows; start += 1000) {
-    const Index n = std::min<Index>(1000, set->rows - start);
-    idx.resize(static_cast<std::size_t>(n));
-    std::iota(idx.begin(), idx.end(), start);
-    set->gather(idx, x, y);
-    const MatF& out = run.model.forward(x, false);
-    loss_sum += static_cast<double>(loss->forward(out, {y, nullptr})) * static_cast<double>(n);
-    for (Index r = 0; r < n; ++r) {
+  // The same evaluation pass as training's (core/run/loop.hpp), its outputs counted per class.
+  auto loss = make_loss<float>(run.spec.train.loss);
+  Evaluator evaluator(run.model, *loss);
+  const EvalResult r = evaluator.evaluate(*set, 1000, [&](const MatF& out, std::span<const std::int32_t> y) {
+    for (Index i = 0; i < out.rows(); ++i) {
       Index pred;
-      out.row(r).maxCoeff(&pred);
-      ++confusion[static_cast<std::size_t>(y[static_cast<std::size_t>(r)])][static_cast<std::size_t>(pred)];
+      out.row(i).maxCoeff(&pred);
+      ++confusion[static_cast<std::size_t>(y[static_cast<std::size_t>(i)])][static_cast<std::size_t>(pred)];
     }
-  }
-  long correct = 0;
-  for (int k = 0; k < K; ++k) correct += confusion[static_cast<std::size_t>(k)][static_cast<std::size_t>(k)];
+  });
   std::printf("%s: %s split of %s, %ld samples\n", a.dir.c_str(), a.split.c_str(), set->name.c_str(), static_cast<long>(set->rows));
-  std::printf("loss %.4f  accuracy %.4f\n\n", loss_sum / static_cast<double>(set->rows),
-              static_cast<double>(correct) / static_cast<double>(set->rows));
+  std::printf("loss %.4f  accuracy %.4f\n\n", r.loss, r.accuracy);
   auto name = [&](int k) {
-    return static_cast<std::size_t>(k) < run.class_names.size() ? run.class_names[static_cast<std::size_t>(k)] : std::to_string(k);
+    return static_cast<std::size_t>(k) < run.info.class_names.size() ? run.info.class_names[static_cast<std::size_t>(k)] : std::to_string(k);
   };
   std::printf("confusion matrix (rows: true class, columns: predicted class)\n%14s", "");
   for (int k = 0; k < K; ++k) std::printf(" %6d", k);

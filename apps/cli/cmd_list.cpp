@@ -1,13 +1,22 @@
 // nnlab list: everything a config can name, straight from the registries.
 //
-//   nnlab list [activations|layers|optimizers|datasets]
+//   nnlab list [activations|layers|optimizers|schedules|datasets] [--json [--width N]]
 //
 // Each entry prints its one-line summary, then one row per declared parameter: name, default,
 // type with allowed range or choices, and help. Columns are aligned within a section. Because the
 // rows come from the same ParamSpecs that validate configs, this listing cannot drift from them.
+//
+// --json prints the same as one JSON document for tools: every entry with its parameters (name,
+// kind, default, min, max, choices, help) and, for layers, their kind and the declarations the
+// tests and tools/torch_reference.py read (stress settings, gradcheck re-checks, the PyTorch
+// reference with its variants). Each reference variant is also built (float64, for a feature
+// vector of --width values, default 8) to report what the layer holds: its resolved parameters,
+// its learnable tensors (name, shape, initial values) and its kinks.
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "apps/cli/command.hpp"
 #include "core/dataset.hpp"
@@ -32,10 +41,14 @@ std::string number_text(double v) {
   return os.str();
 }
 
+const char* value_kind(const ParamSpec& s) {
+  static const char* const kinds[] = {"boolean", "integer", "number", "string", "numbers"};
+  return kinds[static_cast<int>(s.kind)];
+}
+
 // "number >= 0", "integer in [1, 64]", "string", "boolean".
 std::string type_text(const ParamSpec& s) {
-  static const char* const kinds[] = {"boolean", "integer", "number", "string", "numbers"};
-  std::string t = kinds[static_cast<int>(s.kind)];
+  std::string t = value_kind(s);
   const bool has_min = std::isfinite(s.min), has_max = std::isfinite(s.max);
   if (has_min && has_max) t += " in [" + number_text(s.min) + ", " + number_text(s.max) + "]";
   else if (has_min) t += " >= " + number_text(s.min);
@@ -71,11 +84,94 @@ void print_section(const std::string& title, const std::vector<Item>& items) {
   std::printf("\n");
 }
 
-void run(const std::string& section) {
+const char* kind_name(LayerKind k) {
+  switch (k) {
+    case LayerKind::layer: return "layer";
+    case LayerKind::elementwise: return "elementwise";
+    case LayerKind::rowwise: return "rowwise";
+  }
+  return "";
+}
+
+nlohmann::json params_json(const std::vector<ParamSpec>& params) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : params) {
+    nlohmann::json j = {{"name", p.name}, {"kind", value_kind(p)}, {"help", p.help}};
+    if (p.default_value) std::visit([&](const auto& v) { j["default"] = v; }, *p.default_value);
+    else j["default"] = nullptr;
+    if (std::isfinite(p.min)) j["min"] = p.min;
+    if (std::isfinite(p.max)) j["max"] = p.max;
+    if (!p.choices.empty()) j["choices"] = p.choices;
+    out.push_back(j);
+  }
+  return out;
+}
+
+nlohmann::json parse_declared(const std::string& text, const std::string& what) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw Error("internal: " + what + " is not valid JSON: " + text);
+  return j;
+}
+
+// A reference variant as built: resolved parameters, learnable tensors, kinks.
+nlohmann::json built_variant(const LayerEntry& e, const ReferenceVariant& v, Index width) {
+  const std::string where = e.name + " reference variant " + v.params;
+  nlohmann::json params = parse_declared(v.params, where);
+  nlohmann::json spec = params;
+  spec["type"] = e.name;
+  const LayerSpec resolved = resolve_layer(spec, where);
+  auto layer = make_layer<double>(e.name, width, params);
+  nlohmann::json learnable = nlohmann::json::object();
+  for (const auto& p : layer->parameters())
+    learnable[p.name] = {{"shape", p.shape}, {"init", std::vector<double>(p.value->data(), p.value->data() + p.value->size())}};
+  nlohmann::json j = {{"params", params},       {"resolved", args_to_json(resolved.args)},
+                      {"points", v.points},     {"learnable", learnable},
+                      {"kinks", layer->kinks()}};
+  if (!v.values.empty()) j["values"] = parse_declared(v.values, where + " values");
+  return j;
+}
+
+nlohmann::json layer_json(const LayerEntry& e, Index width) {
+  nlohmann::json j = {{"name", e.name}, {"kind", kind_name(e.kind)}, {"summary", e.summary}, {"params", params_json(e.params)}};
+  nlohmann::json stress = nlohmann::json::array();
+  for (const auto& s : e.stress) stress.push_back(parse_declared(s, e.name + " stress setting"));
+  j["stress"] = stress;
+  nlohmann::json rechecks = nlohmann::json::array();
+  for (const auto& r : e.rechecks) rechecks.push_back({{"param", r.param}, {"value", r.value}, {"why", r.why}});
+  j["rechecks"] = rechecks;
+  if (!e.reference.torch.empty()) {
+    nlohmann::json variants = nlohmann::json::array();
+    for (const auto& v : e.reference.variants) variants.push_back(built_variant(e, v, width));
+    j["reference"] = {{"torch", e.reference.torch}, {"atol", e.reference.atol}, {"variants", variants}};
+  }
+  return j;
+}
+
+void run_json(const std::string& section, Index width) {
+  auto wanted = [&](const char* s) { return section.empty() || section == s; };
+  nlohmann::json out = nlohmann::json::object();
+  auto simple = [](const auto& entries) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto* e : entries) a.push_back({{"name", e->name}, {"summary", e->summary}, {"params", params_json(e->params)}});
+    return a;
+  };
+  nlohmann::json activations = nlohmann::json::array(), layers = nlohmann::json::array();
+  for (const LayerEntry* e : LayerRegistry::instance().all())
+    (is_activation(e->kind) ? activations : layers).push_back(layer_json(*e, width));
+  if (wanted("activations")) out["activations"] = activations;
+  if (wanted("layers")) out["layers"] = layers;
+  if (wanted("optimizers")) out["optimizers"] = simple(OptimizerRegistry::instance().all());
+  if (wanted("schedules")) out["schedules"] = simple(ScheduleRegistry::instance().all());
+  if (wanted("datasets")) out["datasets"] = simple(DatasetRegistry::instance().all());
+  std::printf("%s\n", out.dump(1).c_str());
+}
+
+void run(const std::string& section, bool json, Index width) {
   const std::vector<std::string> sections = {"activations", "layers", "optimizers", "schedules", "datasets"};
   if (!section.empty() && std::find(sections.begin(), sections.end(), section) == sections.end())
     throw ConfigError("list: unknown section '" + section + "'" + did_you_mean(section, sections) +
                       "; sections: " + join(sections));
+  if (json) return run_json(section, width);
   auto wanted = [&](const char* s) { return section.empty() || section == s; };
 
   std::vector<Item> activations, layers, optimizers, datasets;
@@ -96,9 +192,17 @@ void run(const std::string& section) {
 }
 
 void setup(CLI::App& sub) {
-  auto section = std::make_shared<std::string>();
-  sub.add_option("section", *section, "activations, layers, optimizers, schedules or datasets (default: all)");
-  sub.callback([section] { run(*section); });
+  struct Args {
+    std::string section;
+    bool json = false;
+    Index width = 8;
+  };
+  auto a = std::make_shared<Args>();
+  sub.add_option("section", a->section, "activations, layers, optimizers, schedules or datasets (default: all)");
+  sub.add_flag("--json", a->json, "print one JSON document (for tools) instead of the tables");
+  sub.add_option("--width", a->width, "--json: build each reference variant for a feature vector of this width")
+      ->check(CLI::Range(1, 4096));
+  sub.callback([a] { run(a->section, a->json, a->width); });
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ std::map<std::string, nlohmann::json> parse_params(const std::vector<std::string
 }
 
 // "squareplus (b=0.2)": the name and every parameter's value (defaults included).
-std::string title_for(const ResolvedLayer& r) {
+std::string title_for(const LayerSpec& r) {
   std::vector<std::string> parts;
   for (const auto& spec : r.entry->params) {
     const Value& v = r.args.values().at(spec.name);
@@ -99,7 +99,7 @@ std::string title_for(const ResolvedLayer& r) {
 Curve evaluate(const std::string& name, const nlohmann::json& params, const std::vector<double>& xs) {
   nlohmann::json spec = params;
   spec["type"] = name;
-  const ResolvedLayer resolved = resolve_layer(spec, "--param " + name);  // validates the parameters
+  const LayerSpec resolved = resolve_layer(spec, "--param " + name);  // validates the parameters
   Curve c;
   c.name = name;
   c.title = title_for(resolved);

@@ -8,9 +8,9 @@
 #include <numeric>
 
 #include "apps/cli/command.hpp"
-#include "core/run/saved_run.hpp"
 #include "core/io/fileio.hpp"
-#include "core/run/trainer.hpp"
+#include "core/parallel.hpp"
+#include "core/run/model_file.hpp"
 #include "datasets/idx.hpp"
 
 namespace nnlab::app {
@@ -60,15 +60,15 @@ void run_predict(const PredictArgs& a) {
   Index count = 0;
   Dataset d;
   d.name = a.images;
-  d.bytes = read_images(a.images, F, run.cfg.data["dataset"].get<std::string>(), count);
-  d.rows = count, d.features = F, d.classes = run.classes;
-  d.channels = static_cast<int>(run.mean.size());
-  d.scale = run.scale, d.mean = run.mean, d.stddev = run.stddev;
+  d.bytes = read_images(a.images, F, run.spec.data.dataset(), count);
+  d.rows = count, d.features = F, d.classes = run.info.classes;
+  d.channels = static_cast<int>(run.info.mean.size());
+  d.scale = run.info.scale, d.mean = run.info.mean, d.stddev = run.info.stddev;
   d.labels.assign(static_cast<std::size_t>(count), 0);
   MatF x;
   std::vector<std::int32_t> unused;
   std::vector<Index> idx;
-  const int K = std::min(a.top, run.classes);
+  const int K = std::min(a.top, run.info.classes);
   for (Index start = 0; start < count; start += 1000) {
     const Index n = std::min<Index>(1000, count - start);
     idx.resize(static_cast<std::size_t>(n));
@@ -79,13 +79,13 @@ void run_predict(const PredictArgs& a) {
       // softmax of the row, max subtracted
       Eigen::ArrayXf p = (logits.row(r).array() - logits.row(r).maxCoeff()).exp().transpose();
       p /= p.sum();
-      std::vector<int> order(static_cast<std::size_t>(run.classes));
+      std::vector<int> order(static_cast<std::size_t>(run.info.classes));
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int i, int j) { return p(i) > p(j); });
       std::printf("%ld:", static_cast<long>(start + r));
       for (int k = 0; k < K; ++k) {
         const int c = order[static_cast<std::size_t>(k)];
-        const std::string name = static_cast<std::size_t>(c) < run.class_names.size() ? run.class_names[static_cast<std::size_t>(c)]
+        const std::string name = static_cast<std::size_t>(c) < run.info.class_names.size() ? run.info.class_names[static_cast<std::size_t>(c)]
                                                                                        : std::to_string(c);
         std::printf("  %s %.4f", name.c_str(), static_cast<double>(p(c)));
       }

@@ -7,9 +7,10 @@
 
 #include "apps/cli/command.hpp"
 #include "apps/cli/progress.hpp"
-#include "core/run/config.hpp"
+#include "core/parallel.hpp"
 #include "core/run/diagnostics.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
+#include "core/run/spec.hpp"
 
 namespace nnlab::app {
 namespace {
@@ -54,15 +55,13 @@ void run_train(const TrainArgs& a) {
     if (!std::filesystem::exists(config))
       throw Error("--resume " + a.resume + ": no config.json in it, so it is not the directory of an nnlab train run");
   }
-  RunConfig cfg = load_config(config, a.overrides);
+  RunSpec spec = load_config(config, a.overrides);
   std::string out = a.out.empty() ? a.resume : a.out;
   if (!a.resume.empty() && !a.out.empty() && std::filesystem::path(a.out) != std::filesystem::path(a.resume))
     throw ConfigError("train: --resume DIR and --out DIR name different directories");
-  if (!out.empty()) {
-    cfg.output_dir = out;
-    cfg.resolved["output"]["dir"] = out;
-  }
-  cfg.resume = !a.resume.empty();
+  if (!out.empty()) spec.output.dir = out;
+  const std::string& dir = spec.output.dir;
+  const TrainSpec& train = spec.train;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   ProgressBar bar;
@@ -72,16 +71,16 @@ void run_train(const TrainArgs& a) {
     spdlog::info("data: {} train, {} validation, {} test samples, {} features, {} classes", data.train.rows,
                  data.validation.rows, data.test.rows, data.train.features, data.train.classes);
     spdlog::info("model: {} ({} parameters)", model.summary(), model.parameter_count());
-    spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", cfg.optimizer.dump(), cfg.train.epochs,
-                 cfg.train.batch_size, cfg.train.seed, set_threads(cfg.train.threads));
-    spdlog::info("writing to {}", cfg.output_dir);
+    spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", spec.optimizer.to_json().dump(), train.epochs,
+                 train.batch_size, train.seed, set_threads(train.threads));
+    spdlog::info("writing to {}", dir);
   };
-  cb.on_batch = [&](int epoch, Index done, Index total, double loss) {
-    bar.update("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.train.epochs), done, total, loss);
+  cb.loop.on_batch = [&](const BatchProgress& p) {
+    bar.update("epoch " + std::to_string(p.epoch) + "/" + std::to_string(train.epochs), p.done, p.total, p.running_loss);
   };
   if (a.diagnostics)
     cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
-      add_diagnostics(m, model, data, cfg.train);
+      add_diagnostics(m, model, data, train.loss);
     };
   cb.on_epoch = [&](const EpochMetrics& m) {
     bar.clear();
@@ -93,34 +92,34 @@ void run_train(const TrainArgs& a) {
       spdlog::info("epoch {:>3}  train loss {:.4f} acc {:.4f}  test loss {:.4f} acc {:.4f}  {:.2f}s", m.epoch, m.train.loss,
                    m.train.accuracy, m.test.loss, m.test.accuracy, m.seconds);
   };
-  cb.should_stop = [] { return g_stop_signal.load() != 0; };
-  cb.on_skip = [&](const std::string& what) {
+  cb.loop.should_stop = [] { return g_stop_signal.load() != 0; };
+  cb.loop.on_skip = [&](const std::string& what) {
     bar.clear();
     spdlog::warn("{}", what);
   };
   cb.on_early_stop = [&](int epoch, int best_epoch, double best) {
-    spdlog::info("early stopping at epoch {}: {} has not improved since epoch {} ({:.4f})", epoch, cfg.train.monitor,
+    spdlog::info("early stopping at epoch {}: {} has not improved since epoch {} ({:.4f})", epoch, train.monitor,
                  best_epoch, best);
   };
   std::vector<EpochMetrics> history;
   try {
-    history = run_training(cfg, cb);
+    history = run_training(spec, cb, {.resume = !a.resume.empty()});
   } catch (const InterruptedError& e) {
     bar.clear();
     const int sig = g_stop_signal.load();
     std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
     msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
-    msg += "; " + kept_checkpoint(cfg.output_dir, e.epoch);
-    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + cfg.output_dir : "; start it again to train";
+    msg += "; " + kept_checkpoint(dir, e.epoch);
+    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
     throw Error(msg, 128 + sig);
   } catch (const DivergedError& e) {
     bar.clear();
-    throw DivergedError(std::string(e.what()) + "; " + kept_checkpoint(cfg.output_dir, e.epoch) +
+    throw DivergedError(std::string(e.what()) + "; " + kept_checkpoint(dir, e.epoch) +
                             " (no model.safetensors is written for a diverged run)",
                         e.epoch);
   }
   if (history.empty()) {
-    spdlog::info("nothing to do: the run in {} has completed its {} epochs", cfg.output_dir, cfg.train.epochs);
+    spdlog::info("nothing to do: the run in {} has completed its {} epochs", dir, train.epochs);
     return;
   }
   double best = 0;

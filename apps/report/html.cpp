@@ -95,24 +95,24 @@ svg::LineChart gradient_chart(const std::vector<SettingSummary>& s, bool first) 
   return c;
 }
 
-// Bars per setting, one series per hidden layer, for the last-epoch column act<k>_<suffix>.
-svg::BarChart layer_bars(const std::vector<SettingSummary>& s, const std::string& suffix, double scale,
+// Bars per setting, one series per hidden layer, for the last-epoch column act<k>_<stat>.
+svg::BarChart layer_bars(const std::vector<SettingSummary>& s, ActivationStat stat, double scale,
                          const std::string& title, const std::string& y_label) {
   svg::BarChart c;
   c.width = 960, c.height = 480;
   c.title = title;
   c.subtitle = "at the last epoch, on the probe batch; one bar per hidden layer, mean over seeds, error bar ± 1 std";
   c.y_label = y_label;
-  if (suffix != "mean") c.y_min = 0;  // fractions: an error bar below 0 means nothing
+  if (stat != ActivationStat::mean) c.y_min = 0;  // fractions: an error bar below 0 means nothing
   int layers = 0;
   for (const auto& x : s)
-    for (int k = 1; x.find_last("act" + std::to_string(k) + "_mean"); ++k) layers = std::max(layers, k);
+    for (int k = 1; x.find_last(activation_column(k, ActivationStat::mean)); ++k) layers = std::max(layers, k);
   for (const auto& x : s) c.categories.push_back(x.label);
   for (int k = 1; k <= layers; ++k) {
     svg::BarSeries b;
     b.name = "hidden layer " + std::to_string(k);
     for (const auto& x : s) {
-      const Stat* st = x.find_last("act" + std::to_string(k) + "_" + suffix);
+      const Stat* st = x.find_last(activation_column(k, stat));
       b.values.push_back(st && std::isfinite(st->mean) ? st->mean * scale : kNaN);
       b.errors.push_back(st && std::isfinite(st->std) ? st->std * scale : kNaN);
     }
@@ -184,15 +184,15 @@ std::vector<Plot> make_plots(const Experiment&, const std::vector<SettingSummary
                "Fraction of units whose derivative is exactly 0 for every one of the 512 probe samples: no gradient "
                "reaches their incoming weights. Missing bars: 0, or not defined for an activation that is not "
                "element-wise (softmax).",
-               svg::render(layer_bars(s, "dead", 100.0, "Dead units (f'(x) = 0 for every probe sample)", "dead units (%)"))});
+               svg::render(layer_bars(s, ActivationStat::dead, 100.0, "Dead units (f'(x) = 0 for every probe sample)", "dead units (%)"))});
   p.push_back({"saturated.svg", "Saturated entries",
                "Fraction of (sample, unit) entries with |f'(x)| < 0.01, i.e. where the gradient is damped at least "
                "100-fold. For ReLU-like functions this is the fraction of inputs on the flat negative side.",
-               svg::render(layer_bars(s, "sat", 100.0, "Saturated entries (|f'(x)| < 0.01)", "saturated entries (%)"))});
+               svg::render(layer_bars(s, ActivationStat::sat, 100.0, "Saturated entries (|f'(x)| < 0.01)", "saturated entries (%)"))});
   p.push_back({"activation_mean.svg", "Mean activation (zero-centredness)",
                "Mean output of each hidden activation layer over the probe batch. Zero-centred activations give "
                "values near 0; sigmoid (range 0..1) and ReLU (range 0..∞) cannot.",
-               svg::render(layer_bars(s, "mean", 1.0, "Mean activation output", "mean of f(x) over probe samples and units"))});
+               svg::render(layer_bars(s, ActivationStat::mean, 1.0, "Mean activation output", "mean of f(x) over probe samples and units"))});
   p.push_back({"seconds_per_epoch.svg", "Time per epoch",
                "Wall time of an epoch's training pass, and the part of it spent in the activation layers' forward "
                "and backward (measured with per-layer timers; the dense layers' matrix products take most of the rest). "
@@ -214,7 +214,7 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
   }
   bool first_epoch_untimed = false;
   for (const auto& r : results) {
-    const auto t = r.column("act_seconds");
+    const auto t = r.column(kActSeconds);
     if (r.status == "ok" && !t.empty() && !std::isfinite(t.front())) first_epoch_untimed = true;
   }
 

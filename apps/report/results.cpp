@@ -44,18 +44,6 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
-// Columns named prefix<k>suffix, e.g. act<k>_dead: the values for k = 1, 2, ... while present.
-std::vector<std::string> numbered(const std::vector<std::string>& columns, const std::string& prefix,
-                                  const std::string& suffix) {
-  std::vector<std::string> out;
-  for (int k = 1;; ++k) {
-    const std::string name = prefix + std::to_string(k) + suffix;
-    if (std::find(columns.begin(), columns.end(), name) == columns.end()) break;
-    out.push_back(name);
-  }
-  return out;
-}
-
 double mean_of(const std::vector<double>& v) {
   double s = 0;
   int n = 0;
@@ -81,44 +69,6 @@ Stat mean_std(const std::vector<double>& values) {
   return s;
 }
 
-std::vector<double> RunResult::column(const std::string& name) const {
-  const auto it = std::find(columns.begin(), columns.end(), name);
-  if (it == columns.end()) return {};
-  const auto c = static_cast<std::size_t>(it - columns.begin());
-  std::vector<double> out;
-  for (const auto& r : rows) out.push_back(c < r.size() ? r[c] : kNaN);
-  return out;
-}
-
-double RunResult::last(const std::string& name) const {
-  const auto v = column(name);
-  return v.empty() ? kNaN : v.back();
-}
-
-void parse_metrics_csv(const std::string& text, std::vector<std::string>& columns, std::vector<std::vector<double>>& rows) {
-  columns.clear();
-  rows.clear();
-  const auto lines = split(text, '\n');
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].empty()) continue;
-    const auto cells = split(lines[i], ',');
-    if (columns.empty()) {
-      columns = cells;
-      continue;
-    }
-    std::vector<double> row;
-    for (const auto& c : cells) {
-      try {
-        row.push_back(c.empty() ? kNaN : std::stod(c));
-      } catch (const std::exception&) {
-        row.push_back(kNaN);
-      }
-    }
-    row.resize(columns.size(), kNaN);
-    rows.push_back(std::move(row));
-  }
-}
-
 std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, const fs::path& out) {
   std::vector<RunResult> results;
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
@@ -135,16 +85,10 @@ std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, co
     }
     std::error_code ec;
     if (r.status != "missing" && fs::exists(dir / "metrics.csv", ec))
-      parse_metrics_csv(read_file(dir / "metrics.csv"), r.columns, r.rows);
+      static_cast<MetricsTable&>(r) = parse_metrics_csv(read_file(dir / "metrics.csv"));
     results.push_back(std::move(r));
   }
   return results;
-}
-
-bool is_standard_metric(const std::string& c) {
-  static const std::vector<std::string> standard = {"epoch",    "train_loss", "train_acc", "test_loss", "test_acc",
-                                                    "seconds",  "val_loss",   "val_acc",   "lr"};
-  return std::find(standard.begin(), standard.end(), c) != standard.end();
 }
 
 std::string SettingSummary::status_text() const {
@@ -168,7 +112,7 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
     sum.label = plan.settings[s];
     std::vector<const RunResult*> ok;
     for (const auto& r : results) {
-      const RunSpec& spec = plan.runs[r.run];
+      const PlannedRun& spec = plan.runs[r.run];
       if (spec.setting != s) continue;
       sum.values = spec.values;
       ++sum.runs;
@@ -182,8 +126,10 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
     std::vector<double> final_acc, best_acc, final_loss, final_test_loss, to_target, sec, act_sec, act_share;
     std::vector<double> l_mean, l_std, l_dead, l_sat;
     for (const RunResult* r : ok) {
+      // A metrics.csv written by hand or by another tool may lack columns: absent values are NaN
+      // (left out of the statistics), never read past the end.
       const auto acc = r->column("test_acc");
-      final_acc.push_back(acc.back());
+      final_acc.push_back(r->last("test_acc"));
       double best = kNaN;
       for (double a : acc)
         if (std::isfinite(a) && !(a <= best)) best = a;
@@ -191,24 +137,24 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
       final_loss.push_back(r->last("train_loss"));
       final_test_loss.push_back(r->last("test_loss"));
       const auto epochs = r->column("epoch");
-      for (std::size_t i = 0; i < acc.size(); ++i)
+      for (std::size_t i = 0; i < acc.size() && i < epochs.size(); ++i)
         if (acc[i] >= e.target_accuracy) {
           to_target.push_back(epochs[i]);
           ++sum.reached;
           break;
         }
       sec.push_back(mean_of(r->column("seconds")));
-      act_sec.push_back(mean_of(r->column("act_seconds")));
-      act_share.push_back(mean_of(r->column("act_share")));
-      auto layer_avg = [&](const std::string& suffix) {
+      act_sec.push_back(mean_of(r->column(kActSeconds)));
+      act_share.push_back(mean_of(r->column(kActShare)));
+      auto layer_avg = [&](ActivationStat stat) {
         std::vector<double> v;
-        for (const auto& c : numbered(r->columns, "act", "_" + suffix)) v.push_back(r->last(c));
+        for (const auto& c : activation_columns(r->columns, stat)) v.push_back(r->last(c));
         return mean_of(v);
       };
-      l_mean.push_back(layer_avg("mean"));
-      l_std.push_back(layer_avg("std"));
-      l_dead.push_back(layer_avg("dead"));
-      l_sat.push_back(layer_avg("sat"));
+      l_mean.push_back(layer_avg(ActivationStat::mean));
+      l_std.push_back(layer_avg(ActivationStat::std));
+      l_dead.push_back(layer_avg(ActivationStat::dead));
+      l_sat.push_back(layer_avg(ActivationStat::sat));
     }
     sum.final_test_acc = mean_std(final_acc);
     sum.best_test_acc = mean_std(best_acc);
@@ -235,7 +181,7 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
     }
     // Weight gradients by depth, at epoch 1 and at the end.
     for (int k = 1;; ++k) {
-      const std::string c = "w" + std::to_string(k) + "_grad";
+      const std::string c = weight_grad_column(k);
       std::vector<double> first, last;
       for (const RunResult* r : ok) {
         const auto v = r->column(c);
@@ -252,8 +198,9 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
       std::vector<double> acc, loss;
       for (const RunResult* r : ok) {
         if (i >= r->rows.size()) continue;
-        acc.push_back(r->column("test_acc")[i]);
-        loss.push_back(r->column("train_loss")[i]);
+        const auto a = r->column("test_acc"), l = r->column("train_loss");
+        acc.push_back(i < a.size() ? a[i] : kNaN);
+        loss.push_back(i < l.size() ? l[i] : kNaN);
       }
       const Stat a = mean_std(acc), l = mean_std(loss);
       const double ep = static_cast<double>(i + 1);
@@ -335,13 +282,12 @@ Table layer_table(const std::vector<SettingSummary>& s) {
   t.right = {false, true, true, true, true, true, true};
   for (const auto& x : s) {
     for (int k = 1;; ++k) {
-      const std::string p = "act" + std::to_string(k) + "_";
-      const Stat* mean = x.find_last(p + "mean");
+      const Stat* mean = x.find_last(activation_column(k, ActivationStat::mean));
       if (!mean) break;
-      auto get = [&](const std::string& c) { const Stat* v = x.find_last(p + c); return v ? *v : Stat{}; };
+      auto get = [&](ActivationStat stat) { const Stat* v = x.find_last(activation_column(k, stat)); return v ? *v : Stat{}; };
       const std::size_t w = static_cast<std::size_t>(k - 1);
-      t.rows.push_back({x.label, std::to_string(k), format_stat(*mean, "%.3f"), format_stat(get("std"), "%.3f"),
-                        format_stat(get("dead"), "%.1f", 100), format_stat(get("sat"), "%.1f", 100),
+      t.rows.push_back({x.label, std::to_string(k), format_stat(*mean, "%.3f"), format_stat(get(ActivationStat::std), "%.3f"),
+                        format_stat(get(ActivationStat::dead), "%.1f", 100), format_stat(get(ActivationStat::sat), "%.1f", 100),
                         w < x.grad_last.size() ? format_stat(x.grad_last[w], "%.3g") : "—"});
     }
   }
@@ -373,7 +319,7 @@ Table runs_table(const Plan& plan, const std::vector<RunResult>& results) {
   t.header = {"run", "setting", "seed", "status", "epochs", "final test acc %", "best test acc %", "wall time s", "message"};
   t.right = {false, false, true, false, true, true, true, true, false};
   for (const auto& r : results) {
-    const RunSpec& spec = plan.runs[r.run];
+    const PlannedRun& spec = plan.runs[r.run];
     const auto acc = r.column("test_acc");
     double best = kNaN;
     for (double a : acc)
@@ -406,7 +352,7 @@ std::string runs_csv(const Plan& plan, const std::vector<RunResult>& results) {
   for (const auto& m : metrics) csv += "," + csv_cell(m);
   csv += ",message\n";
   for (const auto& r : results) {
-    const RunSpec& spec = plan.runs[r.run];
+    const PlannedRun& spec = plan.runs[r.run];
     std::string head = csv_cell(spec.id) + "," + csv_cell(plan.settings[spec.setting]);
     for (const auto& v : spec.values) head += "," + csv_cell(v);
     head += "," + std::to_string(spec.seed) + "," + r.status;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "apps/sweep/experiment.hpp"
+#include "core/run/metrics.hpp"
 
 namespace nnlab::report {
 
@@ -34,23 +35,13 @@ struct Stat {
 // Mean and sample std of the finite values (NaN and ±inf are ignored).
 Stat mean_std(const std::vector<double>& values);
 
-// A run's outcome and its metrics.csv.
-struct RunResult {
+// A run's outcome and its metrics.csv (read with core/run/metrics.hpp, which owns the columns).
+struct RunResult : MetricsTable {
   std::size_t run = 0;       // index into Plan::runs
   std::string status;        // "ok", "failed", "diverged", or "missing" (no done.json)
   std::string message;
   double wall_seconds = kNaN;
-  std::vector<std::string> columns;         // metrics.csv header
-  std::vector<std::vector<double>> rows;    // one per epoch; empty cells are NaN
-
-  // The column's values over epochs (empty when the run has no such column).
-  std::vector<double> column(const std::string& name) const;
-  // The value at the last epoch (NaN when absent).
-  double last(const std::string& name) const;
 };
-
-// Parse a metrics.csv text (header + rows; empty cells become NaN).
-void parse_metrics_csv(const std::string& text, std::vector<std::string>& columns, std::vector<std::vector<double>>& rows);
 
 // Read done.json and metrics.csv of every run of the plan.
 std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, const std::filesystem::path& out);
@@ -81,9 +72,6 @@ struct SettingSummary {
 };
 
 std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, const std::vector<RunResult>& results);
-
-// True for the columns metrics.csv always has (epoch, train_loss, ..., lr); the rest are diagnostics.
-bool is_standard_metric(const std::string& column);
 
 // A table rendered as Markdown or HTML.
 struct Table {

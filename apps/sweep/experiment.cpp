@@ -5,7 +5,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
 #include "core/registry.hpp"
@@ -120,7 +120,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
     for (std::size_t i = 0; i < a.size(); ++i) {
       const std::string path = "activations[" + std::to_string(i) + "]";
       const json spec = plain(a[i]);
-      const ResolvedLayer r = resolve_layer(spec, where(source, path));
+      const LayerSpec r = resolve_layer(spec, where(source, path));
       if (!is_activation(r.entry->kind))
         throw ConfigError(where(source, path) + ": '" + r.entry->name + "' is not an activation");
       e.activations.push_back(spec);
@@ -218,7 +218,7 @@ Plan expand(const Experiment& e) {
     const std::size_t setting = plan.settings.size();
     plan.settings.push_back(label);
     for (const auto seed : e.seeds) {
-      RunSpec r;
+      PlannedRun r;
       const std::string id = (id_base.empty() ? "" : id_base + "_") + "s" + std::to_string(seed);
       r.id = id;
       for (int n = 2; used_ids.count(r.id); ++n) r.id = id + "-" + std::to_string(n);  // distinct values, same slug

@@ -51,7 +51,7 @@ struct Experiment {
 };
 
 // One run of the sweep.
-struct RunSpec {
+struct PlannedRun {
   std::string id;                      // "elu-alpha0.5_lr0.1_s1"
   std::size_t setting = 0;             // index into Plan::settings
   std::vector<std::string> values;     // display value per axis (Plan::axes), e.g. "elu(alpha=0.5)", "0.1"
@@ -62,7 +62,7 @@ struct RunSpec {
 struct Plan {
   std::vector<std::string> axes;       // column names: "activation" and the sweep paths
   std::vector<std::string> settings;   // setting labels: "relu", "elu(alpha=0.5), lr=0.1"; "base" if nothing is swept
-  std::vector<RunSpec> runs;           // settings-major, seeds innermost
+  std::vector<PlannedRun> runs;           // settings-major, seeds innermost
 };
 
 // Read and validate an experiment file (unknown keys get the nearest valid one).

@@ -136,9 +136,9 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
 
 }  // namespace
 
-fs::path run_directory(const fs::path& out, const RunSpec& run) { return out / "runs" / run.id; }
+fs::path run_directory(const fs::path& out, const PlannedRun& run) { return out / "runs" / run.id; }
 
-std::vector<std::string> run_arguments(const Experiment& e, const RunSpec& run, const fs::path& out, int threads) {
+std::vector<std::string> run_arguments(const Experiment& e, const PlannedRun& run, const fs::path& out, int threads) {
   std::vector<std::string> a = {"train", e.base.string()};
   for (const auto& o : run.overrides) a.insert(a.end(), {"--set", o});
   a.insert(a.end(), {"--set", "train.threads=" + std::to_string(threads), "--diagnostics", "--out",
@@ -146,7 +146,7 @@ std::vector<std::string> run_arguments(const Experiment& e, const RunSpec& run, 
   return a;
 }
 
-json run_fingerprint(const Experiment& e, const RunSpec& run) {
+json run_fingerprint(const Experiment& e, const PlannedRun& run) {
   return {{"base", e.base.string()}, {"base_hash", content_hash(read_file(e.base, "base config"))}, {"overrides", run.overrides}};
 }
 
@@ -203,7 +203,7 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
   // What is left to do.
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
-    const RunSpec& r = plan.runs[i];
+    const PlannedRun& r = plan.runs[i];
     const fs::path dir = run_directory(o.out, r);
     std::string why;
     const auto done = read_done(dir, run_fingerprint(e, r), &why);
@@ -235,7 +235,7 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
   int finished = sum.skipped;
   while (next < pending.size() || !running.empty()) {
     while (next < pending.size() && static_cast<int>(running.size()) < sum.jobs) {
-      const RunSpec& r = plan.runs[pending[next++]];
+      const PlannedRun& r = plan.runs[pending[next++]];
       const fs::path dir = run_directory(o.out, r);
       fs::create_directories(dir);
       const pid_t pid = spawn(exe, run_arguments(e, r, o.out, sum.threads), dir / "log.txt");
@@ -250,7 +250,7 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
     }
     const auto it = running.find(pid);
     if (it == running.end()) continue;  // not one of ours
-    const RunSpec& r = plan.runs[it->second.index];
+    const PlannedRun& r = plan.runs[it->second.index];
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.start).count();
     running.erase(it);
     const fs::path dir = run_directory(o.out, r);

@@ -60,14 +60,14 @@ struct SweepSummary {
 // Run (or resume) the sweep. Throws Error when the directory is locked by another sweep.
 SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& options);
 
-std::filesystem::path run_directory(const std::filesystem::path& out, const RunSpec& run);
+std::filesystem::path run_directory(const std::filesystem::path& out, const PlannedRun& run);
 
 // The arguments after the executable: train BASE --set ... --diagnostics --out DIR/runs/<id>.
-std::vector<std::string> run_arguments(const Experiment& e, const RunSpec& run, const std::filesystem::path& out,
+std::vector<std::string> run_arguments(const Experiment& e, const PlannedRun& run, const std::filesystem::path& out,
                                        int threads);
 
 // The identity of a run's inputs (base config path and content hash, overrides), stored in done.json.
-nlohmann::json run_fingerprint(const Experiment& e, const RunSpec& run);
+nlohmann::json run_fingerprint(const Experiment& e, const PlannedRun& run);
 
 // done.json of a finished run with a matching fingerprint, or nothing (not finished, or stale:
 // `why` then says why, e.g. "the base config changed").

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/registry.hpp"
 #include "core/io/json_parse.hpp"
 #include "core/io/safetensors.hpp"
 
@@ -12,9 +13,20 @@ namespace {
 
 const std::string model_prefix = "model.";
 
+// The parts of a config that must agree for a resume. Input widths (dense in_features, ...) are left
+// out: the resolved config shows them as the built model's widths, older checkpoints as 0 ("from
+// the input"), and both describe the same model (a wrong width fails when the tensors load).
 nlohmann::json comparable(nlohmann::json config) {
-  if (config.contains("output")) config["output"].erase("dir");
-  if (config.contains("train")) config["train"].erase("epochs");
+  if (config.contains("output") && config["output"].is_object()) config["output"].erase("dir");
+  if (config.contains("train") && config["train"].is_object()) config["train"].erase("epochs");
+  if (config.contains("model") && config["model"].is_object() && config["model"].contains("layers") &&
+      config["model"]["layers"].is_array())
+    for (auto& layer : config["model"]["layers"]) {
+      if (!layer.is_object() || !layer.contains("type") || !layer["type"].is_string()) continue;
+      if (const LayerEntry* e = LayerRegistry::instance().find(layer["type"].get<std::string>()))
+        for (const auto& p : e->params)
+          if (p.input_width) layer.erase(p.name);
+    }
   return config;
 }
 

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/loss.hpp"
 #include "core/registry.hpp"
 
 namespace nnlab {
@@ -113,7 +114,7 @@ void start_diagnostics(Model<float>& model) {
   model.set_timing(true);
 }
 
-void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, const TrainSettings& settings) {
+void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, const std::string& loss) {
   // Timers first, then off while the probe runs. They hold the epoch's training pass (forward and
   // backward) and its evaluation passes (forward only); the training pass's part of the forward
   // time is taken in proportion to the samples each processed.
@@ -131,22 +132,22 @@ void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, 
   MatF x;
   std::vector<std::int32_t> labels;
   probe_batch(data, x, labels);
-  const ProbeDiagnostics d = probe_diagnostics(model, x, labels, settings.loss);
+  const ProbeDiagnostics d = probe_diagnostics(model, x, labels, loss);
 
   for (std::size_t k = 0; k < d.activations.size(); ++k) {
-    const std::string p = "act" + std::to_string(k + 1) + "_";
+    const int n = static_cast<int>(k) + 1;
     const ActivationStats& a = d.activations[k];
-    m.extra.emplace_back(p + "mean", a.mean);
-    m.extra.emplace_back(p + "std", a.std);
-    m.extra.emplace_back(p + "dead", a.dead);
-    m.extra.emplace_back(p + "sat", a.saturated);
+    m.extra.emplace_back(activation_column(n, ActivationStat::mean), a.mean);
+    m.extra.emplace_back(activation_column(n, ActivationStat::std), a.std);
+    m.extra.emplace_back(activation_column(n, ActivationStat::dead), a.dead);
+    m.extra.emplace_back(activation_column(n, ActivationStat::sat), a.saturated);
   }
   for (std::size_t k = 0; k < d.weights.size(); ++k)
-    m.extra.emplace_back("w" + std::to_string(k + 1) + "_grad", d.weights[k].grad_norm);
+    m.extra.emplace_back(weight_grad_column(static_cast<int>(k) + 1), d.weights[k].grad_norm);
   // No time was recorded when the timers were off during the epoch (start_diagnostics not called).
   const bool timed = all_seconds > 0;
-  m.extra.emplace_back("act_seconds", timed ? act_seconds : kNaN);
-  m.extra.emplace_back("act_share", timed ? act_seconds / all_seconds : kNaN);
+  m.extra.emplace_back(kActSeconds, timed ? act_seconds : kNaN);
+  m.extra.emplace_back(kActShare, timed ? act_seconds / all_seconds : kNaN);
 
   model.reset_timing();
   model.set_timing(true);

@@ -53,7 +53,9 @@
 #include <string>
 #include <vector>
 
-#include "core/run/trainer.hpp"
+#include "core/model.hpp"
+#include "core/run/data.hpp"
+#include "core/run/metrics.hpp"
 
 namespace nnlab {
 
@@ -96,6 +98,7 @@ void start_diagnostics(Model<float>& model);
 
 // Measure the diagnostics on `model` and append them to m.extra as named columns (see above);
 // read and reset the layer timers.
-void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, const TrainSettings& settings);
+// `loss` names the training loss. Column names come from core/run/metrics.hpp.
+void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, const std::string& loss);
 
 }  // namespace nnlab

@@ -8,12 +8,13 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "core/run/saved_run.hpp"
-#include "core/run/checkpoint.hpp"
-#include "core/run/config.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/checkpoint.hpp"
+#include "core/run/data.hpp"
+#include "core/run/model_file.hpp"
+#include "core/run/setup.hpp"
+#include "core/run/spec.hpp"
 #include "datasets/idx.hpp"
 
 namespace nnlab::fuzz {
@@ -72,7 +73,7 @@ std::string cifar_records(std::size_t n, std::size_t label_bytes) {
   return out;
 }
 
-RunConfig cifar_config(const fs::path& dir, const std::string& dataset, const std::string& label) {
+RunSpec cifar_config(const fs::path& dir, const std::string& dataset, const std::string& label) {
   json data = {{"dataset", dataset}, {"path", dir.string()}};
   if (!label.empty()) data["label"] = label;
   return resolve_config(json{{"model", json::object()}, {"data", data}}, "fuzz_cifar.json");
@@ -81,7 +82,7 @@ RunConfig cifar_config(const fs::path& dir, const std::string& dataset, const st
 struct CifarSetup {
   fs::path dir10 = scratch_dir() / "cifar-10-batches-bin";
   fs::path dir100 = scratch_dir() / "cifar-100-binary";
-  RunConfig cifar10, cifar100_fine, cifar100_coarse;
+  RunSpec cifar10, cifar100_fine, cifar100_coarse;
   CifarSetup() {
     // Every file but the fuzzed one holds one valid record.
     fs::create_directories(dir10);
@@ -108,14 +109,15 @@ struct DataShape {
   Index features = 0;
   int classes = 0;
   Index rows = 0;
+  std::vector<Index> shape;  // the sample shape the loader reports ({} for a feature vector)
 };
 
 std::optional<DataShape> data_shape(const json& data) {
   const std::string name = data["dataset"].get<std::string>();
   DataShape s;
-  if (name == "mnist" || name == "fashion-mnist") s = {784, 10, 60000};
-  else if (name == "cifar10") s = {3072, 10, 50000};
-  else if (name == "cifar100") s = {3072, data["label"].get<std::string>() == "coarse" ? 20 : 100, 50000};
+  if (name == "mnist" || name == "fashion-mnist") s = {784, 10, 60000, {1, 28, 28}};
+  else if (name == "cifar10") s = {3072, 10, 50000, {3, 32, 32}};
+  else if (name == "cifar100") s = {3072, data["label"].get<std::string>() == "coarse" ? 20 : 100, 50000, {3, 32, 32}};
   else if (name == "spirals") {
     s.features = 2, s.classes = static_cast<int>(data["classes"].get<std::int64_t>());
     s.rows = s.classes * data["samples"].get<Index>();
@@ -147,15 +149,19 @@ constexpr double max_weights = 1 << 24;
 // ---- checkpoint -----------------------------------------------------------------------------
 
 struct CheckpointSetup {
-  RunConfig cfg;  // as run_training() has it when it loads a checkpoint
+  RunSpec spec;
   RunData data;
+  nlohmann::json resolved;  // as run_training() has it when it loads a checkpoint
   fs::path run_dir = scratch_dir() / "run";
   CheckpointSetup() {
-    cfg = resolve_config(checkpoint_run_config(), "fuzz_checkpoint.json");
-    data = load_run_data(cfg);
-    build_run_model(cfg, data);  // completes cfg.resolved with the data's shape
+    spec = resolve_config(checkpoint_run_config(), "fuzz_checkpoint.json");
+    data = load_run_data(spec.data, spec.train.seed);
+    TrainingSetup s = make_training(spec, data.train);
+    RunSpec bound = spec;
+    bound.model = s.model_spec;
+    resolved = bound.to_json(&s.model);
     fs::create_directories(run_dir);
-    write_file_atomic(run_dir / "config.json", cfg.resolved.dump(2) + "\n");  // what nnlab eval reads
+    write_file_atomic(run_dir / "config.json", resolved.dump(2) + "\n");  // what nnlab eval reads
   }
 };
 
@@ -193,10 +199,11 @@ Outcome run_cifar(Input data) {
   Outcome o;
   if (!data.empty() && data.size() % record100 == 0) {
     write_bytes(setup.dir100 / "train.bin", data);
-    attempt(o, [&] { load_run_data((data.size() / record100) % 2 ? setup.cifar100_fine : setup.cifar100_coarse); });
+    const RunSpec& spec = (data.size() / record100) % 2 ? setup.cifar100_fine : setup.cifar100_coarse;
+    attempt(o, [&] { load_run_data(spec.data, spec.train.seed); });
   } else {
     write_bytes(setup.dir10 / "data_batch_1.bin", data);
-    attempt(o, [&] { load_run_data(setup.cifar10); });
+    attempt(o, [&] { load_run_data(setup.cifar10.data, setup.cifar10.train.seed); });
   }
   return o;
 }
@@ -220,22 +227,22 @@ void load_config_as_train_does(Input data) {
   write_bytes(path, data.data(), static_cast<std::size_t>(nul - data.begin()));
 
   // As run_training() does, minus reading the data set's files and training.
-  RunConfig cfg = load_config(path.string(), overrides);
-  const std::optional<DataShape> shape = data_shape(cfg.data);
+  const RunSpec spec = load_config(path.string(), overrides);
+  const std::optional<DataShape> shape = data_shape(spec.data.to_json());
   if (!shape) return;
-  RunData stub;
-  stub.train.features = shape->features;
-  stub.train.classes = shape->classes;
-  stub.train.rows = shape->rows;
-  resolve_data_shape(cfg, shape->features, shape->classes);  // build_run_model() repeats it (idempotent)
-  if (dense_weights(cfg.model["layers"], shape->features) > max_weights) return;
-  Model<float> model = build_run_model(cfg, stub);
-  const auto loss = make_loss<float>(cfg.train.loss);
-  const auto optimizer = make_optimizer(cfg.optimizer);
-  const Index batch = cfg.train.batch_size;
-  const Index steps = cfg.train.drop_last ? shape->rows / batch : (shape->rows + batch - 1) / batch;
-  if (!cfg.schedule.is_null()) make_schedule(cfg.schedule, "schedule", optimizer->lr(), {cfg.train.epochs, steps});
-  (void)cfg.resolved.dump(2);  // written as the run's config.json
+  Dataset stub;
+  stub.features = shape->features;
+  stub.classes = shape->classes;
+  stub.rows = shape->rows;
+  stub.shape = shape->shape;
+  const ModelSpec bound = spec.model.bind(stub.sample_shape(), stub.classes, spec.data.dataset());
+  json layers = json::array();
+  for (const auto& l : bound.layers) layers.push_back(l.to_json());
+  if (dense_weights(layers, shape->features) > max_weights) return;
+  TrainingSetup setup = make_training(spec, stub);
+  RunSpec resolved = spec;
+  resolved.model = setup.model_spec;
+  (void)resolved.to_json(&setup.model).dump(2);  // written as the run's config.json
 }
 
 }  // namespace
@@ -253,13 +260,8 @@ Outcome run_checkpoint(Input data) {
   Outcome o;
   // 1. nnlab train --resume: into a freshly built model, optimizer and schedule, as run_training().
   attempt(o, [&] {
-    RunConfig cfg = setup.cfg;
-    Model<float> model = build_run_model(cfg, setup.data);
-    const auto optimizer = make_optimizer(cfg.optimizer);
-    const Index batch = cfg.train.batch_size;
-    const auto schedule = make_schedule(cfg.schedule, "schedule", optimizer->lr(),
-                                        {cfg.train.epochs, (setup.data.train.rows + batch - 1) / batch});
-    load_checkpoint(path, model, *optimizer, schedule.get(), cfg.resolved);
+    TrainingSetup s = make_training(setup.spec, setup.data.train);
+    load_checkpoint(path, s.model, *s.optimizer, s.schedule.get(), setup.resolved);
   });
   // 2. nnlab eval / predict with the file as the weights.
   attempt(o, [&] { load_saved_run(setup.run_dir.string(), path.filename().string()); });

@@ -19,14 +19,14 @@
 #include <iostream>
 #include <set>
 
-#include "core/run/config.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
 #include "core/loss.hpp"
 #include "core/optimizer.hpp"
 #include "core/registry.hpp"
 #include "core/schedule.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
+#include "core/run/spec.hpp"
 #include "datasets/idx.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 
@@ -144,9 +144,9 @@ void config_seeds(const fs::path& out, const fs::path& source_dir) {
 }
 
 void checkpoint_seeds(const fs::path& out) {
-  RunConfig cfg = resolve_config(fuzz::checkpoint_run_config(), "fuzz_checkpoint.json");
+  RunSpec cfg = resolve_config(fuzz::checkpoint_run_config(), "fuzz_checkpoint.json");
   const fs::path run = fuzz::scratch_dir() / "corpus_run";
-  cfg.output_dir = run.string();
+  cfg.output.dir = run.string();
   RunCallbacks cb;
   std::vector<std::pair<std::string, std::string>> files;
   // on_epoch runs before the epoch's checkpoint is saved: the file then holds the previous epoch.

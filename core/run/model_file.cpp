@@ -1,13 +1,13 @@
-#include "core/run/saved_run.hpp"
+#include "core/run/model_file.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/io/json_parse.hpp"
+#include "core/io/safetensors.hpp"
 
 namespace nnlab {
 
@@ -60,6 +60,67 @@ std::vector<float> float_list(const TensorFile& f, const std::string& key, const
 
 }  // namespace
 
+ModelInfo model_info(const Dataset& train) {
+  ModelInfo info;
+  info.dataset = train.name;
+  info.scale = train.scale;
+  info.mean = train.mean;
+  info.stddev = train.stddev;
+  info.classes = train.classes;
+  info.class_names = train.class_names;
+  info.shape = train.shape;
+  return info;
+}
+
+TensorFile weights_file(Model<float>& model, const ModelInfo& info, int epoch,
+                        const std::map<std::string, std::string>& extra) {
+  TensorFile f = model_tensors(model);
+  auto& meta = f.metadata;
+  meta["format"] = "pt";
+  meta["nnlab.architecture"] = model.summary();
+  meta["nnlab.dataset"] = info.dataset;
+  meta["nnlab.scale"] = json(info.scale).dump();
+  meta["nnlab.mean"] = json(info.mean).dump();
+  meta["nnlab.std"] = json(info.stddev).dump();
+  meta["nnlab.classes"] = std::to_string(info.classes);
+  meta["nnlab.class_names"] = json(info.class_names).dump();
+  meta["nnlab.shape"] = json(info.shape).dump();
+  meta["nnlab.epoch"] = std::to_string(epoch);
+  for (const auto& [k, v] : extra) meta[k] = v;
+  return f;
+}
+
+ModelInfo read_model_info(const TensorFile& file, const std::string& src) {
+  ModelInfo info;
+  if (auto it = file.metadata.find("nnlab.dataset"); it != file.metadata.end()) info.dataset = it->second;
+  const json scale = meta_json(file, "nnlab.scale", src);
+  if (!float_value(scale, true)) bad_meta("nnlab.scale", src, "a positive number");
+  info.scale = scale.get<float>();
+  info.mean = float_list(file, "nnlab.mean", src, false);
+  info.stddev = float_list(file, "nnlab.std", src, true);
+  const json classes = meta_json(file, "nnlab.classes", src);
+  if (!int_in(classes, 1, 1 << 24)) bad_meta("nnlab.classes", src, "a class count (1 to 2^24)");
+  info.classes = classes.get<int>();
+  const json names = meta_json(file, "nnlab.class_names", src);
+  if (!names.is_array() || !std::all_of(names.begin(), names.end(), [](const json& n) { return n.is_string(); }))
+    bad_meta("nnlab.class_names", src, "a list of strings");
+  info.class_names = names.get<std::vector<std::string>>();
+  // The sample shape, e.g. [1, 28, 28]: positive sizes whose product (the input width) stays sane.
+  const json shape = meta_json(file, "nnlab.shape", src);
+  constexpr std::int64_t max_features = std::int64_t{1} << 40;
+  Index features = 1;
+  if (!shape.is_array()) bad_meta("nnlab.shape", src, "a sample shape like [1, 28, 28]");
+  for (const auto& d : shape) {
+    if (!int_in(d, 1, max_features) || features > max_features / d.get<std::int64_t>())
+      bad_meta("nnlab.shape", src, "a sample shape like [1, 28, 28] (positive sizes, at most 2^40 values)");
+    info.shape.push_back(d.get<Index>());
+    features *= info.shape.back();
+  }
+  if (info.mean.empty() || info.mean.size() != info.stddev.size())
+    throw CheckpointError(src + ": normalisation metadata is inconsistent");
+  return info;
+}
+
 SavedRun load_saved_run(const std::string& dir, const std::string& weights, const std::vector<std::string>& overrides) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw Error(dir + ": not a run directory (expected the --out of nnlab train)");
@@ -76,41 +137,23 @@ SavedRun load_saved_run(const std::string& dir, const std::string& weights, cons
     throw CheckpointError(why);
   }
   SavedRun run;
-  run.cfg = load_config(config.string(), overrides);
+  run.spec = load_config(config.string(), overrides);
   run.weights = load_safetensors(wpath);
   const std::string src = wpath.string();
-  const json scale = meta_json(run.weights, "nnlab.scale", src);
-  if (!float_value(scale, true)) bad_meta("nnlab.scale", src, "a positive number");
-  run.scale = scale.get<float>();
-  run.mean = float_list(run.weights, "nnlab.mean", src, false);
-  run.stddev = float_list(run.weights, "nnlab.std", src, true);
-  const json classes = meta_json(run.weights, "nnlab.classes", src);
-  if (!int_in(classes, 1, 1 << 24)) bad_meta("nnlab.classes", src, "a class count (1 to 2^24)");
-  run.classes = classes.get<int>();
-  const json names = meta_json(run.weights, "nnlab.class_names", src);
-  if (!names.is_array() || !std::all_of(names.begin(), names.end(), [](const json& n) { return n.is_string(); }))
-    bad_meta("nnlab.class_names", src, "a list of strings");
-  run.class_names = names.get<std::vector<std::string>>();
-  // The sample shape, e.g. [1, 28, 28]: positive sizes whose product (the input width) stays sane.
-  const json shape = meta_json(run.weights, "nnlab.shape", src);
-  constexpr std::int64_t max_features = std::int64_t{1} << 40;
+  run.info = read_model_info(run.weights, src);
   Index features = 1;
-  if (!shape.is_array()) bad_meta("nnlab.shape", src, "a sample shape like [1, 28, 28]");
-  for (const auto& d : shape) {
-    if (!int_in(d, 1, max_features) || features > max_features / d.get<std::int64_t>())
-      bad_meta("nnlab.shape", src, "a sample shape like [1, 28, 28] (positive sizes, at most 2^40 values)");
-    run.shape.push_back(d.get<Index>());
-    features *= run.shape.back();
-  }
-  if (run.mean.empty() || run.mean.size() != run.stddev.size()) throw CheckpointError(src + ": normalisation metadata is inconsistent");
-  if (run.shape.empty()) {
+  for (Index d : run.info.shape) features *= d;
+  if (run.info.shape.empty()) {
     auto it = run.weights.tensors.find("layers.0.weight");
     if (it == run.weights.tensors.end() || it->second.shape.size() != 2) throw CheckpointError(src + ": cannot tell the input width");
     features = it->second.shape[1];
   }
-  resolve_data_shape(run.cfg, features, run.classes);
-  run.model = build_model<float>(run.cfg.model["layers"], run.shape.empty() ? Shape{features} : Shape(run.shape),
-                                 run.cfg.train.seed);
+  const ModelSpec model = run.spec.model.bind(run.info.sample_shape(features), run.info.classes, run.spec.data.dataset());
+  run.model = build_model<float>(model.layers, model.input_shape, run.spec.train.seed);
+  // The metadata describe this model, or the file is not usable with it.
+  if (run.model.out_features() != run.info.classes)
+    throw CheckpointError(src + ": metadata 'nnlab.classes' is " + std::to_string(run.info.classes) + " but the model of " +
+                          config.string() + " has " + std::to_string(run.model.out_features()) + " outputs");
   load_model_tensors(run.model, run.weights, src);
   return run;
 }

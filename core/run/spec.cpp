@@ -1,17 +1,14 @@
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
-#include "core/dataset.hpp"
 #include "core/error.hpp"
-#include "core/io/fileio.hpp"
 #include "core/init.hpp"
+#include "core/io/fileio.hpp"
 #include "core/io/json_parse.hpp"
 #include "core/loss.hpp"
-#include "core/optimizer.hpp"
-#include "core/params.hpp"
-#include "core/registry.hpp"
-#include "core/schedule.hpp"
+#include "core/run/metrics.hpp"
 
 namespace nnlab {
 
@@ -28,6 +25,12 @@ void check_keys(const json& obj, const std::string& path, const std::vector<std:
   }
 }
 
+std::vector<std::string> with_auto_none(const std::vector<std::string>& metrics) {
+  std::vector<std::string> out = {"auto", "none"};
+  out.insert(out.end(), metrics.begin(), metrics.end());
+  return out;
+}
+
 const std::vector<ParamSpec>& train_specs() {
   static const std::vector<ParamSpec> s = {
       integer("epochs", 10, "passes over the training set", 1, 1e6),
@@ -38,7 +41,7 @@ const std::vector<ParamSpec>& train_specs() {
       boolean("shuffle", true, "reshuffle the training set every epoch"),
       boolean("drop_last", false, "drop the last incomplete batch of each epoch"),
       text("monitor", "auto", "metric for best.safetensors and early stopping (auto: val_loss with a validation split)",
-           {"auto", "none", "val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc"}),
+           with_auto_none(monitorable_metrics())),
       integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0),
       number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
       boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
@@ -64,7 +67,13 @@ const std::vector<ParamSpec>& data_specs() {
   return s;
 }
 
-json resolve_data(const json& data) {
+std::vector<std::string> generic_data_keys() {
+  std::vector<std::string> keys;
+  for (const auto& p : data_specs()) keys.push_back(p.name);
+  return keys;
+}
+
+DataSpec resolve_data(const json& data) {
   const json d = data.is_null() ? json::object() : data;
   if (!d.is_object()) throw ConfigError("data: expected an object like {\"dataset\": \"fashion-mnist\"}");
   std::string name = "fashion-mnist";
@@ -72,81 +81,184 @@ json resolve_data(const json& data) {
     if (!d["dataset"].is_string()) throw ConfigError("data.dataset: expected a string, got " + d["dataset"].dump());
     name = d["dataset"].get<std::string>();
   }
-  const auto& entry = DatasetRegistry::instance().get(name, "dataset", "data.dataset");
+  DataSpec spec;
+  spec.format = &DatasetRegistry::instance().get(name, "dataset", "data.dataset");
   // Generic keys first, then the format's own keys; an unknown key gets the nearest of both.
   std::vector<ParamSpec> all = data_specs();
-  all.insert(all.end(), entry.params.begin(), entry.params.end());
+  all.insert(all.end(), spec.format->params.begin(), spec.format->params.end());
   const Args generic = parse_args(all, d, "data", {});
-  return args_to_json(generic);
+  spec.validation_split = generic.number("validation_split");
+  spec.normalize = generic.boolean("normalize");
+  spec.limit_train = generic.integer("limit_train");
+  spec.limit_test = generic.integer("limit_test");
+  std::map<std::string, Value> own;
+  for (const auto& p : spec.format->params) own[p.name] = generic.values().at(p.name);
+  spec.format_args = Args(std::move(own));
+  return spec;
 }
 
-json resolve_model_shorthand(const json& m) {
-  json out = m;
-  if (!m.contains("hidden")) out["hidden"] = json::array();
-  const json& hidden = out["hidden"];
+MlpSpec resolve_mlp(const json& m) {
+  MlpSpec s;
+  const json hidden = m.contains("hidden") ? m["hidden"] : json::array();
   if (!hidden.is_array())
     throw ConfigError("model.hidden: expected an array of layer widths like [256, 128], got " + hidden.dump());
-  for (std::size_t i = 0; i < hidden.size(); ++i)
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
     if (!hidden[i].is_number_integer() || hidden[i].get<std::int64_t>() < 1)
       throw ConfigError("model.hidden[" + std::to_string(i) + "]: expected a positive integer, got " + hidden[i].dump());
-  if (!m.contains("activation")) out["activation"] = "relu";
+    s.hidden.push_back(hidden[i].get<Index>());
+  }
+  const json activation = m.contains("activation") ? m["activation"] : json("relu");
   // The name is checked against the activations only, before any parameter: "dense" is not an
   // activation (rather than a dense layer missing its out_features), and a typo is matched
   // against activation names, not layer names.
   {
-    const json& spec = out["activation"];
-    const json* type = spec.is_string() ? &spec : (spec.is_object() && spec.contains("type") ? &spec["type"] : nullptr);
+    const json* type = activation.is_string() ? &activation
+                       : (activation.is_object() && activation.contains("type") ? &activation["type"] : nullptr);
     if (type && type->is_string())
-      activation_entry(type->get<std::string>(), spec.is_string() ? "model.activation" : "model.activation.type",
+      activation_entry(type->get<std::string>(), activation.is_string() ? "model.activation" : "model.activation.type",
                        " (use an explicit model.layers list for other layers)");
   }
-  const ResolvedLayer act = resolve_layer(out["activation"], "model.activation");
-  out["activation"] = resolved_layer_json(act);
-  if (!m.contains("init")) out["init"] = "pytorch";
-  if (!out["init"].is_string())
-    throw ConfigError("model.init: expected a string naming an initialisation scheme, got " + out["init"].dump());
+  s.activation = resolve_layer(activation, "model.activation");
+  const json init = m.contains("init") ? m["init"] : json("pytorch");
+  if (!init.is_string())
+    throw ConfigError("model.init: expected a string naming an initialisation scheme, got " + init.dump());
   const auto& schemes = init_schemes();
-  const std::string init = out["init"].get<std::string>();
-  if (std::find(schemes.begin(), schemes.end(), init) == schemes.end())
-    throw ConfigError("model.init: unknown scheme '" + init + "'" + did_you_mean(init, schemes) + "; known: " + join(schemes));
-  if (!m.contains("dropout")) out["dropout"] = 0.0;
-  if (!out["dropout"].is_number() || out["dropout"].get<double>() < 0 || out["dropout"].get<double>() >= 1)
-    throw ConfigError("model.dropout: expected a probability in [0, 1), got " + out["dropout"].dump());
-  if (!m.contains("classes")) out["classes"] = 0;
-  if (!out["classes"].is_number_integer() || out["classes"].get<std::int64_t>() < 0)
+  s.init = init.get<std::string>();
+  if (std::find(schemes.begin(), schemes.end(), s.init) == schemes.end())
+    throw ConfigError("model.init: unknown scheme '" + s.init + "'" + did_you_mean(s.init, schemes) + "; known: " + join(schemes));
+  const json dropout = m.contains("dropout") ? m["dropout"] : json(0.0);
+  if (!dropout.is_number() || dropout.get<double>() < 0 || dropout.get<double>() >= 1)
+    throw ConfigError("model.dropout: expected a probability in [0, 1), got " + dropout.dump());
+  s.dropout = dropout.get<double>();
+  const json classes = m.contains("classes") ? m["classes"] : json(0);
+  if (!classes.is_number_integer() || classes.get<std::int64_t>() < 0)
     throw ConfigError("model.classes: expected a non-negative integer (0 or leave it out to take the data set's "
-                      "class count), got " + out["classes"].dump());
-  return out;
+                      "class count), got " + classes.dump());
+  s.classes = classes.get<Index>();
+  return s;
 }
 
-json resolve_model(const json& m) {
+ModelSpec resolve_model(const json& m) {
   static const std::vector<std::string> shorthand = {"input", "hidden", "activation", "classes", "init", "dropout"};
-  static const std::vector<std::string> explicit_keys = {"input", "layers"};
   if (!m.is_object())
     throw ConfigError("model: expected an object: {\"hidden\": [256, 128], \"activation\": \"relu\"} or {\"layers\": [...]}");
   std::vector<std::string> all = shorthand;
   all.push_back("layers");
   check_keys(m, "model", all);
-  json out = m;
-  if (!m.contains("input")) out["input"] = 0;
-  if (!out["input"].is_number_integer() || out["input"].get<std::int64_t>() < 0)
+  ModelSpec spec;
+  const json input = m.contains("input") ? m["input"] : json(0);
+  if (!input.is_number_integer() || input.get<std::int64_t>() < 0)
     throw ConfigError("model.input: expected a non-negative integer (0 or leave it out to take the data's width), got " +
-                      out["input"].dump());
+                      input.dump());
+  spec.input = input.get<Index>();
   if (m.contains("layers")) {
     for (const auto& k : shorthand)
       if (k != "input" && m.contains(k))
         throw ConfigError("model." + k + ": belongs to the MLP shorthand; with an explicit \"layers\" list put it in the layers");
     if (!m["layers"].is_array() || m["layers"].empty()) throw ConfigError("model.layers: expected a non-empty array");
-    json layers = json::array();
     for (std::size_t i = 0; i < m["layers"].size(); ++i)
-      layers.push_back(resolved_layer_json(resolve_layer(m["layers"][i], "model.layers[" + std::to_string(i) + "]")));
-    out["layers"] = layers;
-    return out;
+      spec.layers.push_back(resolve_layer(m["layers"][i], "model.layers[" + std::to_string(i) + "]"));
+    return spec;
   }
-  return resolve_model_shorthand(out);
+  spec.mlp = resolve_mlp(m);
+  return spec;
 }
 
 }  // namespace
+
+// ---- specs ----------------------------------------------------------------------------------
+
+Index TrainSpec::steps_per_epoch(Index rows) const {
+  const Index B = batch_size;
+  return drop_last ? rows / B : (rows + B - 1) / B;
+}
+
+json TrainSpec::to_json() const {
+  return {{"epochs", epochs},
+          {"batch_size", batch_size},
+          {"seed", seed},
+          {"threads", threads},
+          {"loss", loss},
+          {"shuffle", shuffle},
+          {"drop_last", drop_last},
+          {"monitor", monitor},
+          {"patience", patience},
+          {"min_delta", min_delta},
+          {"save_best", save_best},
+          {"clip_grad_norm", clip_grad_norm},
+          {"on_nonfinite", on_nonfinite},
+          {"max_consecutive_skips", max_consecutive_skips}};
+}
+
+json DataSpec::to_json() const {
+  json j = args_to_json(format_args);
+  j["dataset"] = format->name;
+  j["validation_split"] = validation_split;
+  j["normalize"] = normalize;
+  j["limit_train"] = limit_train;
+  j["limit_test"] = limit_test;
+  return j;
+}
+
+ModelSpec ModelSpec::bind(const Shape& data, int classes, const std::string& dataset) const {
+  const Index features = data.numel();
+  if (input != 0 && input != features)
+    throw ShapeError("model.input is " + std::to_string(input) + " but the data set '" + dataset + "' has " +
+                     std::to_string(features) + " features per sample");
+  ModelSpec b = *this;
+  b.input = features;
+  b.input_shape = data;
+  if (!mlp) return b;
+  MlpSpec& s = *b.mlp;
+  if (s.classes != 0 && s.classes != classes)
+    throw ShapeError("model.classes is " + std::to_string(s.classes) + " but the data set has " + std::to_string(classes) +
+                     " classes");
+  s.classes = classes;
+  // dense(hidden[i]) activation [dropout] ... dense(classes); each layer keeps the key it comes from.
+  b.layers.clear();
+  for (std::size_t i = 0; i < s.hidden.size(); ++i) {
+    const std::string path = "model.hidden[" + std::to_string(i) + "]";
+    b.layers.push_back(resolve_layer({{"type", "dense"}, {"out_features", s.hidden[i]}, {"init", s.init}}, path));
+    b.layers.push_back(s.activation);
+    if (s.dropout > 0) b.layers.push_back(resolve_layer({{"type", "dropout"}, {"p", s.dropout}}, "model.dropout"));
+  }
+  b.layers.push_back(resolve_layer({{"type", "dense"}, {"out_features", s.classes}, {"init", s.init}}, "model.classes"));
+  return b;
+}
+
+json ModelSpec::to_json(const Model<float>* built) const {
+  json j = {{"input", input}};
+  if (mlp) {
+    // The shorthand is saved as the shorthand (so --set model.activation=... works on it again).
+    j["hidden"] = mlp->hidden;
+    j["activation"] = mlp->activation.to_json();
+    j["init"] = mlp->init;
+    j["dropout"] = mlp->dropout;
+    j["classes"] = mlp->classes;
+    return j;
+  }
+  json layers = json::array();
+  for (std::size_t i = 0; i < this->layers.size(); ++i) {
+    const Shape* in = built && i < built->size() ? &built->layer(i).input_shape() : nullptr;
+    layers.push_back(this->layers[i].to_json(in));
+  }
+  j["layers"] = layers;
+  return j;
+}
+
+json RunSpec::to_json(const Model<float>* built) const {
+  json j = json::object();
+  if (description) j["description"] = *description;
+  j["model"] = model.to_json(built);
+  j["data"] = data.to_json();
+  j["optimizer"] = optimizer.to_json();
+  if (schedule) j["schedule"] = schedule->to_json();
+  j["train"] = train.to_json();
+  j["output"] = {{"dir", output.dir}};
+  return j;
+}
+
+// ---- resolving --------------------------------------------------------------------------------
 
 void apply_override(json& doc, const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -200,70 +312,58 @@ void apply_override(json& doc, const std::string& assignment) {
   *node = value;
 }
 
-RunConfig resolve_config(json doc, const std::string& source) {
-  RunConfig cfg;
-  cfg.source = source;
-  cfg.raw = doc;
+RunSpec resolve_config(json doc, const std::string& source) {
+  RunSpec spec;
+  spec.source = source;
   if (!doc.is_object()) throw ConfigError(source + ": the config must be a JSON object");
   check_keys(doc, "", {"description", "model", "data", "optimizer", "schedule", "train", "output"});
   if (!doc.contains("model")) throw ConfigError("model: missing (the network to train)");
+  if (doc.contains("description")) spec.description = doc["description"];
 
-  cfg.model = resolve_model(doc["model"]);
-  cfg.data = resolve_data(doc.value("data", json::object()));
+  spec.model = resolve_model(doc["model"]);
+  spec.data = resolve_data(doc.value("data", json::object()));
 
   json opt = doc.value("optimizer", json{{"type", "sgd"}});
   if (opt.is_object() && !opt.contains("type")) opt["type"] = "sgd";
-  make_optimizer(opt, "optimizer");  // validates
-  const auto& oe = OptimizerRegistry::instance().get(opt["type"].get<std::string>(), "optimizer", "optimizer.type");
-  cfg.optimizer = args_to_json(parse_args(oe.params, opt, "optimizer"));
-  cfg.optimizer["type"] = oe.name;
+  spec.optimizer = resolve_optimizer(opt, "optimizer");
 
   const Args t = parse_args(train_specs(), doc.value("train", json::object()), "train", {});
-  cfg.train.epochs = static_cast<int>(t.integer("epochs"));
-  cfg.train.batch_size = static_cast<int>(t.integer("batch_size"));
-  cfg.train.seed = static_cast<std::uint64_t>(t.integer("seed"));
-  cfg.train.threads = static_cast<int>(t.integer("threads"));
-  cfg.train.loss = t.text("loss");
-  cfg.train.shuffle = t.boolean("shuffle");
-  cfg.train.drop_last = t.boolean("drop_last");
-  cfg.train.monitor = t.text("monitor");
-  cfg.train.patience = static_cast<int>(t.integer("patience"));
-  cfg.train.min_delta = t.number("min_delta");
-  cfg.train.save_best = t.boolean("save_best");
-  cfg.train.clip_grad_norm = t.number("clip_grad_norm");
-  cfg.train.on_nonfinite = t.text("on_nonfinite");
-  cfg.train.max_consecutive_skips = static_cast<int>(t.integer("max_consecutive_skips"));
+  TrainSpec& train = spec.train;
+  train.epochs = static_cast<int>(t.integer("epochs"));
+  train.batch_size = static_cast<int>(t.integer("batch_size"));
+  train.seed = static_cast<std::uint64_t>(t.integer("seed"));
+  train.threads = static_cast<int>(t.integer("threads"));
+  train.loss = t.text("loss");
+  train.shuffle = t.boolean("shuffle");
+  train.drop_last = t.boolean("drop_last");
+  train.monitor = t.text("monitor");
+  train.patience = static_cast<int>(t.integer("patience"));
+  train.min_delta = t.number("min_delta");
+  train.save_best = t.boolean("save_best");
+  train.clip_grad_norm = t.number("clip_grad_norm");
+  train.on_nonfinite = t.text("on_nonfinite");
+  train.max_consecutive_skips = static_cast<int>(t.integer("max_consecutive_skips"));
+  const bool validation = spec.data.validation_split > 0;
   if (doc.contains("schedule") && !doc["schedule"].is_null()) {
-    cfg.schedule = resolve_schedule(doc["schedule"], "schedule");
-    const std::string metric = cfg.schedule.value("metric", "");
-    if (metric.rfind("val_", 0) == 0 && !(cfg.data["validation_split"].get<double>() > 0))
+    spec.schedule = resolve_schedule_spec(doc["schedule"], "schedule");
+    const std::string metric = spec.schedule->metric();
+    if (metric.rfind("val_", 0) == 0 && !validation)
       throw ConfigError("schedule.metric: '" + metric + "' needs a validation set; set data.validation_split");
   }
-  if (cfg.train.monitor == "auto")
-    cfg.train.monitor = cfg.data["validation_split"].get<double>() > 0 ? "val_loss" : "none";
-  if (cfg.train.monitor.rfind("val_", 0) == 0 && !(cfg.data["validation_split"].get<double>() > 0))
-    throw ConfigError("train.monitor: '" + cfg.train.monitor + "' needs a validation set; set data.validation_split");
-  if (cfg.train.patience > 0 && cfg.train.monitor == "none")
+  if (train.monitor == "auto") train.monitor = validation ? "val_loss" : "none";
+  if (train.monitor.rfind("val_", 0) == 0 && !validation)
+    throw ConfigError("train.monitor: '" + train.monitor + "' needs a validation set; set data.validation_split");
+  if (train.patience > 0 && train.monitor == "none")
     throw ConfigError("train.patience: early stopping needs a monitored metric: set data.validation_split (or train.monitor)");
 
   const std::string stem = std::filesystem::path(source).stem().string();
   const Args o = parse_args({text("dir", "runs/" + (stem.empty() ? std::string("run") : stem), "output directory")},
                             doc.value("output", json::object()), "output", {});
-  cfg.output_dir = o.text("dir");
-
-  cfg.resolved = json::object();
-  if (doc.contains("description")) cfg.resolved["description"] = doc["description"];
-  cfg.resolved["model"] = cfg.model;
-  cfg.resolved["data"] = cfg.data;
-  cfg.resolved["optimizer"] = cfg.optimizer;
-  if (!cfg.schedule.is_null()) cfg.resolved["schedule"] = cfg.schedule;
-  cfg.resolved["train"] = args_to_json(t);
-  cfg.resolved["train"]["monitor"] = cfg.train.monitor;
-  cfg.resolved["output"] = args_to_json(o);
-  return cfg;
+  spec.output.dir = o.text("dir");
+  return spec;
 }
 
-RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+RunSpec load_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": config file not found");
   json doc;
   try {
@@ -273,61 +373,6 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
   }
   for (const auto& o : overrides) apply_override(doc, o);
   return resolve_config(std::move(doc), path);
-}
-
-void resolve_data_shape(RunConfig& cfg, std::int64_t features, int classes) {
-  json& m = cfg.model;
-  const std::int64_t input = m["input"].get<std::int64_t>();
-  if (input != 0 && input != features)
-    throw ShapeError("model.input is " + std::to_string(input) + " but the data set '" + cfg.data["dataset"].get<std::string>() +
-                     "' has " + std::to_string(features) + " features per sample");
-  m["input"] = features;
-  if (m.contains("hidden")) {  // the MLP shorthand (idempotent: re-expands the same list)
-    m.erase("layers");
-    std::int64_t k = m["classes"].get<std::int64_t>();
-    if (k != 0 && k != classes)
-      throw ShapeError("model.classes is " + std::to_string(k) + " but the data set has " + std::to_string(classes) + " classes");
-    m["classes"] = classes;
-    json layers = json::array();
-    // Each expanded layer remembers the shorthand key it comes from, for messages.
-    cfg.layer_paths.clear();
-    for (std::size_t i = 0; i < m["hidden"].size(); ++i) {
-      layers.push_back({{"type", "dense"}, {"out_features", m["hidden"][i]}, {"init", m["init"]}});
-      cfg.layer_paths.push_back("model.hidden[" + std::to_string(i) + "]");
-      layers.push_back(m["activation"]);
-      cfg.layer_paths.push_back("model.activation");
-      if (m["dropout"].get<double>() > 0) {
-        layers.push_back({{"type", "dropout"}, {"p", m["dropout"]}});
-        cfg.layer_paths.push_back("model.dropout");
-      }
-    }
-    layers.push_back({{"type", "dense"}, {"out_features", classes}, {"init", m["init"]}});
-    cfg.layer_paths.push_back("model.classes");
-    json expanded = json::array();
-    for (std::size_t i = 0; i < layers.size(); ++i)
-      expanded.push_back(resolved_layer_json(resolve_layer(layers[i], cfg.layer_paths[i])));
-    // The saved config keeps the shorthand (so --set model.activation=... works on it again);
-    // the expanded list is what the model is built from.
-    cfg.resolved["model"] = m;
-    m["layers"] = expanded;
-    return;
-  }
-  cfg.resolved["model"] = m;
-}
-
-std::string name_shorthand_layer(const RunConfig& cfg, const std::string& message) {
-  static const std::string prefix = "model.layers[";
-  if (cfg.layer_paths.empty() || message.rfind(prefix, 0) != 0) return message;
-  const auto close = message.find(']', prefix.size());
-  if (close == std::string::npos) return message;
-  std::size_t i = 0;
-  try {
-    i = std::stoul(message.substr(prefix.size(), close - prefix.size()));
-  } catch (const std::logic_error&) {
-    return message;
-  }
-  if (i >= cfg.layer_paths.size()) return message;
-  return cfg.layer_paths[i] + message.substr(close + 1);
 }
 
 }  // namespace nnlab

@@ -1,0 +1,140 @@
+#include "core/run/loop.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "core/rng.hpp"
+#include "core/run/divergence.hpp"
+
+namespace nnlab {
+
+Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSpec& settings,
+                 Schedule* schedule, LoopHooks hooks)
+    : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
+      hooks_(std::move(hooks)), evaluator_(model, loss), params_(model.parameters()), buffers_(model.buffers()) {
+  model_.set_input_grad(false);  // nothing needs dL/d(images): the first layer skips computing it
+}
+
+void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss) {
+  const bool skip = settings_.on_nonfinite == "skip";
+  auto text = [](float v) {
+    if (std::isnan(v)) return std::string("nan");
+    if (std::isinf(v)) return std::string(v > 0 ? "inf" : "-inf");
+    char b[32];
+    std::snprintf(b, sizeof b, "%.6g", static_cast<double>(v));
+    return std::string(b);
+  };
+  const std::string what = std::isfinite(loss) ? "the gradients are not finite (the loss is " + text(loss) + ")"
+                                               : "the loss is " + text(loss);
+  const std::string where = "epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) + " of " +
+                            std::to_string(batches);
+  // Diagnosis (this path only): re-run the batch layer by layer. In skip mode the buffers (which
+  // the failed forward pass updated) are restored before and after it.
+  auto restore_buffers = [&] {
+    for (std::size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].value = saved_buffers_[i];
+  };
+  if (skip) restore_buffers();
+  const std::string first = locate_nonfinite(model_, loss_, x_, y_);
+  const bool weights_bad = !layer_with_nonfinite_weights(model_, /*buffers=*/false).empty();
+  if (skip) {
+    restore_buffers();
+    ++skips_in_a_row_;
+    if (!weights_bad && skips_in_a_row_ <= settings_.max_consecutive_skips) {
+      if (hooks_.on_skip) hooks_.on_skip(where + ": " + what + "; first non-finite value: " + first + "; batch skipped");
+      return;
+    }
+  }
+  std::string msg = "training diverged at " + where + ": " + what + "; first non-finite value: " + first;
+  if (skip && weights_bad) msg += "; skipping cannot help once the weights are not finite";
+  else if (skip) msg += "; stopping after " + std::to_string(settings_.max_consecutive_skips) +
+                        " skipped batches in a row (train.max_consecutive_skips)";
+  else msg += " (lower optimizer.lr, set train.clip_grad_norm, or set train.on_nonfinite=skip to skip such batches)";
+  throw DivergedError(msg, epoch);
+}
+
+std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
+  std::vector<Index> order(static_cast<std::size_t>(rows));
+  std::iota(order.begin(), order.end(), Index{0});
+  if (settings_.shuffle) {
+    Rng rng(settings_.seed, Rng::stream_id("shuffle", static_cast<std::uint64_t>(epoch)));
+    shuffle(order.begin(), order.end(), rng);
+  }
+  return order;
+}
+
+EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
+  const std::vector<Index> order = epoch_order(data.rows, epoch);
+  const Index B = settings_.batch_size;
+  const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
+  Rng augment_rng(settings_.seed, Rng::stream_id("augment", static_cast<std::uint64_t>(epoch)));
+  double loss_sum = 0;
+  Index correct = 0, seen = 0, skipped = 0;
+  const bool skip_mode = settings_.on_nonfinite == "skip";
+  const Index batches = (total + B - 1) / B;
+  for (Index start = 0; start < total; start += B) {
+    const Index n = std::min(B, total - start);
+    data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
+    if (data.augments()) data.augment(x_, augment_rng);
+    if (skip_mode) {  // a skipped batch must not leave its statistics in BatchNorm's running buffers
+      saved_buffers_.resize(buffers_.size());
+      for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].value;
+    }
+    // forward → loss → backward → update. Non-finite checks: the loss always; the gradients when
+    // clipping computes their norm anyway, or in skip mode (core/divergence.hpp).
+    const MatF& out = model_.forward(x_, /*training=*/true);
+    const float loss = loss_.forward(out, {y_, nullptr});
+    bool finite = std::isfinite(loss);
+    if (finite) {
+      const Index batch_correct = count_correct(out, y_);
+      model_.backward(loss_.backward());
+      if (hooks_.on_gradients) hooks_.on_gradients(params_);
+      if (settings_.clip_grad_norm > 0) finite = std::isfinite(clip_grad_norm(params_, settings_.clip_grad_norm));
+      else if (skip_mode) finite = gradients_finite(params_);
+      if (finite) {
+        optimizer_.step(params_);
+        if (schedule_) schedule_->on_batch_end(optimizer_);
+        loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+        correct += batch_correct;
+        seen += n;
+        skips_in_a_row_ = 0;
+      }
+    }
+    const Index batch = start / B + 1;
+    if (!finite) nonfinite_batch(epoch, batch, batches, loss), ++skipped;  // throws unless skipping
+    if (hooks_.on_batch)
+      hooks_.on_batch({epoch, batch, batches, start + n, total, seen ? loss_sum / static_cast<double>(seen) : 0.0});
+    if (hooks_.should_stop && hooks_.should_stop())
+      throw InterruptedError("interrupted during epoch " + std::to_string(epoch) + ", after batch " +
+                                 std::to_string(batch) + " of " + std::to_string(batches),
+                             epoch);
+  }
+  EvalResult r;
+  r.samples = seen;
+  r.skipped = skipped;
+  if (seen) r.loss = loss_sum / static_cast<double>(seen), r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+  return r;
+}
+
+EvalResult Evaluator::evaluate(const Dataset& data, Index batch, const OutputsHook& on_outputs) {
+  EvalResult r;
+  if (data.rows == 0) return r;
+  double loss_sum = 0;
+  Index correct = 0;
+  for (Index start = 0; start < data.rows; start += batch) {
+    const Index n = std::min(batch, data.rows - start);
+    idx_.resize(static_cast<std::size_t>(n));
+    std::iota(idx_.begin(), idx_.end(), start);
+    data.gather(idx_, x_, y_);
+    const MatF& out = model_.forward(x_, /*training=*/false);
+    loss_sum += static_cast<double>(loss_.forward(out, {y_, nullptr})) * static_cast<double>(n);
+    correct += count_correct(out, y_);
+    if (on_outputs) on_outputs(out, y_);
+  }
+  r.samples = data.rows;
+  r.loss = loss_sum / static_cast<double>(data.rows);
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(data.rows);
+  return r;
+}
+
+}  // namespace nnlab

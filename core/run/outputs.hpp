@@ -1,0 +1,43 @@
+// Everything a training run writes goes through one RunOutputs: the resolved config, the metrics,
+// the best and final weights, the checkpoint. (So "only one process writes", for runs spread over
+// several processes, is one condition here, and every file is written atomically, in one place.)
+//
+//   <dir>/config.json              the resolved config (RunSpec::to_json of the built model)
+//   <dir>/metrics.csv, metrics.jsonl   one row per completed epoch (core/run/metrics.hpp)
+//   <dir>/best.safetensors         weights of the best epoch of the monitored metric
+//   <dir>/checkpoint.safetensors   everything to resume after the last completed epoch
+//   <dir>/model.safetensors        the final weights (core/run/model_file.hpp)
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/io/fileio.hpp"
+#include "core/run/checkpoint.hpp"
+#include "core/state.hpp"
+
+namespace nnlab {
+
+class RunOutputs {
+ public:
+  // Prepares the directory (created if needed, proven writable: core/io/fileio.hpp OutputDir)
+  // before any data is loaded, so an unwritable path fails first.
+  explicit RunOutputs(const std::filesystem::path& dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path checkpoint_path() const { return dir_ / "checkpoint.safetensors"; }
+
+  void write_config(const nlohmann::json& resolved);
+  void write_metrics(const std::string& csv, const std::string& jsonl);
+  void save_best(const TensorFile& weights);
+  void save_final(const TensorFile& weights);
+  void save_checkpoint(Model<float>& model, const Optimizer& optimizer, const Schedule* schedule,
+                       const ResumePoint& point, const nlohmann::json& config);
+
+ private:
+  std::filesystem::path dir_;
+  OutputDir prepared_;
+};
+
+}  // namespace nnlab
