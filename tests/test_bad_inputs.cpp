@@ -37,7 +37,7 @@ struct Golden {
   std::string config, checkpoint, model;
   Golden() {
     std::ofstream(dir / "c.json") << base_config;
-    const RunResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", (dir / "run").string()}, dir.path);
+    const ProcessResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", (dir / "run").string()}, dir.path);
     if (r.status != 0) throw std::runtime_error("golden run failed: " + r.err);
     config = slurp(dir / "run/config.json");
     checkpoint = slurp(dir / "run/checkpoint.safetensors");
@@ -471,7 +471,7 @@ void check_case(const Case& c) {
   fs::create_directories(f.dir);
   const std::vector<std::string> args = c.setup(f);
   const auto before = snapshot(f.dir);
-  const RunResult r = run_nnlab(args, tmp.path);
+  const ProcessResult r = run_nnlab(args, tmp.path);
   CAPTURE(r.err);
   CHECK(r.signal == 0);  // never a crash
   CHECK(r.status == 1);

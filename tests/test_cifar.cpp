@@ -4,8 +4,6 @@
 // long way: pad explicitly, cut the window, mirror.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -20,43 +18,14 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/run/trainer.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 using namespace nnlab;
-namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
+using namespace nnlab::test;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    const auto tick = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("nnlab_test_cifar_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(tick) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-void write_bytes(const fs::path& p, const Bytes& b) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  REQUIRE(f.good());
-}
-
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream f(p);
-  f << s;
-  REQUIRE(f.good());
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 template <typename F>
 std::string data_error(F&& f) {
@@ -183,7 +152,7 @@ TEST_CASE("cifar10 and cifar100 are registered with their parameters and default
 // ---- CIFAR-10 -----------------------------------------------------------------------------------
 
 TEST_CASE("CIFAR-10: five training batches in order, the test batch, every field") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar10(tmp.path, 5, 5);
   const DataSplits s = load("cifar10", {{"path", tmp.path.string()}});
 
@@ -218,7 +187,7 @@ TEST_CASE("CIFAR-10: five training batches in order, the test batch, every field
 }
 
 TEST_CASE("CIFAR-10: gather() places every pixel CHW and normalises it per channel") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar10(tmp.path, 5, 5);
   const DataSplits s = load("cifar10", {{"path", tmp.path.string()}});
   const std::array<Index, 3> idx = {13, 0, 24};  // 13 is record 3 of data_batch_3.bin
@@ -247,7 +216,7 @@ TEST_CASE("CIFAR-10: gather() places every pixel CHW and normalises it per chann
 }
 
 TEST_CASE("CIFAR-10: any whole number of records per file; augmentation only on the training split") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar10(tmp.path, 2, 3);
   const DataSplits s =
       load("cifar10", {{"path", tmp.path.string()}, {"crop_padding", 4}, {"random_flip", true}});
@@ -262,7 +231,7 @@ TEST_CASE("CIFAR-10: any whole number of records per file; augmentation only on 
 }
 
 TEST_CASE("CIFAR-10: damaged and missing files are named, with what is wrong") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar10(tmp.path, 5, 5);
   const std::string dir = tmp.path.string();
 
@@ -325,7 +294,7 @@ TEST_CASE("CIFAR-10: damaged and missing files are named, with what is wrong") {
 }
 
 TEST_CASE("CIFAR-10: missing directory, a file instead of one, the archive's parent folder") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   const fs::path nowhere = tmp / "nowhere";
   std::string msg = load_error("cifar10", nowhere);
   CHECK(msg == "data.path: directory '" + nowhere.string() +
@@ -340,7 +309,7 @@ TEST_CASE("CIFAR-10: missing directory, a file instead of one, the archive's par
                     "data.path: '" + (tmp / "a-file").string() + "' is not a directory; it should hold the cifar10 "
                                                                  "binary files (data_batch_1.bin"));
 
-  TempDir empty;
+  TempDir empty("cifar");
   CHECK(contains(load_error("cifar10", empty.path), "has no data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, "
                                                     "data_batch_4.bin, data_batch_5.bin, test_batch.bin (the directory "
                                                     "is empty)"));
@@ -356,7 +325,7 @@ TEST_CASE("CIFAR-10: missing directory, a file instead of one, the archive's par
 // ---- CIFAR-100 ----------------------------------------------------------------------------------
 
 TEST_CASE("CIFAR-100: fine labels by default, coarse on request, two label bytes per record") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar100(tmp.path, 7, 4);
   const DataSplits fine = load("cifar100", {{"path", tmp.path.string()}});
   const DataSplits coarse = load("cifar100", {{"path", tmp.path.string()}, {"label", "coarse"}});
@@ -411,7 +380,7 @@ TEST_CASE("CIFAR-100: fine labels by default, coarse on request, two label bytes
 }
 
 TEST_CASE("CIFAR-100: class names from fine_label_names.txt / coarse_label_names.txt") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar100(tmp.path, 3, 2);
   // The official files end with blank lines; Windows line ends and stray spaces are tolerated.
   write_text(tmp / "fine_label_names.txt", "apple\r\naquarium_fish\n" + name_lines("fine", 98) + "\n\n");
@@ -435,7 +404,7 @@ TEST_CASE("CIFAR-100: class names from fine_label_names.txt / coarse_label_names
 }
 
 TEST_CASE("CIFAR-100: damaged and missing files") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar100(tmp.path, 7, 4);
   const fs::path train = tmp / "train.bin";
 
@@ -721,7 +690,7 @@ TEST_CASE("augment: a sample shape that is not C×H×W is an error when augmenta
 }
 
 TEST_CASE("augment on real CIFAR layout: the padded border of a gathered batch is the per-channel black value") {
-  TempDir tmp;
+  TempDir tmp("cifar");
   write_cifar10(tmp.path, 4, 1);
   const DataSplits s = load("cifar10", {{"path", tmp.path.string()}, {"crop_padding", 4}});
   std::vector<Index> idx(20);
@@ -742,7 +711,7 @@ TEST_CASE("augment on real CIFAR layout: the padded border of a gathered batch i
 // ---- end to end ---------------------------------------------------------------------------------
 
 TEST_CASE("configs/cifar10_mlp.json trains on a tiny CIFAR-10 directory, reproducibly, with augmentation") {
-  TempDir data, out_a, out_b;
+  TempDir data("cifar"), out_a("cifar"), out_b("cifar");
   write_cifar10(data.path, 8, 10);
   auto run = [&](const fs::path& out) {
     RunConfig cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/cifar10_mlp.json",

@@ -1,10 +1,7 @@
 // The command line end to end (plot, list, gradcheck run as the built binary), and the SVG writer.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,50 +9,12 @@
 
 #include "apps/report/svg.hpp"
 #include "core/registry.hpp"
+#include "support/run_binary.hpp"
 
-namespace fs = std::filesystem;
 using namespace nnlab;
+using namespace nnlab::test;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("nnlab_test_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct RunResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Run `nnlab <args>` with both output streams captured in a file of `dir`.
-RunResult run_nnlab(const std::string& args, const fs::path& dir) {
-  const fs::path log = dir / "output.txt";
-  const std::string cmd = std::string("'") + NNLAB_BINARY + "' " + args + " > '" + log.string() + "' 2>&1";
-  const int raw = std::system(cmd.c_str());
-  RunResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.output = slurp(log);
-  return r;
-}
 
 struct CsvRow {
   std::string activation;
@@ -236,7 +195,7 @@ TEST_CASE("svg: origin axes, legend placement and a bar chart with error bars") 
 }
 
 TEST_CASE("svg: write_file replaces the file atomically and leaves no temporary behind") {
-  TempDir dir;
+  TempDir dir("cli");
   const fs::path p = dir.path / "sub" / "chart.svg";
   svg::write_file(p.string(), "first");
   svg::write_file(p.string(), "<svg/>");
@@ -249,10 +208,10 @@ TEST_CASE("svg: write_file replaces the file atomically and leaves no temporary 
 // ---- the command line ----------------------------------------------------------------------------
 
 TEST_CASE("nnlab plot writes one SVG per activation, an overlay and a full-precision CSV") {
-  TempDir dir;
+  TempDir dir("cli");
   const fs::path out = dir.path / "plots";
-  const auto r = run_nnlab("plot --activations relu,sigmoid --out '" + out.string() + "'", dir.path);
-  INFO(r.output);
+  const auto r = run_nnlab({"plot", "--activations", "relu,sigmoid", "--out", out.string()}, dir.path);
+  INFO(r.output());
   REQUIRE(r.status == 0);
   for (const char* f : {"relu.svg", "sigmoid.svg", "all.svg"}) {
     CAPTURE(f);
@@ -261,7 +220,7 @@ TEST_CASE("nnlab plot writes one SVG per activation, an overlay and a full-preci
     CHECK(well_formed(s));
   }
   CHECK(slurp(out / "all.svg").find(">sigmoid</text>") != std::string::npos);
-  CHECK(r.output.find("activations.csv") != std::string::npos);
+  CHECK(r.output().find("activations.csv") != std::string::npos);
 
   std::string header;
   const auto rows = read_csv(out / "activations.csv", header);
@@ -293,9 +252,9 @@ TEST_CASE("nnlab plot writes one SVG per activation, an overlay and a full-preci
 }
 
 TEST_CASE("nnlab plot --samples and --range set the grid, endpoints included") {
-  TempDir dir;
-  const auto r = run_nnlab("plot --activations tanh --range=-2:3 --samples 6 --out '" + dir.path.string() + "'", dir.path);
-  INFO(r.output);
+  TempDir dir("cli");
+  const auto r = run_nnlab({"plot", "--activations", "tanh", "--range=-2:3", "--samples", "6", "--out", dir.path.string()}, dir.path);
+  INFO(r.output());
   REQUIRE(r.status == 0);
   std::string header;
   const auto rows = read_csv(dir.path / "activations.csv", header);
@@ -310,9 +269,9 @@ TEST_CASE("nnlab plot --param sets an activation parameter") {
     MESSAGE("squareplus is not registered in this build; --param test skipped");
     return;
   }
-  TempDir dir;
-  auto r = run_nnlab("plot --activations squareplus --param squareplus.b=0.2 --out '" + dir.path.string() + "'", dir.path);
-  INFO(r.output);
+  TempDir dir("cli");
+  auto r = run_nnlab({"plot", "--activations", "squareplus", "--param", "squareplus.b=0.2", "--out", dir.path.string()}, dir.path);
+  INFO(r.output());
   REQUIRE(r.status == 0);
   std::string header;
   auto rows = read_csv(dir.path / "activations.csv", header);
@@ -323,9 +282,9 @@ TEST_CASE("nnlab plot --param sets an activation parameter") {
   CHECK(slurp(dir.path / "squareplus.svg").find("squareplus (b=0.2)") != std::string::npos);
 
   // Unknown parameter: an error naming the valid one.
-  r = run_nnlab("plot --activations squareplus --param squareplus.bb=1 --out '" + dir.path.string() + "'", dir.path);
+  r = run_nnlab({"plot", "--activations", "squareplus", "--param", "squareplus.bb=1", "--out", dir.path.string()}, dir.path);
   CHECK(r.status != 0);
-  CHECK(r.output.find("'b'") != std::string::npos);
+  CHECK(r.output().find("'b'") != std::string::npos);
 }
 
 TEST_CASE("nnlab plot shows row-wise activations as a labelled slice") {
@@ -333,9 +292,9 @@ TEST_CASE("nnlab plot shows row-wise activations as a labelled slice") {
     MESSAGE("softmax is not registered in this build; row-wise test skipped");
     return;
   }
-  TempDir dir;
-  const auto r = run_nnlab("plot --activations softmax --samples 5 --range=-2:2 --out '" + dir.path.string() + "'", dir.path);
-  INFO(r.output);
+  TempDir dir("cli");
+  const auto r = run_nnlab({"plot", "--activations", "softmax", "--samples", "5", "--range=-2:2", "--out", dir.path.string()}, dir.path);
+  INFO(r.output());
   REQUIRE(r.status == 0);
   std::string header;
   const auto rows = read_csv(dir.path / "activations.csv", header);
@@ -349,48 +308,48 @@ TEST_CASE("nnlab plot shows row-wise activations as a labelled slice") {
 }
 
 TEST_CASE("nnlab plot rejects unknown activations, naming the nearest valid one") {
-  TempDir dir;
-  auto r = run_nnlab("plot --activations relu,sigmiod --out '" + dir.path.string() + "'", dir.path);
+  TempDir dir("cli");
+  auto r = run_nnlab({"plot", "--activations", "relu,sigmiod", "--out", dir.path.string()}, dir.path);
   CHECK(r.status != 0);
-  CHECK(r.output.find("sigmiod") != std::string::npos);
-  CHECK(r.output.find("did you mean 'sigmoid'") != std::string::npos);
+  CHECK(r.output().find("sigmiod") != std::string::npos);
+  CHECK(r.output().find("did you mean 'sigmoid'") != std::string::npos);
   CHECK_FALSE(fs::exists(dir.path / "relu.svg"));  // nothing is written when the request is invalid
 
-  r = run_nnlab("plot --activations dense --out '" + dir.path.string() + "'", dir.path);
+  r = run_nnlab({"plot", "--activations", "dense", "--out", dir.path.string()}, dir.path);
   CHECK(r.status != 0);
-  CHECK(r.output.find("not an activation") != std::string::npos);
+  CHECK(r.output().find("not an activation") != std::string::npos);
 }
 
 TEST_CASE("nnlab list prints every registry with parameters") {
-  TempDir dir;
-  auto r = run_nnlab("list", dir.path);
-  INFO(r.output);
+  TempDir dir("cli");
+  auto r = run_nnlab({"list"}, dir.path);
+  INFO(r.output());
   REQUIRE(r.status == 0);
   for (const char* s : {"Activations", "Layers", "Optimizers", "Datasets", "relu", "sigmoid", "dense", "sgd",
                         "out_features", "momentum"})
-    CHECK(r.output.find(s) != std::string::npos);
-  r = run_nnlab("list optimizers", dir.path);
+    CHECK(r.output().find(s) != std::string::npos);
+  r = run_nnlab({"list", "optimizers"}, dir.path);
   REQUIRE(r.status == 0);
-  CHECK(r.output.find("sgd") != std::string::npos);
-  CHECK(r.output.find("relu") == std::string::npos);
-  r = run_nnlab("list optimisers", dir.path);
+  CHECK(r.output().find("sgd") != std::string::npos);
+  CHECK(r.output().find("relu") == std::string::npos);
+  r = run_nnlab({"list", "optimisers"}, dir.path);
   CHECK(r.status != 0);
-  CHECK(r.output.find("did you mean 'optimizers'") != std::string::npos);
+  CHECK(r.output().find("did you mean 'optimizers'") != std::string::npos);
 }
 
 TEST_CASE("nnlab gradcheck passes for correct layers and reports each variable") {
-  TempDir dir;
-  auto r = run_nnlab("gradcheck --activations relu,tanh", dir.path);
-  INFO(r.output);
+  TempDir dir("cli");
+  auto r = run_nnlab({"gradcheck", "--activations", "relu,tanh"}, dir.path);
+  INFO(r.output());
   CHECK(r.status == 0);
-  CHECK(r.output.find("ok") != std::string::npos);
-  CHECK(r.output.find("FAIL") == std::string::npos);
+  CHECK(r.output().find("ok") != std::string::npos);
+  CHECK(r.output().find("FAIL") == std::string::npos);
   for (const char* s : {"relu", "tanh", "dense", "weight", "bias", "cross_entropy", "mse", "layers.2.weight"})
-    CHECK(r.output.find(s) != std::string::npos);
+    CHECK(r.output().find(s) != std::string::npos);
 
   // A tolerance no finite difference can meet makes it fail with status 1.
-  r = run_nnlab("gradcheck --activations tanh --tolerance 1e-30", dir.path);
+  r = run_nnlab({"gradcheck", "--activations", "tanh", "--tolerance", "1e-30"}, dir.path);
   CHECK(r.status == 1);
-  CHECK(r.output.find("FAIL") != std::string::npos);
-  CHECK(r.output.find("checks failed") != std::string::npos);
+  CHECK(r.output().find("FAIL") != std::string::npos);
+  CHECK(r.output().find("checks failed") != std::string::npos);
 }

@@ -1,7 +1,5 @@
 // nnlab train / eval / predict run as the built binary: outputs, exit codes and one-line errors.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,30 +11,12 @@
 #include "core/io/safetensors.hpp"
 #include "core/run/trainer.hpp"
 #include "datasets/idx.hpp"
+#include "support/run_binary.hpp"
 
-namespace fs = std::filesystem;
 using namespace nnlab;
+using namespace nnlab::test;
 
 namespace {
-
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-fs::path temp_dir(const std::string& tag) {
-  fs::path p = fs::temp_directory_path() / ("nnlab-cli-train-" + std::to_string(::getpid()) + "-" + tag);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
-Result run(const std::string& args, const fs::path& dir) {
-  const std::string cmd = std::string(NNLAB_BINARY) + " " + args + " >" + (dir / "out.txt").string() + " 2>" +
-                          (dir / "err.txt").string();
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_file(dir / "out.txt"), read_file(dir / "err.txt")};
-}
 
 void write_config(const fs::path& path, const std::string& extra_train = "") {
   std::ofstream(path) << R"({"model": {"hidden": [16], "activation": "tanh"},
@@ -49,54 +29,52 @@ void write_config(const fs::path& path, const std::string& extra_train = "") {
 }  // namespace
 
 TEST_CASE("train: bad input exits non-zero with a one-line reason") {
-  const fs::path dir = temp_dir("errors");
-  Result r = run("train " + (dir / "missing.json").string(), dir);
+  TempDir dir("cli-train-errors");
+  ProcessResult r = run_nnlab({"train", (dir / "missing.json").string()}, dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("config file not found") != std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 
   write_config(dir / "c.json");
-  r = run("train " + (dir / "c.json").string() + " --set train.epoch=3", dir);
+  r = run_nnlab({"train", (dir / "c.json").string(), "--set", "train.epoch=3"}, dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("train.epoch: unknown key (did you mean 'epochs'?)") != std::string::npos);
 
-  r = run("train " + (dir / "c.json").string() + " --set data.dataset=fashion-mnist --set data.path=/nonexistent", dir);
+  r = run_nnlab({"train", (dir / "c.json").string(), "--set", "data.dataset=fashion-mnist", "--set", "data.path=/nonexistent"},
+                dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("/nonexistent") != std::string::npos);
 
   std::ofstream(dir / "broken.json") << "{\"model\": ";
-  r = run("train " + (dir / "broken.json").string(), dir);
+  r = run_nnlab({"train", (dir / "broken.json").string()}, dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("not valid JSON") != std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("train then eval and predict a saved model") {
-  const fs::path dir = temp_dir("roundtrip");
+  TempDir dir("cli-train-roundtrip");
   write_config(dir / "c.json");
   const fs::path out = dir / "run";
-  Result r = run("train " + (dir / "c.json").string() + " --out " + out.string(), dir);
+  ProcessResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
   REQUIRE(r.status == 0);
   CHECK(fs::exists(out / "model.safetensors"));
   CHECK(fs::exists(out / "best.safetensors"));  // validation split: monitor = val_loss
   const auto meta = load_safetensors(out / "model.safetensors").metadata;
   CHECK(meta.at("nnlab.classes") == "3");
 
-  r = run("eval " + out.string(), dir);
+  r = run_nnlab({"eval", out.string()}, dir.path);
   REQUIRE(r.status == 0);
   CHECK(r.out.find("accuracy") != std::string::npos);
   CHECK(r.out.find("confusion matrix") != std::string::npos);
-  r = run("eval " + out.string() + " --split validation --weights best.safetensors", dir);
+  r = run_nnlab({"eval", out.string(), "--split", "validation", "--weights", "best.safetensors"}, dir.path);
   CHECK(r.status == 0);
 
   // The eval accuracy of the final weights equals the last test accuracy of the run.
   RunConfig cfg = load_config((out / "config.json").string());
   const std::string csv = read_file(out / "metrics.csv");
   const std::string last = csv.substr(csv.rfind('\n', csv.size() - 2) + 1);
-  std::vector<std::string> cells;
-  std::stringstream ss(last);
-  for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-  r = run("eval " + out.string(), dir);
+  const std::vector<std::string> cells = csv_cells(last);
+  r = run_nnlab({"eval", out.string()}, dir.path);
   char acc[32];
   std::snprintf(acc, sizeof acc, "accuracy %.4f", std::stod(cells[4]));
   CHECK(r.out.find(acc) != std::string::npos);
@@ -104,25 +82,24 @@ TEST_CASE("train then eval and predict a saved model") {
   // predict on an IDX file of 2-value "images" (the spirals' raw features as bytes)
   std::vector<std::uint8_t> bytes = {10, 200, 128, 128, 0, 255};
   write_idx(dir / "points.idx", {3, 2}, bytes);
-  r = run("predict " + out.string() + " " + (dir / "points.idx").string() + " --top 2", dir);
+  r = run_nnlab({"predict", out.string(), (dir / "points.idx").string(), "--top", "2"}, dir.path);
   REQUIRE(r.status == 0);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
   write_idx(dir / "wrong.idx", {2, 3}, bytes);
-  r = run("predict " + out.string() + " " + (dir / "wrong.idx").string(), dir);
+  r = run_nnlab({"predict", out.string(), (dir / "wrong.idx").string()}, dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("the model takes 2") != std::string::npos);
 
   // a damaged weights file is refused with a reason
   const std::string w = read_file(out / "model.safetensors");
   write_file_atomic(out / "model.safetensors", w.substr(0, w.size() / 2));
-  r = run("eval " + out.string(), dir);
+  r = run_nnlab({"eval", out.string()}, dir.path);
   CHECK(r.status == 1);
   CHECK(r.err.find("model.safetensors") != std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("early stopping stops after `patience` epochs without improvement") {
-  const fs::path dir = temp_dir("early");
+  TempDir dir("cli-train-early");
   write_config(dir / "c.json", R"(, "patience": 2, "monitor": "val_loss")");
   nlohmann::json doc = nlohmann::json::parse(read_file(dir / "c.json"));
   doc["optimizer"]["lr"] = 0.0;  // nothing improves after epoch 1
@@ -136,5 +113,4 @@ TEST_CASE("early stopping stops after `patience` epochs without improvement") {
   const auto h = run_training(cfg, cb);
   CHECK(h.size() == 3);
   CHECK(stopped == 301);
-  fs::remove_all(dir);
 }

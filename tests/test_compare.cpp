@@ -4,12 +4,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -23,40 +21,15 @@
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "core/run/trainer.hpp"
+#include "support/run_binary.hpp"
 
 using namespace nnlab;
 using namespace nnlab::report;
+using namespace nnlab::test;
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
-namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("nnlab_test_compare_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
 
 // A tiny training config on the spirals: a run takes a fraction of a second.
 const char* kBase = R"({
@@ -68,8 +41,8 @@ const char* kBase = R"({
 
 // Write base.json and an experiment into dir; returns the experiment loaded.
 Experiment make_experiment(const fs::path& dir, const std::string& experiment, const std::string& base = kBase) {
-  write(dir / "base.json", base);
-  write(dir / "exp.json", experiment);
+  write_text(dir / "base.json", base);
+  write_text(dir / "exp.json", experiment);
   return load_experiment((dir / "exp.json").string());
 }
 
@@ -116,18 +89,12 @@ std::string without_timing(const std::string& csv) {
   return out;
 }
 
-int count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 }  // namespace
 
 // ---- experiment files ---------------------------------------------------------------------------
 
 TEST_CASE("an experiment expands to the cross product, settings-major with seeds innermost, with readable ids") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, R"({
     "base": "base.json",
     "set": {"train.epochs": 2},
@@ -167,7 +134,7 @@ TEST_CASE("an experiment expands to the cross product, settings-major with seeds
 }
 
 TEST_CASE("without axes there is one setting; without seeds the base config's seed is used") {
-  TempDir dir;
+  TempDir dir("compare");
   const Plan p = expand(make_experiment(dir.path, R"({"base": "base.json"})"));
   REQUIRE(p.runs.size() == 1);
   CHECK(p.settings == std::vector<std::string>{"base"});
@@ -176,7 +143,7 @@ TEST_CASE("without axes there is one setting; without seeds the base config's se
 }
 
 TEST_CASE("ids stay unique when distinct values have the same slug") {
-  TempDir dir;
+  TempDir dir("compare");
   const Plan p = expand(make_experiment(dir.path, R"({"base": "base.json", "sweep": {"model.activation": ["relu", {"type": "relu"}]}})"));
   REQUIRE(p.runs.size() == 2);
   CHECK(p.runs[0].id == "activationrelu_s1");
@@ -184,7 +151,7 @@ TEST_CASE("ids stay unique when distinct values have the same slug") {
 }
 
 TEST_CASE("experiment validation names the problem, with the nearest valid key") {
-  TempDir dir;
+  TempDir dir("compare");
   CHECK(error_of(dir.path, R"({"base": "base.json", "activation": ["relu"]})").find("activation: unknown key (did you mean 'activations'?)") !=
         std::string::npos);
   CHECK(error_of(dir.path, R"({"base": "nope.json"})").find("base: ") != std::string::npos);
@@ -213,7 +180,7 @@ TEST_CASE("experiment validation names the problem, with the nearest valid key")
 }
 
 TEST_CASE("for one seed every activation starts from the same weights and sees the same data order") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, R"({"base": "base.json", "activations": ["relu", "tanh", "selu"], "seeds": [1, 2]})");
   const Plan p = expand(e);
   struct Start {
@@ -372,7 +339,7 @@ const char* kTwoByTwo = R"({
 }  // namespace
 
 TEST_CASE("a sweep runs every run once; a rerun skips finished runs and redoes unfinished ones; results match") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, kTwoByTwo);
   const Plan plan = expand(e);
   REQUIRE(plan.runs.size() == 4);
@@ -390,7 +357,7 @@ TEST_CASE("a sweep runs every run once; a rerun skips finished runs and redoes u
   run_sweep(e, plan, options(b));
   const fs::path in_progress = run_directory(b, plan.runs[1]);
   fs::remove(in_progress / "done.json");           // it was running when the sweep was killed
-  write(in_progress / "leftover.txt", "partial");  // whatever a half-done run leaves behind
+  write_text(in_progress / "leftover.txt", "partial");  // whatever a half-done run leaves behind
   fs::remove_all(run_directory(b, plan.runs[3]));  // never started
   std::vector<std::string> log;
   RunnerOptions o = options(b);
@@ -414,7 +381,7 @@ TEST_CASE("a sweep runs every run once; a rerun skips finished runs and redoes u
   CHECK(again.skipped == 4);
 
   // A changed base config makes every finished run stale.
-  write(dir.path / "base.json", std::string(kBase).replace(1, 0, "\n  \"description\": \"changed\","));
+  write_text(dir.path / "base.json", std::string(kBase).replace(1, 0, "\n  \"description\": \"changed\","));
   log.clear();
   const SweepSummary stale = run_sweep(e, plan, o);
   CHECK(stale.started == 4);
@@ -424,7 +391,7 @@ TEST_CASE("a sweep runs every run once; a rerun skips finished runs and redoes u
 }
 
 TEST_CASE("two sweeps cannot share a directory") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, kTwoByTwo);
   const Plan plan = expand(e);
   const fs::path out = dir.path / "out";
@@ -438,7 +405,7 @@ TEST_CASE("two sweeps cannot share a directory") {
 }
 
 TEST_CASE("a diverged or failed run is recorded with its message and does not stop the others") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, R"({
     "base": "base.json",
     "activations": ["relu"],
@@ -477,7 +444,7 @@ TEST_CASE("a diverged or failed run is recorded with its message and does not st
 }
 
 TEST_CASE("killing `nnlab compare` midway and rerunning it finishes only the remaining runs; results match") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, R"({
     "base": "base.json",
     "set": {"train.epochs": 40, "data.samples": 300},
@@ -490,16 +457,10 @@ TEST_CASE("killing `nnlab compare` midway and rerunning it finishes only the rem
   write_report(e, plan, ref);
 
   // Start the command, wait until one run has finished and the next is under way, then SIGKILL it.
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1), ::dup2(devnull, 2);
-    const std::string exp = (dir.path / "exp.json").string(), o = out.string();
-    ::execl(NNLAB_BINARY, NNLAB_BINARY, "compare", exp.c_str(), "--out", o.c_str(), "--jobs", "1", "--threads", "1",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  Process compare = start_nnlab({"compare", (dir.path / "exp.json").string(), "--out", out.string(), "--jobs", "1",
+                                 "--threads", "1"},
+                                dir.path);
+  REQUIRE(compare.pid() > 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   auto count_done = [&] {
     int n = 0;
@@ -511,14 +472,13 @@ TEST_CASE("killing `nnlab compare` midway and rerunning it finishes only the rem
     const int done = count_done();
     if (done >= 1 && done < static_cast<int>(plan.runs.size()) &&
         fs::exists(run_directory(out, plan.runs[static_cast<std::size_t>(done)]) / "log.txt")) {
-      ::kill(pid, SIGKILL);
+      compare.kill(SIGKILL);
       killed_mid_run = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  compare.wait();
   REQUIRE(killed_mid_run);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the orphaned run gets SIGKILL (PDEATHSIG)
   const int finished = count_done();
@@ -535,7 +495,7 @@ TEST_CASE("killing `nnlab compare` midway and rerunning it finishes only the rem
 // ---- the report ----------------------------------------------------------------------------------
 
 TEST_CASE("report.html is one self-contained page with every table and plot; check_report.sh agrees") {
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, kTwoByTwo);
   const Plan plan = expand(e);
   const fs::path out = dir.path / "out";
@@ -556,25 +516,24 @@ TEST_CASE("report.html is one self-contained page with every table and plot; che
   const int plots = std::stoi(m[1]);
   CHECK(tables == 4);
   CHECK(plots == 8);
-  CHECK(count(html, "<table") == tables);
-  CHECK(count(html, "<svg") == plots);
-  CHECK(count(html, "</svg>") == plots);
+  CHECK(count_of(html, "<table") == tables);
+  CHECK(count_of(html, "<svg") == plots);
+  CHECK(count_of(html, "</svg>") == plots);
   // Self-contained: no scripts, no links or sources, no URL but the SVG namespace.
-  CHECK(count(html, "<script") == 0);
-  CHECK(count(html, "src=") == 0);
-  CHECK(count(html, "href=") == 0);
-  CHECK(count(html, "http") == count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
+  CHECK(count_of(html, "<script") == 0);
+  CHECK(count_of(html, "src=") == 0);
+  CHECK(count_of(html, "href=") == 0);
+  CHECK(count_of(html, "http") == count_of(html, "xmlns=\"http://www.w3.org/2000/svg\""));
   CHECK(html.find("relu") != std::string::npos);
   CHECK(html.find("tanh_s2") != std::string::npos);
 
   // The checker script: counts, and the DOM headless Chromium builds (skipped without Chromium).
-  const std::string cmd = std::string("bash '") + NNLAB_SOURCE_DIR + "/scripts/check_report.sh' '" + (out / "report.html").string() +
-                          "' > '" + (dir.path / "check.txt").string() + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  INFO(slurp(dir.path / "check.txt"));
-  CHECK(WIFEXITED(rc));
-  CHECK(WEXITSTATUS(rc) == 0);
-  CHECK(slurp(dir.path / "check.txt").find("report ok") != std::string::npos);
+  const ProcessResult check =
+      run_program({"bash", std::string(NNLAB_SOURCE_DIR) + "/scripts/check_report.sh", (out / "report.html").string()}, dir.path);
+  INFO(check.output());
+  CHECK(check.signal == 0);
+  CHECK(check.status == 0);
+  CHECK(check.output().find("report ok") != std::string::npos);
 }
 
 TEST_CASE("svg: x_integer_ticks puts ticks on whole epochs only") {
@@ -592,16 +551,15 @@ TEST_CASE("svg: x_integer_ticks puts ticks on whole epochs only") {
 }
 
 TEST_CASE("the nnlab compare command end to end: run, --report-only, --dry-run, errors") {
-  TempDir dir;
+  TempDir dir("compare");
   make_experiment(dir.path, kTwoByTwo);
-  auto run = [&](const std::string& args) {
-    const fs::path log = dir.path / "cli.txt";
-    const std::string cmd = std::string("'") + NNLAB_BINARY + "' compare " + args + " > '" + log.string() + "' 2>&1";
-    const int raw = std::system(cmd.c_str());
-    return std::make_pair(WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(log));
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "compare");
+    const ProcessResult r = run_nnlab(args, dir.path);
+    return std::make_pair(r.status, r.output());
   };
-  const std::string exp = "'" + (dir.path / "exp.json").string() + "'", out = "'" + (dir.path / "out").string() + "'";
-  const auto [rc, text] = run(exp + " --out " + out + " --jobs 2");
+  const std::string exp = (dir.path / "exp.json").string(), out = (dir.path / "out").string();
+  const auto [rc, text] = run({exp, "--out", out, "--jobs", "2"});
   INFO(text);
   CHECK(rc == 0);
   CHECK(text.find("4 of 4 runs ok") != std::string::npos);
@@ -609,17 +567,17 @@ TEST_CASE("the nnlab compare command end to end: run, --report-only, --dry-run, 
   CHECK(last["started"] == 4);
   CHECK(last["jobs"] == 2);
   fs::remove(dir.path / "out" / "report.html");
-  const auto [rc2, text2] = run(exp + " --out " + out + " --report-only");
+  const auto [rc2, text2] = run({exp, "--out", out, "--report-only"});
   CHECK(rc2 == 0);
   const std::string html = slurp(dir.path / "out" / "report.html");
   CHECK(html.find("Last invocation of the sweep") != std::string::npos);
   CHECK(html.find("4 runs started, 0 already finished; 2 at a time") != std::string::npos);
-  const auto [rc3, text3] = run(exp + " --out " + out + " --dry-run");
+  const auto [rc3, text3] = run({exp, "--out", out, "--dry-run"});
   CHECK(rc3 == 0);
   CHECK(text3.find("relu_s1\n  nnlab train ") != std::string::npos);
   CHECK(text3.find("'model.activation=\"relu\"'") != std::string::npos);
-  write(dir.path / "bad.json", R"({"base": "base.json", "activations": ["relux"]})");
-  const auto [rc4, text4] = run("'" + (dir.path / "bad.json").string() + "'");
+  write_text(dir.path / "bad.json", R"({"base": "base.json", "activations": ["relux"]})");
+  const auto [rc4, text4] = run({(dir.path / "bad.json").string()});
   CHECK(rc4 == 1);
   CHECK(text4.find("nnlab: error: ") != std::string::npos);
   CHECK(text4.find("did you mean 'relu'") != std::string::npos);
@@ -627,11 +585,11 @@ TEST_CASE("the nnlab compare command end to end: run, --report-only, --dry-run, 
 
 TEST_CASE("runner outcomes from the exit status and the log: ok, diverged, failed, interrupted (no marker)") {
   // A stand-in for the nnlab binary: behaves according to the seed in its --set arguments.
-  TempDir dir;
+  TempDir dir("compare");
   const Experiment e = make_experiment(dir.path, R"({"base": "base.json", "seeds": [1, 2, 3, 4, 5]})");
   const Plan plan = expand(e);
   const fs::path fake = dir.path / "fake_nnlab.sh";
-  write(fake, R"(#!/bin/sh
+  write_text(fake, R"(#!/bin/sh
 case "$*" in
   *train.seed=1*) echo "epoch 1 ..."; exit 0 ;;
   *train.seed=2*) echo "nnlab: error: training diverged: loss is nan at epoch 2" >&2; exit 1 ;;

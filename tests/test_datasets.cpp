@@ -3,8 +3,6 @@
 // package dataset-fashion-mnist is installed — the real Fashion-MNIST files.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -21,41 +19,14 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "datasets/idx.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 using namespace nnlab;
-namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
+using namespace nnlab::test;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    const auto tick = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() /
-           ("nnlab_test_datasets_" + std::to_string(::getpid()) + "_" + std::to_string(tick) + "_" +
-            std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-void write_bytes(const fs::path& p, const Bytes& b) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  REQUIRE(f.good());
-}
-
-Bytes read_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(f), {});
-}
 
 Bytes concat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -112,9 +83,6 @@ Bytes iota_bytes(std::size_t n) {
   return b;
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
 // The message of the DataError f() throws ("<no error>" / "<other: ...>" otherwise).
 template <typename F>
 std::string data_error(F&& f) {
@@ -137,7 +105,7 @@ std::string read_error(const fs::path& p, const std::string& what = "data") {
 // ---- IDX: round trips ---------------------------------------------------------------------------
 
 TEST_CASE("IDX round trip, raw and gzip, 1-D to 4-D") {
-  TempDir dir;
+  TempDir dir("datasets");
   const std::vector<std::vector<std::uint32_t>> shapes = {{7}, {3, 5}, {4, 28, 28}, {2, 3, 4, 5}};
   for (const auto& dims : shapes) {
     std::size_t n = 1;
@@ -166,7 +134,7 @@ TEST_CASE("IDX round trip, raw and gzip, 1-D to 4-D") {
 }
 
 TEST_CASE("IDX: gzip is detected by its magic bytes, not by the file name") {
-  TempDir dir;
+  TempDir dir("datasets");
   const Bytes data = iota_bytes(2 * 3 * 3);
   write_idx(dir / "compressed-but-no-suffix", {2, 3, 3}, data, true);
   write_idx(dir / "raw-but-named.gz", {2, 3, 3}, data, false);
@@ -179,7 +147,7 @@ TEST_CASE("IDX: gzip is detected by its magic bytes, not by the file name") {
 }
 
 TEST_CASE("IDX: large files (several read blocks) round trip raw and gzip") {
-  TempDir dir;
+  TempDir dir("datasets");
   const std::vector<std::uint32_t> dims = {4000, 28, 28};  // 3.1 MB: several 1 MiB input blocks
   const Bytes data = random_bytes(4000 * 28 * 28, 5);
   for (bool gz : {false, true}) {
@@ -193,7 +161,7 @@ TEST_CASE("IDX: large files (several read blocks) round trip raw and gzip") {
 }
 
 TEST_CASE("IDX: a foreign gzip encoder, stored blocks and multi-member gzip files are read") {
-  TempDir dir;
+  TempDir dir("datasets");
   const Bytes data = random_bytes(3 * 100 * 100, 9);  // 30,000 bytes: one stored block, then more
   const Bytes file = concat(idx_header(8, {3, 100, 100}), data);
   write_bytes(dir / "one.gz", gzip_stored(file));
@@ -212,7 +180,7 @@ TEST_CASE("IDX: a foreign gzip encoder, stored blocks and multi-member gzip file
 }
 
 TEST_CASE("IDX: a zero item count is an empty array") {
-  TempDir dir;
+  TempDir dir("datasets");
   write_idx(dir / "empty", {0, 28, 28}, {}, false);
   write_idx(dir / "empty.gz", {0, 28, 28}, {}, true);
   for (const char* name : {"empty", "empty.gz"}) {
@@ -223,7 +191,7 @@ TEST_CASE("IDX: a zero item count is an empty array") {
 }
 
 TEST_CASE("write_idx refuses inconsistent arguments") {
-  TempDir dir;
+  TempDir dir("datasets");
   CHECK(contains(data_error([&] { write_idx(dir / "x", {2, 3}, iota_bytes(5)); }), "need 6 bytes, got 5"));
   CHECK(contains(data_error([&] { write_idx(dir / "x", {}, {}); }), "1 to 4 dimensions"));
   CHECK(contains(data_error([&] { write_idx(dir / "x", {1, 1, 1, 1, 1}, iota_bytes(1)); }), "1 to 4 dimensions"));
@@ -233,7 +201,7 @@ TEST_CASE("write_idx refuses inconsistent arguments") {
 // ---- IDX: damaged and wrong files ---------------------------------------------------------------
 
 TEST_CASE("IDX: truncated data, raw and gzip, says how much is missing") {
-  TempDir dir;
+  TempDir dir("datasets");
   const Bytes data = iota_bytes(5 * 28 * 28);  // 3920 bytes after a 16-byte header
   const Bytes full = concat(idx_header(8, {5, 28, 28}), data);
   const Bytes cut(full.begin(), full.begin() + 16 + 1234);
@@ -269,7 +237,7 @@ TEST_CASE("IDX: truncated data, raw and gzip, says how much is missing") {
 }
 
 TEST_CASE("IDX: trailing bytes are an error, raw and gzip") {
-  TempDir dir;
+  TempDir dir("datasets");
   const Bytes full = concat(idx_header(8, {4, 2}), iota_bytes(8));
   const Bytes longer = concat(full, {1, 2, 3});
   write_bytes(dir / "raw", longer);
@@ -290,7 +258,7 @@ TEST_CASE("IDX: trailing bytes are an error, raw and gzip") {
 }
 
 TEST_CASE("IDX: wrong magic, unsupported and unknown types") {
-  TempDir dir;
+  TempDir dir("datasets");
   const fs::path p = dir / "f";
   write_bytes(p, {'P', 'K', 3, 4, 0, 0, 0, 0});
   std::string msg = read_error(p);
@@ -316,7 +284,7 @@ TEST_CASE("IDX: wrong magic, unsupported and unknown types") {
 }
 
 TEST_CASE("IDX: bad dimensions") {
-  TempDir dir;
+  TempDir dir("datasets");
   const fs::path p = dir / "f";
 
   write_bytes(p, {0, 0, 8, 0});
@@ -353,7 +321,7 @@ TEST_CASE("IDX: bad dimensions") {
 }
 
 TEST_CASE("IDX: corrupt gzip streams") {
-  TempDir dir;
+  TempDir dir("datasets");
   const fs::path p = dir / "f.gz";
 
   // A valid gzip header followed by a deflate block of the reserved type 11.
@@ -381,7 +349,7 @@ TEST_CASE("IDX: corrupt gzip streams") {
 }
 
 TEST_CASE("IDX: missing file, directory") {
-  TempDir dir;
+  TempDir dir("datasets");
   const fs::path p = dir / "no-such-file";
   std::string msg = read_error(p);
   CHECK(starts_with(msg, p.string() + ": cannot open"));
@@ -444,7 +412,7 @@ TEST_CASE("mnist and fashion-mnist are registered with a path parameter and thei
 }
 
 TEST_CASE("MNIST loader reads a tiny mixed raw/gzip directory") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   write_tiny_mnist(tmp.path);
   const DataSplits s = load("mnist", {{"path", tmp.path.string()}});
 
@@ -486,7 +454,7 @@ TEST_CASE("MNIST loader reads a tiny mixed raw/gzip directory") {
 }
 
 TEST_CASE("fashion-mnist loader: names, classes and constants") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   write_tiny_mnist(tmp.path);
   const DataSplits s = load("fashion-mnist", {{"path", tmp.path.string()}});
   CHECK(s.train.name == "fashion-mnist/train");
@@ -499,12 +467,12 @@ TEST_CASE("fashion-mnist loader: names, classes and constants") {
 }
 
 TEST_CASE("MNIST loader: raw file preferred over .gz; other image sizes are accepted") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   write_tiny_mnist(tmp.path);
   write_bytes(tmp / "train-labels-idx1-ubyte.gz", {'n', 'o', 't', ' ', 'r', 'e', 'a', 'd'});
   CHECK(load("mnist", {{"path", tmp.path.string()}}).train.labels.size() == 5);
 
-  TempDir small;
+  TempDir small("datasets");
   fs::create_directories(small.path);
   write_idx(small / "train-images-idx3-ubyte", {5, 8, 6}, images(5, 0, 8, 6));
   write_idx(small / "train-labels-idx1-ubyte", {5}, train_labels);
@@ -522,7 +490,7 @@ TEST_CASE("MNIST loader: raw file preferred over .gz; other image sizes are acce
 }
 
 TEST_CASE("MNIST loader: missing directory, with the right hint") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   const fs::path nowhere = tmp / "nowhere";
   std::string msg = load_error("fashion-mnist", nowhere);
   CHECK(starts_with(msg, "data.path: directory '" + nowhere.string() + "' does not exist"));
@@ -541,7 +509,7 @@ TEST_CASE("MNIST loader: missing directory, with the right hint") {
 }
 
 TEST_CASE("MNIST loader: a missing file is named with both accepted spellings") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   write_tiny_mnist(tmp.path);
   fs::remove(tmp / "t10k-labels-idx1-ubyte.gz");
   const std::string msg = load_error("mnist", tmp.path);
@@ -549,13 +517,13 @@ TEST_CASE("MNIST loader: a missing file is named with both accepted spellings") 
                              "t10k-labels-idx1-ubyte.gz"));
   CHECK(contains(msg, "it holds: t10k-images-idx3-ubyte, train-images-idx3-ubyte.gz, train-labels-idx1-ubyte"));
 
-  TempDir empty;
+  TempDir empty("datasets");
   CHECK(contains(load_error("mnist", empty.path), "has no train-images-idx3-ubyte or train-images-idx3-ubyte.gz "
                                                   "(the directory is empty)"));
 }
 
 TEST_CASE("MNIST loader: inconsistent files") {
-  TempDir tmp;
+  TempDir tmp("datasets");
   write_tiny_mnist(tmp.path);
   const fs::path labels = tmp / "train-labels-idx1-ubyte";
   const fs::path imgs = tmp / "train-images-idx3-ubyte.gz";

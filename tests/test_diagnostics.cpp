@@ -1,7 +1,6 @@
 // Diagnostics: each measured value on a tiny network where it is known by hand, and the guarantee
 // that measuring does not change training.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,10 +10,11 @@
 #include "core/run/diagnostics.hpp"
 #include "core/model.hpp"
 #include "core/run/trainer.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace nnlab;
+using namespace nnlab::test;
 using json = nlohmann::json;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -38,19 +38,6 @@ MatF batch(std::initializer_list<std::initializer_list<float>> rows) {
   }
   return x;
 }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("nnlab_test_diag_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 double extra(const EpochMetrics& m, const std::string& name) {
   for (const auto& [k, v] : m.extra)
@@ -205,7 +192,7 @@ RunConfig spiral_config(const fs::path& out, const std::string& activation) {
 TEST_CASE("recording diagnostics does not change training (bit-identical metrics), and names its columns") {
   for (const std::string act : {"relu", "tanh", "prelu"}) {
     CAPTURE(act);
-    TempDir a, b;
+    TempDir a("diagnostics"), b("diagnostics");
     RunConfig plain = spiral_config(a.path, act), diag = spiral_config(b.path, act);
     const auto h1 = run_training(plain);
     RunCallbacks cb;
@@ -252,7 +239,7 @@ TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running sta
     "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
     "train": {"epochs": 4, "batch_size": 32, "seed": 3, "threads": 1}
   })");
-  TempDir a, b;
+  TempDir a("diagnostics"), b("diagnostics");
   doc["output"]["dir"] = a.path.string();
   RunConfig plain = resolve_config(doc, "bn.json");
   doc["output"]["dir"] = b.path.string();
@@ -276,7 +263,7 @@ TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running sta
 }
 
 TEST_CASE("without start_diagnostics the first epoch has no activation time, later epochs do") {
-  TempDir dir;
+  TempDir dir("diagnostics");
   RunConfig cfg = spiral_config(dir.path, "elu");
   RunCallbacks cb;
   cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
@@ -290,7 +277,7 @@ TEST_CASE("without start_diagnostics the first epoch has no activation time, lat
 }
 
 TEST_CASE("act_seconds is measured when evaluation handles 10x more samples than training") {
-  TempDir dir;
+  TempDir dir("diagnostics");
   json doc = json::parse(R"({
     "model": {"hidden": [64, 64], "activation": "elu"},
     "data": {"dataset": "spirals", "samples": 300, "test_samples": 3000},
@@ -312,7 +299,7 @@ TEST_CASE("act_seconds is measured when evaluation handles 10x more samples than
 }
 
 TEST_CASE("the probe batch is the first 512 test samples, whatever the training seed") {
-  TempDir dir;
+  TempDir dir("diagnostics");
   RunConfig c1 = spiral_config(dir.path, "relu");
   RunConfig c2 = spiral_config(dir.path, "relu");
   c2.train.seed = 99;

@@ -127,7 +127,7 @@ TEST_CASE("nnlab train: divergence exits 3 naming epoch, batch and layer; the la
     "optimizer": {"type": "sgd", "lr": 0.1},
     "schedule": {"type": "multi_step", "milestones": [1], "gamma": 1e30},
     "train": {"epochs": 3, "batch_size": 32, "seed": 2, "threads": 1}})";
-  const RunResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", (dir / "run").string()}, dir.path);
+  const ProcessResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", (dir / "run").string()}, dir.path);
   CAPTURE(r.err);
   CHECK(r.signal == 0);
   CHECK(r.status == 3);

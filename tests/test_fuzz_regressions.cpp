@@ -14,13 +14,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <typeinfo>
 
+#include "support/files.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 
 using namespace nnlab;
-namespace fs = std::filesystem;
+using namespace nnlab::test;
 
 namespace {
 
@@ -34,12 +34,6 @@ std::vector<fs::path> inputs(const fs::path& dir) {
       out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::vector<std::uint8_t> read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 std::string first_line(const fs::path& p) {

@@ -3,9 +3,10 @@
 // then resumes to the same weights as an uninterrupted one.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "core/io/safetensors.hpp"
@@ -26,41 +27,20 @@ std::string config(int samples = 2000) {
 }
 
 // Start `nnlab args`, wait until `file` exists, send `sig`, and return the outcome.
-RunResult interrupt_when(const std::vector<std::string>& args, const fs::path& file, int sig, const fs::path& scratch) {
-  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
-  std::fflush(nullptr);  // the child must not write the parent's buffered output again
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::vector<std::string> all = {NNLAB_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (!::freopen(out.c_str(), "w", stdout) || !::freopen(err.c_str(), "w", stderr)) ::_exit(126);
-    ::execv(NNLAB_BINARY, argv.data());
-    ::_exit(127);
-  }
+ProcessResult interrupt_when(const std::vector<std::string>& args, const fs::path& file, int sig, const fs::path& scratch) {
+  Process nnlab = start_nnlab(args, scratch);
+  REQUIRE(nnlab.pid() > 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int status = 0;
   bool exited = false;
   while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
+    if (nnlab.exited()) {
       exited = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  if (!exited) {
-    ::kill(pid, sig);
-    ::waitpid(pid, &status, 0);
-  }
-  RunResult r;
-  if (WIFEXITED(status)) r.status = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+  if (!exited) nnlab.kill(sig);
+  return nnlab.wait();
 }
 
 }  // namespace
@@ -69,7 +49,7 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
   TempDir dir("sigint");
   std::ofstream(dir / "c.json") << config();
   const fs::path run = dir / "run";
-  const RunResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
                                      run / "checkpoint.safetensors", SIGINT, dir.path);
   CAPTURE(r.err);
   CHECK(r.signal == 0);
@@ -95,7 +75,7 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
 
   // Resume for a few more epochs only: the interrupted run goes on from its checkpoint.
   const int more = std::stoi(epoch) + 2;
-  const RunResult resumed =
+  const ProcessResult resumed =
       run_nnlab({"train", "--resume", run.string(), "--set", "train.epochs=" + std::to_string(more)}, dir.path);
   CAPTURE(resumed.err);
   CHECK(resumed.status == 0);
@@ -108,7 +88,7 @@ TEST_CASE("SIGTERM: exit status 143 and the same clean stop") {
   TempDir dir("sigterm");
   std::ofstream(dir / "c.json") << config();
   const fs::path run = dir / "run";
-  const RunResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
                                      run / "checkpoint.safetensors", SIGTERM, dir.path);
   CAPTURE(r.err);
   CHECK(r.status == 143);
@@ -121,7 +101,7 @@ TEST_CASE("SIGINT before the first epoch ends: no checkpoint, and the message sa
   std::ofstream(dir / "c.json") << config(100000);  // a first epoch of seconds
   const fs::path run = dir / "run";
   // config.json is written once the data is loaded and the model built, before the first batch.
-  const RunResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()}, run / "config.json",
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()}, run / "config.json",
                                      SIGINT, dir.path);
   CAPTURE(r.err);
   CHECK(r.status == 130);

@@ -2,8 +2,6 @@
 // weights bit-identical to an uninterrupted run with the same thread count.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -17,19 +15,13 @@
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/run/trainer.hpp"
+#include "support/run_binary.hpp"
 
-namespace fs = std::filesystem;
 using namespace nnlab;
+using namespace nnlab::test;
 using json = nlohmann::json;
 
 namespace {
-
-fs::path temp_dir(const std::string& tag) {
-  fs::path p = fs::temp_directory_path() / ("nnlab-resume-" + std::to_string(::getpid()) + "-" + tag);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 // Dropout (a random stream that must be restored), momentum and a per-step schedule (state that
 // must be restored), a validation split (best-model bookkeeping).
@@ -46,23 +38,11 @@ json config(const fs::path& out, int epochs) {
   return doc;
 }
 
-std::string without_time(const std::string& csv) {
-  std::string out;
-  std::stringstream in(csv);
-  for (std::string line; std::getline(in, line);) {
-    std::stringstream cells(line);
-    int i = 0;
-    for (std::string c; std::getline(cells, c, ','); ++i)
-      if (i != 5) out += c + ",";
-    out += "\n";
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and metrics") {
-  const fs::path a = temp_dir("a"), b = temp_dir("b");
+  TempDir a_dir("resume-a"), b_dir("resume-b");
+  const fs::path a = a_dir.path, b = b_dir.path;
   RunConfig full = resolve_config(config(a, 6), "r.json");
   run_training(full);
 
@@ -81,13 +61,12 @@ TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and m
   CHECK(h.size() == 3);  // epochs 4..6
   CHECK(read_file(a / "model.safetensors") == read_file(b / "model.safetensors"));
   CHECK(read_file(a / "best.safetensors") == read_file(b / "best.safetensors"));
-  CHECK(without_time(read_file(a / "metrics.csv")) == without_time(read_file(b / "metrics.csv")));
-  fs::remove_all(a);
-  fs::remove_all(b);
+  CHECK(metrics_without_time(read_file(a / "metrics.csv")) == metrics_without_time(read_file(b / "metrics.csv")));
 }
 
 TEST_CASE("resume refuses a different config and damaged checkpoints") {
-  const fs::path d = temp_dir("refuse");
+  TempDir dir("resume-refuse");
+  const fs::path d = dir.path;
   RunConfig cfg = resolve_config(config(d, 2), "r.json");
   run_training(cfg);
   json other = config(d, 2);
@@ -107,38 +86,27 @@ TEST_CASE("resume refuses a different config and damaged checkpoints") {
   again.resume = true;
   CHECK_THROWS_WITH_AS(run_training(again), doctest::Contains("checkpoint.safetensors"), CheckpointError);
 
-  RunConfig none = resolve_config(config(temp_dir("empty"), 2), "r.json");
+  TempDir empty("resume-empty");
+  RunConfig none = resolve_config(config(empty.path, 2), "r.json");
   none.resume = true;
   CHECK_THROWS_WITH_AS(run_training(none), doctest::Contains("no checkpoint"), CheckpointError);
-  fs::remove_all(d);
 }
 
 TEST_CASE("nnlab train killed with SIGKILL resumes to the same weights") {
-  const fs::path d = temp_dir("kill");
+  TempDir dir("resume-kill");
+  const fs::path d = dir.path;
   std::ofstream(d / "c.json") << config(d / "ref", 8).dump();
-  auto run = [&](const std::string& args) {
-    return std::system((std::string(NNLAB_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
-  };
-  REQUIRE(run("train " + (d / "c.json").string() + " --out " + (d / "ref").string()) == 0);
+  REQUIRE(run_nnlab({"train", (d / "c.json").string(), "--out", (d / "ref").string()}, d).status == 0);
 
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string cfg = (d / "c.json").string(), out = (d / "killed").string();
-    ::freopen("/dev/null", "w", stdout);
-    ::freopen("/dev/null", "w", stderr);
-    ::execl(NNLAB_BINARY, NNLAB_BINARY, "train", cfg.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  Process killed = start_nnlab({"train", (d / "c.json").string(), "--out", (d / "killed").string()}, d);
+  REQUIRE(killed.pid() > 0);
   // Kill it once it has checkpointed at least one epoch (or finished, if the machine is fast).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!fs::exists(d / "killed" / "checkpoint.safetensors") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  killed.kill(SIGKILL);
+  killed.wait();
   REQUIRE(fs::exists(d / "killed" / "checkpoint.safetensors"));
-  REQUIRE(run("train --resume " + (d / "killed").string()) == 0);
+  REQUIRE(run_nnlab({"train", "--resume", (d / "killed").string()}, d).status == 0);
   CHECK(read_file(d / "ref" / "model.safetensors") == read_file(d / "killed" / "model.safetensors"));
-  fs::remove_all(d);
 }

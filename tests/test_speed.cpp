@@ -4,9 +4,6 @@
 #include <omp.h>
 
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,9 +14,10 @@
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
 #include "core/run/trainer.hpp"
+#include "support/run_binary.hpp"
 
 using namespace nnlab;
-namespace fs = std::filesystem;
+using namespace nnlab::test;
 
 namespace {
 
@@ -152,25 +150,19 @@ TEST_CASE("optimizer updates split over threads give the same parameters as one 
 }
 
 TEST_CASE("nnlab bench reports an epoch's time, throughput, GEMM FLOP and floor, and peak memory") {
-  const fs::path dir = fs::temp_directory_path() / ("nnlab_test_speed_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  {
-    std::ofstream(dir / "tiny.json") << R"({
+  TempDir dir("speed-bench");
+  write_text(dir / "tiny.json", R"({
       "model": {"hidden": [32, 16], "activation": "tanh"},
       "data": {"dataset": "spirals", "classes": 2, "samples": 200, "test_samples": 50},
       "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
       "train": {"epochs": 1, "batch_size": 64, "seed": 1, "threads": 1}
-    })";
-  }
-  const std::string cmd = std::string("'") + NNLAB_BINARY + "' bench '" + (dir / "tiny.json").string() +
-                          "' --epochs 2 --floor-repeats 1 --json --set 'model.activation=\"relu\"'";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    CHECK(::pclose(p) == 0);
-  }
-  fs::remove_all(dir);
+    })");
+  const ProcessResult r = run_nnlab({"bench", (dir / "tiny.json").string(), "--epochs", "2", "--floor-repeats", "1", "--json",
+                                 "--set", "model.activation=\"relu\""},
+                                dir.path);
+  INFO(r.err);
+  CHECK(r.status == 0);
+  const std::string out = r.out;
   const auto j = nlohmann::json::parse(out);
   CHECK(j["activation"] == "relu");  // --set applies
   CHECK(j["threads"] == 1);

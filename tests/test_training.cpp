@@ -5,32 +5,21 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "core/run/config.hpp"
 #include "core/io/fileio.hpp"
 #include "core/gradcheck/gradcheck.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/run/trainer.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 using namespace nnlab;
+using namespace nnlab::test;
 using json = nlohmann::json;
-namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("nnlab-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
 
 RunConfig spiral_config(const fs::path& out, const std::vector<std::string>& overrides = {}) {
   json doc = json::parse(R"({
@@ -44,31 +33,10 @@ RunConfig spiral_config(const fs::path& out, const std::vector<std::string>& ove
   return resolve_config(doc, "spirals.json");
 }
 
-std::vector<std::string> lines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-// metrics.csv without the wall-time column (which legitimately differs between runs).
-std::string metrics_without_time(const fs::path& p) {
-  std::string out;
-  for (const auto& l : lines(p)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(l);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    for (std::size_t i = 0; i < cells.size(); ++i)
-      if (i != 5) out += cells[i] + ",";
-    out += "\n";
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("an MLP learns the spirals from a config and writes config.json, metrics.csv, model.safetensors") {
-  TempDir dir;
+  TempDir dir("training");
   RunConfig cfg = spiral_config(dir.path);
   const auto history = run_training(cfg);
   REQUIRE(history.size() == 30);
@@ -76,11 +44,11 @@ TEST_CASE("an MLP learns the spirals from a config and writes config.json, metri
   CHECK(history.back().test.accuracy >= 0.90);
   CHECK(history.back().train.loss < history.front().train.loss * 0.5);
 
-  const auto csv = lines(dir.path / "metrics.csv");
+  const auto csv = file_lines(dir.path / "metrics.csv");
   REQUIRE(csv.size() == 31);
   CHECK(csv[0].rfind("epoch,train_loss,train_acc,test_loss,test_acc,seconds", 0) == 0);
   CHECK(csv[1].rfind("1,", 0) == 0);
-  CHECK(lines(dir.path / "metrics.jsonl").size() == 30);
+  CHECK(file_lines(dir.path / "metrics.jsonl").size() == 30);
 
   const json saved = json::parse(read_file(dir.path / "config.json"));
   CHECK(saved["train"]["epochs"] == 30);
@@ -98,14 +66,14 @@ TEST_CASE("an MLP learns the spirals from a config and writes config.json, metri
 }
 
 TEST_CASE("same config and seed give bit-identical metrics and weights; another seed differs") {
-  TempDir a, b, c;
+  TempDir a("training-a"), b("training-b"), c("training-c");
   RunConfig ca = spiral_config(a.path, {"train.epochs=3", "train.threads=2"});
   RunConfig cb = spiral_config(b.path, {"train.epochs=3", "train.threads=2"});
   RunConfig cc = spiral_config(c.path, {"train.epochs=3", "train.threads=2", "train.seed=6"});
   run_training(ca);
   run_training(cb);
   run_training(cc);
-  CHECK(metrics_without_time(a.path / "metrics.csv") == metrics_without_time(b.path / "metrics.csv"));
+  CHECK(metrics_without_time(slurp(a.path / "metrics.csv")) == metrics_without_time(slurp(b.path / "metrics.csv")));
   CHECK(read_file(a.path / "model.safetensors") == read_file(b.path / "model.safetensors"));
   CHECK(read_file(a.path / "model.safetensors") != read_file(c.path / "model.safetensors"));
 }
@@ -140,13 +108,13 @@ TEST_CASE("gradient check of a whole MLP with its loss") {
 }
 
 TEST_CASE("a diverging run stops with a clear error") {
-  TempDir dir;
+  TempDir dir("training");
   RunConfig cfg = spiral_config(dir.path, {"model.activation=relu", "optimizer.lr=1e30", "train.epochs=2"});
   CHECK_THROWS_WITH_AS(run_training(cfg), doctest::Contains("diverged"), DivergedError);
 }
 
 TEST_CASE("validation split holds out the requested fraction, disjoint from training") {
-  TempDir dir;
+  TempDir dir("training");
   RunConfig cfg = spiral_config(dir.path, {"data.validation_split=0.25"});
   const RunData d = load_run_data(cfg);
   const Index total = d.train.rows + d.validation.rows;
