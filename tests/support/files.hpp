@@ -9,6 +9,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace nnlab::test {
@@ -50,6 +51,20 @@ inline std::vector<std::string> file_lines(const fs::path& p) {
   std::vector<std::string> out;
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
+}
+
+// Files under `dir` (recursively) that a clean failure must not leave: the temporaries of atomic
+// writes ("<file>.tmp.<pid>") and write probes (".nnlab-write-test.<pid>").
+inline std::vector<std::string> leftover_temporaries(const fs::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return found;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.find(".tmp.") != std::string::npos || name.rfind(".nnlab-write-test", 0) == 0)
+      found.push_back(it->path().string());
+  }
+  return found;
 }
 
 }  // namespace nnlab::test

@@ -1,6 +1,6 @@
 // Run a program from a test — the built `nnlab` command line (NNLAB_BINARY) or any other — without
 // a shell (arguments are passed as they are, no quoting needed): its exit status, the signal that
-// killed it, and both output streams; and helpers to check what a failed run left behind.
+// killed it, and both output streams.
 //
 //   run_nnlab({"train", cfg, "--out", dir}, scratch)    run to completion
 //   Process p = start_nnlab({...}, scratch);             run in the background, then
@@ -163,20 +163,6 @@ inline Process start_nnlab(const std::vector<std::string>& args, const fs::path&
 // Run `nnlab args...` to completion.
 inline ProcessResult run_nnlab(const std::vector<std::string>& args, const fs::path& scratch) {
   return run_program(nnlab_argv(args), scratch);
-}
-
-// Files under `dir` (recursively) that a clean failure must not leave: the temporaries of atomic
-// writes ("<file>.tmp.<pid>") and write probes (".nnlab-write-test.<pid>").
-inline std::vector<std::string> leftover_temporaries(const fs::path& dir) {
-  std::vector<std::string> found;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return found;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.find(".tmp.") != std::string::npos || name.rfind(".nnlab-write-test", 0) == 0)
-      found.push_back(it->path().string());
-  }
-  return found;
 }
 
 }  // namespace nnlab::test

@@ -1,0 +1,37 @@
+// Safetensors files written by nnlab read back in plain Python (tools/read_safetensors.py: no
+// torch, no numpy) with the same names, shapes, values and metadata.
+#include <doctest/doctest.h>
+
+#include "core/io/safetensors.hpp"
+#include "support/run_binary.hpp"
+
+using namespace nnlab;
+using namespace nnlab::test;
+
+namespace {
+TensorFile sample() {
+  TensorFile f;
+  f.tensors["layers.0.weight"] = {{2, 3}, {1, 2, 3, 4, 5, 6}};
+  f.tensors["layers.0.bias"] = {{2}, {-1.5f, 0.25f}};
+  f.metadata["format"] = "pt";
+  return f;
+}
+}  // namespace
+
+TEST_CASE("safetensors written by nnlab load in plain Python with the same values") {
+  TempDir dir("safetensors-python");
+  if (run_program({"python3", "-c", "pass"}, dir.path).status != 0) {
+    MESSAGE("python3 not available: skipped");
+    return;
+  }
+  save_safetensors(dir / "w.safetensors", sample());
+  const ProcessResult r = run_program(
+      {"python3", std::string(NNLAB_SOURCE_DIR) + "/tools/read_safetensors.py", (dir / "w.safetensors").string()},
+      dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const std::string& all = r.out;
+  CHECK(all.find("layers.0.bias F32 2 2 -1.25 -1.5 0.25") != std::string::npos);
+  CHECK(all.find("layers.0.weight F32 2x3 6 21 1 2 3") != std::string::npos);
+  CHECK(all.find("meta format=pt") != std::string::npos);
+}
