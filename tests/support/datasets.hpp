@@ -1,6 +1,8 @@
 // Loading data sets through the registry in tests, and the message of the error a load gives.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -44,6 +46,24 @@ inline std::map<int, int> histogram(const std::vector<std::int32_t>& labels) {
   std::map<int, int> h;
   for (auto l : labels) ++h[l];
   return h;
+}
+
+// A real (downloaded) CIFAR-10 or CIFAR-100 directory: 50000 + 10000 images, the normalisation
+// constants are the training set's pixel statistics (channel 0's is `mean0`), every class occurs.
+inline void check_downloaded_cifar(const std::string& name, const std::filesystem::path& dir, double mean0) {
+  const DataSplits s = load(name, {{"path", dir.string()}});
+  CHECK(s.train.rows == 50000);
+  CHECK(s.test.rows == 10000);
+  std::vector<double> mean, sd;
+  s.train.channel_stats(mean, sd);
+  for (std::size_t c = 0; c < 3; ++c) {
+    CHECK(mean[c] == doctest::Approx(s.train.mean[c]).epsilon(0.003));
+    CHECK(sd[c] == doctest::Approx(s.train.stddev[c]).epsilon(0.01));
+  }
+  CHECK(s.train.mean[0] == doctest::Approx(mean0));
+  std::map<int, int> hist;
+  for (auto l : s.train.labels) ++hist[l];
+  CHECK(static_cast<int>(hist.size()) == s.train.classes);
 }
 
 }  // namespace nnlab::test

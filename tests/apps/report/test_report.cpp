@@ -1,5 +1,7 @@
 // The sweep report (apps/report/html.cpp): report.html is one self-contained page with every table
-// and plot it declares, and scripts/check_report.sh agrees.
+// and plot it declares, and scripts/check_report.sh agrees. (Its render check in a browser, which
+// the script skips without Chromium, is apps/report/test_report_chromium.cpp: reported as skipped
+// there when Chromium is missing.)
 #include <doctest/doctest.h>
 
 #include <filesystem>

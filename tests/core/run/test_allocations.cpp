@@ -1,8 +1,9 @@
 // The training loop allocates nothing per batch: buffers are sized once, and Eigen's product
-// scratch is on the stack (EIGEN_STACK_ALLOCATION_LIMIT in the top-level CMakeLists.txt).
+// scratch is on the stack (EIGEN_STACK_ALLOCATION_LIMIT in the top-level CMakeLists.txt). Requires
+// the resource allocation-counting (tests/CMakeLists.txt: support/allocations.cpp counts malloc):
+// reported as skipped in sanitizer builds, whose allocator replaces malloc.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -11,22 +12,11 @@
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
 #include "core/run/trainer.hpp"
+#include "support/allocations.hpp"
 #include "support/threads.hpp"
 
 using namespace nnlab;
 using namespace nnlab::test;
-
-// Counting allocations: malloc is interposed in this test program (not under AddressSanitizer,
-// which owns malloc itself). Eigen's aligned buffers and std containers both end in malloc.
-#if !defined(__SANITIZE_ADDRESS__)
-extern "C" void* __libc_malloc(std::size_t);
-namespace {
-std::atomic<long> g_mallocs{0};
-}
-extern "C" void* malloc(std::size_t n) {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
 
 TEST_CASE("a training epoch allocates nothing per batch (buffers sized once, product scratch on the stack)") {
   Dataset data;
@@ -50,12 +40,11 @@ TEST_CASE("a training epoch allocates nothing per batch (buffers sized once, pro
     settings.on_nonfinite = on_nonfinite;
     Trainer trainer(model, *loss, *opt, settings);
     trainer.train_epoch(data, 1);  // sizes every buffer
-    const long before = g_mallocs.load();
+    const long before = allocation_count();
     trainer.train_epoch(data, 2);  // 40 batches
-    const long per_epoch = g_mallocs.load() - before;
+    const long per_epoch = allocation_count() - before;
     CAPTURE(threads);
     CAPTURE(on_nonfinite);
     CHECK(per_epoch < 10);  // the epoch's shuffled order, not one per batch
   }
 }
-#endif
