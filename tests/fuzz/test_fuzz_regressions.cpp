@@ -102,4 +102,5 @@ TEST_CASE("fuzz regressions: every kept input gets its clean nnlab::Error") {
     }
   }
   MESSAGE(replayed << " regression inputs replayed");
+  CHECK(replayed > 0);  // an empty or missing tests/fuzz/regressions must fail, not pass vacuously
 }
