@@ -235,7 +235,7 @@ Deviation batchnorm_reference(const json& bnref, const json& e, double rtol) {
 }  // namespace
 
 TEST_CASE("batchnorm against PyTorch nn.BatchNorm1d: train forward/backward, running stats, eval") {
-  const json& bnref = reference().at("batchnorm");
+  const json& bnref = layers_reference().at("batchnorm");
   const json& entries = bnref.at("entries");
   REQUIRE(entries.size() == 2);
   for (const auto& e : entries) {

@@ -204,7 +204,7 @@ TEST_CASE("dropout gradient check: training with a frozen mask, and eval") {
 }
 
 TEST_CASE("dropout against PyTorch: the scale of kept elements (bit for bit) and the eval identity") {
-  const json& entries = reference().at("dropout");
+  const json& entries = layers_reference().at("dropout");
   REQUIRE(entries.size() >= 8);
   auto run = [](const json& e, auto zero) {
     using T = decltype(zero);

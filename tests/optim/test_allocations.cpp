@@ -18,7 +18,7 @@ using namespace nnlab;
 using namespace nnlab::test;
 
 TEST_CASE("no allocation in a step after the first (optimizers, schedules, clipping)") {
-  for (const auto& c : reference()["cases"]) {
+  for (const auto& c : optim_reference()["cases"]) {
     const std::string name = c["name"];
     CAPTURE(name);
     Problem p;

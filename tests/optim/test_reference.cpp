@@ -47,7 +47,7 @@ using namespace nnlab;
 using namespace nnlab::test;
 
 TEST_CASE("every optimizer, schedule and clip case follows PyTorch's trajectory") {
-  const json& ref = reference();
+  const json& ref = optim_reference();
   REQUIRE(ref["cases"].size() >= 30);
   const int steps = ref["steps"].get<int>();
   double worst_value = 0, worst_value_ratio = 0, worst_lr = 0, worst_norm = 0, worst_clip = 0;
@@ -120,7 +120,7 @@ TEST_CASE("the tolerance rejects near-miss rules") {
     Problem p;
     Run run(c);
     double worst = 0;
-    run.steps(c, p, 0, reference()["steps"].get<int>(), [&](int k) {
+    run.steps(c, p, 0, optim_reference()["steps"].get<int>(), [&](int k) {
       const std::vector<float> v = p.flat_values();
       for (std::size_t i = 0; i < v.size(); ++i) {
         const double e = c["values"][k][i].get<double>();
@@ -135,7 +135,7 @@ TEST_CASE("the tolerance rejects near-miss rules") {
 
 TEST_CASE("every registered optimizer and schedule has PyTorch reference cases") {
   std::set<std::string> optimizers, schedules;
-  for (const auto& c : reference()["cases"]) {
+  for (const auto& c : optim_reference()["cases"]) {
     optimizers.insert(c["optimizer"]["type"].get<std::string>());
     if (c.contains("schedule")) schedules.insert(c["schedule"]["type"].get<std::string>());
   }
@@ -144,7 +144,7 @@ TEST_CASE("every registered optimizer and schedule has PyTorch reference cases")
 }
 
 TEST_CASE("defaults are PyTorch's") {
-  const json& d = reference()["defaults"];
+  const json& d = optim_reference()["defaults"];
   for (const auto& [name, torch_defaults] : d["optimizers"].items()) {
     CAPTURE(name);
     const auto* e = OptimizerRegistry::instance().find(name);

@@ -22,7 +22,7 @@ using namespace nnlab;
 using namespace nnlab::test;
 
 TEST_CASE("state saved after 10 steps and loaded into a fresh optimizer continues bit-identically") {
-  const json& ref = reference();
+  const json& ref = optim_reference();
   const int steps = ref["steps"].get<int>();
   for (const auto& c : ref["cases"]) {
     const std::string name = c["name"];

@@ -20,7 +20,7 @@
 
 namespace nnlab::test {
 
-inline const nlohmann::json& reference() {
+inline const nlohmann::json& layers_reference() {
   static const nlohmann::json data = [] {
     std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/layers_reference.json");
     REQUIRE_MESSAGE(in.good(), "tests/data/layers_reference.json missing (run tools/torch_layers_reference.py)");

@@ -25,7 +25,7 @@ namespace nnlab::test {
 
 using json = nlohmann::json;
 
-inline const json& reference() {
+inline const json& optim_reference() {
   static const json j = [] {
     const std::string path = std::string(NNLAB_TEST_DATA_DIR) + "/optim_reference.json";
     std::ifstream in(path);
@@ -36,7 +36,7 @@ inline const json& reference() {
 }
 
 inline const json& find_case(const std::string& name) {
-  for (const auto& c : reference()["cases"])
+  for (const auto& c : optim_reference()["cases"])
     if (c["name"] == name) return c;
   FAIL("no reference case " << name);
   static const json none;
@@ -58,7 +58,7 @@ inline std::string message_of(const std::function<void()>& f) {
 class Problem {
  public:
   Problem() {
-    const json& ps = reference()["params"];
+    const json& ps = optim_reference()["params"];
     values_.reserve(ps.size());
     grads_.reserve(ps.size());
     for (const auto& p : ps) {

@@ -1,4 +1,4 @@
-// Checks of safetensors files (weights, checkpoints) that runs write.
+// Safetensors files in tests: checks of the weights and checkpoints runs write, and a sample file.
 #pragma once
 
 #include <cmath>
@@ -14,6 +14,15 @@ inline bool file_finite(const std::filesystem::path& p) {
     for (float v : t.data)
       if (!std::isfinite(v)) return false;
   return true;
+}
+
+// A small file of two tensors and one metadata entry, for the safetensors tests.
+inline TensorFile sample_tensor_file() {
+  TensorFile f;
+  f.tensors["layers.0.weight"] = {{2, 3}, {1, 2, 3, 4, 5, 6}};
+  f.tensors["layers.0.bias"] = {{2}, {-1.5f, 0.25f}};
+  f.metadata["format"] = "pt";
+  return f;
 }
 
 }  // namespace nnlab::test

@@ -13,6 +13,7 @@
 
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
+#include "support/configs.hpp"
 #include "support/run_binary.hpp"
 
 using namespace nnlab;
@@ -46,20 +47,6 @@ ProcessResult interrupt_when(const std::vector<std::string>& args, const fs::pat
   return nnlab.wait();
 }
 
-// Dropout (a random stream that must be restored), momentum and a per-step schedule (state that
-// must be restored), a validation split (best-model bookkeeping).
-nlohmann::json resumable_config(const fs::path& out, int epochs) {
-  nlohmann::json doc = nlohmann::json::parse(R"({
-    "model": {"hidden": [32, 32], "activation": "elu", "dropout": 0.1},
-    "data": {"dataset": "spirals", "validation_split": 0.2},
-    "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
-    "schedule": {"type": "cosine", "interval": "step"},
-    "train": {"epochs": 6, "batch_size": 16, "seed": 4, "threads": 1}
-  })");
-  doc["train"]["epochs"] = epochs;
-  doc["output"]["dir"] = out.string();
-  return doc;
-}
 
 }  // namespace
 

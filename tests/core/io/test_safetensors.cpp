@@ -6,21 +6,13 @@
 
 #include "core/error.hpp"
 #include "core/io/safetensors.hpp"
+#include "support/tensors.hpp"
 
 using namespace nnlab;
-
-namespace {
-TensorFile sample() {
-  TensorFile f;
-  f.tensors["layers.0.weight"] = {{2, 3}, {1, 2, 3, 4, 5, 6}};
-  f.tensors["layers.0.bias"] = {{2}, {-1.5f, 0.25f}};
-  f.metadata["format"] = "pt";
-  return f;
-}
-}  // namespace
+using namespace nnlab::test;
 
 TEST_CASE("safetensors: layout and round trip") {
-  const std::string bytes = encode_safetensors(sample());
+  const std::string bytes = encode_safetensors(sample_tensor_file());
   std::uint64_t n;
   std::memcpy(&n, bytes.data(), 8);
   CHECK(n % 8 == 0);
@@ -36,7 +28,7 @@ TEST_CASE("safetensors: layout and round trip") {
 }
 
 TEST_CASE("safetensors: truncated and corrupt files fail with a message") {
-  const std::string bytes = encode_safetensors(sample());
+  const std::string bytes = encode_safetensors(sample_tensor_file());
   CHECK_THROWS_WITH_AS(decode_safetensors(bytes.substr(0, 5), "m"), doctest::Contains("truncated"), CheckpointError);
   CHECK_THROWS_WITH_AS(decode_safetensors(bytes.substr(0, 40), "m"), doctest::Contains("exceeds the file size"),
                        CheckpointError);

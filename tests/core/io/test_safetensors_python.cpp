@@ -4,25 +4,16 @@
 #include <doctest/doctest.h>
 
 #include "core/io/safetensors.hpp"
+#include "support/tensors.hpp"
 #include "support/resources.hpp"
 #include "support/run_binary.hpp"
 
 using namespace nnlab;
 using namespace nnlab::test;
 
-namespace {
-TensorFile sample() {
-  TensorFile f;
-  f.tensors["layers.0.weight"] = {{2, 3}, {1, 2, 3, 4, 5, 6}};
-  f.tensors["layers.0.bias"] = {{2}, {-1.5f, 0.25f}};
-  f.metadata["format"] = "pt";
-  return f;
-}
-}  // namespace
-
 TEST_CASE("safetensors written by nnlab load in plain Python with the same values") {
   TempDir dir("safetensors-python");
-  save_safetensors(dir / "w.safetensors", sample());
+  save_safetensors(dir / "w.safetensors", sample_tensor_file());
   const ProcessResult r = run_program({resource_location("python3").string(),
                                        std::string(NNLAB_SOURCE_DIR) + "/tools/read_safetensors.py",
                                        (dir / "w.safetensors").string()},

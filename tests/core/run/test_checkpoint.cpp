@@ -14,6 +14,7 @@
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/run/trainer.hpp"
+#include "support/configs.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
@@ -22,32 +23,13 @@ using namespace nnlab;
 using namespace nnlab::test;
 using json = nlohmann::json;
 
-namespace {
-
-// Dropout (a random stream that must be restored), momentum and a per-step schedule (state that
-// must be restored), a validation split (best-model bookkeeping).
-json config(const fs::path& out, int epochs) {
-  json doc = json::parse(R"({
-    "model": {"hidden": [32, 32], "activation": "elu", "dropout": 0.1},
-    "data": {"dataset": "spirals", "validation_split": 0.2},
-    "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
-    "schedule": {"type": "cosine", "interval": "step"},
-    "train": {"epochs": 6, "batch_size": 16, "seed": 4, "threads": 1}
-  })");
-  doc["train"]["epochs"] = epochs;
-  doc["output"]["dir"] = out.string();
-  return doc;
-}
-
-}  // namespace
-
 TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and metrics") {
   TempDir a_dir("resume-a"), b_dir("resume-b");
   const fs::path a = a_dir.path, b = b_dir.path;
-  RunConfig full = resolve_config(config(a, 6), "r.json");
+  RunConfig full = resolve_config(resumable_config(a, 6), "r.json");
   run_training(full);
 
-  RunConfig part = resolve_config(config(b, 6), "r.json");
+  RunConfig part = resolve_config(resumable_config(b, 6), "r.json");
   RunCallbacks cb;
   int batches = 0;
   cb.should_stop = [&] { return ++batches == 3 * 45 + 7; };  // 720 training samples / 16 = 45 batches per epoch
@@ -56,7 +38,7 @@ TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and m
   CHECK_FALSE(fs::exists(b / "model.safetensors"));
   CHECK(load_safetensors(b / "checkpoint.safetensors").metadata.at("nnlab.epoch") == "3");
 
-  RunConfig resumed = resolve_config(config(b, 6), "r.json");
+  RunConfig resumed = resolve_config(resumable_config(b, 6), "r.json");
   resumed.resume = true;
   const auto h = run_training(resumed);
   CHECK(h.size() == 3);  // epochs 4..6
@@ -68,27 +50,27 @@ TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and m
 TEST_CASE("resume refuses a different config and damaged checkpoints") {
   TempDir dir("resume-refuse");
   const fs::path d = dir.path;
-  RunConfig cfg = resolve_config(config(d, 2), "r.json");
+  RunConfig cfg = resolve_config(resumable_config(d, 2), "r.json");
   run_training(cfg);
-  json other = config(d, 2);
+  json other = resumable_config(d, 2);
   other["optimizer"]["lr"] = 0.2;
   RunConfig changed = resolve_config(other, "r.json");
   changed.resume = true;
   CHECK_THROWS_WITH_AS(run_training(changed), doctest::Contains("different config"), CheckpointError);
 
   // More epochs is allowed: the run is extended.
-  RunConfig longer = resolve_config(config(d, 3), "r.json");
+  RunConfig longer = resolve_config(resumable_config(d, 3), "r.json");
   longer.resume = true;
   CHECK(run_training(longer).size() == 1);
 
   const std::string bytes = read_file(d / "checkpoint.safetensors");
   write_file_atomic(d / "checkpoint.safetensors", bytes.substr(0, bytes.size() - 100));
-  RunConfig again = resolve_config(config(d, 4), "r.json");
+  RunConfig again = resolve_config(resumable_config(d, 4), "r.json");
   again.resume = true;
   CHECK_THROWS_WITH_AS(run_training(again), doctest::Contains("checkpoint.safetensors"), CheckpointError);
 
   TempDir empty("resume-empty");
-  RunConfig none = resolve_config(config(empty.path, 2), "r.json");
+  RunConfig none = resolve_config(resumable_config(empty.path, 2), "r.json");
   none.resume = true;
   CHECK_THROWS_WITH_AS(run_training(none), doctest::Contains("no checkpoint"), CheckpointError);
 }
