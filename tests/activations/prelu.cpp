@@ -1,25 +1,10 @@
 #include "support/activation_checks.hpp"
+#include "support/params.hpp"
 
 #include "core/error.hpp"
 
 using namespace nnlab;
 using namespace nnlab::test;
-
-namespace {
-
-// dL/da for one element x with dy = 1 (num_parameters = 1).
-double prelu_slope_grad(double x, const nlohmann::json& params = nlohmann::json::object()) {
-  auto layer = make_layer<double>("prelu", 1, params);
-  MatD in(1, 1);
-  in(0, 0) = x;
-  layer->forward(in, false);
-  layer->backward(MatD::Ones(1, 1));
-  auto p = layer->parameters();
-  REQUIRE(p.size() == 1);
-  return (*p[0].grad)(0, 0);
-}
-
-}  // namespace
 
 TEST_CASE("prelu: reference values of activations.md §5 (a = 0.25), f'(0) = a, df/da(0) = 0") {
   const double xs[] = {-3, -1, -0.5, 0, 0.5, 1, 3};
@@ -29,7 +14,7 @@ TEST_CASE("prelu: reference values of activations.md §5 (a = 0.25), f'(0) = a, 
     INFO("x = " << xs[i]);
     CHECK(y == (xs[i] > 0 ? xs[i] : 0.25 * xs[i]));
     CHECK(d == (xs[i] > 0 ? 1.0 : 0.25));
-    CHECK(prelu_slope_grad(xs[i]) == da[i]);
+    CHECK(param_grad_at("prelu", "weight", xs[i]) == da[i]);
   }
   CHECK(value_and_derivative("prelu", 0.0, {{"init", 0.7}}).second == 0.7);
   CHECK(make_layer<double>("prelu", 3)->kinks() == std::vector<double>{0.0});

@@ -1,4 +1,5 @@
 #include "support/activation_checks.hpp"
+#include "support/params.hpp"
 
 #include "core/error.hpp"
 
@@ -6,18 +7,6 @@ using namespace nnlab;
 using namespace nnlab::test;
 
 namespace {
-
-// dL/dμ for one element x with dy = 1.
-double smu_mu_grad(double x, const nlohmann::json& params) {
-  auto layer = make_layer<double>("smu", 1, params);
-  MatD in(1, 1);
-  in(0, 0) = x;
-  layer->forward(in, false);
-  layer->backward(MatD::Ones(1, 1));
-  auto p = layer->parameters();
-  REQUIRE(p.size() == 1);
-  return (*p[0].grad)(0, 0);
-}
 
 const double kXs[] = {-3, -1, -0.5, 0, 0.5, 1, 3};
 
@@ -38,7 +27,7 @@ TEST_CASE("smu: reference values of activations.md §5 (alpha = 0.25; mu = 1e6 d
     std::tie(y, d) = value_and_derivative("smu", kXs[i], mu1);
     CHECK(y == doctest::Approx(f1[i]).epsilon(1e-9));
     CHECK(d == doctest::Approx(d1[i]).epsilon(1e-9));
-    const double g = smu_mu_grad(kXs[i], mu1);
+    const double g = param_grad_at("smu", "mu", kXs[i], mu1);
     if (dmu1[i] == 0) CHECK(g == 0.0);
     else CHECK(g == doctest::Approx(dmu1[i]).epsilon(1e-9));
   }
@@ -54,10 +43,10 @@ TEST_CASE("smu: at mu = 1e6 it is exactly Leaky ReLU with slope alpha = 0.25 out
     INFO("x = " << x);
     CHECK(y == (x > 0 ? x : 0.25 * x));
     CHECK(d == (x > 0 ? 1.0 : 0.25));
-    CHECK(smu_mu_grad(x, nlohmann::json::object()) == 0.0);  // e^(-z^2) vanished (|z| >= 75)
+    CHECK(param_grad_at("smu", "mu", x, nlohmann::json::object()) == 0.0);  // e^(-z^2) vanished (|z| >= 75)
   }
   // Inside the micro-region the function is smooth and mu receives a (tiny) gradient.
-  const double g = smu_mu_grad(1e-6, nlohmann::json::object());
+  const double g = param_grad_at("smu", "mu", 1e-6, nlohmann::json::object());
   CHECK(g > 1e-13);
   CHECK(g < 1e-12);
 }

@@ -1,4 +1,5 @@
 #include "support/activation_checks.hpp"
+#include "support/params.hpp"
 
 #include "core/error.hpp"
 
@@ -6,18 +7,6 @@ using namespace nnlab;
 using namespace nnlab::test;
 
 namespace {
-
-// dL/dμ for one element x with dy = 1.
-double smu1_mu_grad(double x, const nlohmann::json& params) {
-  auto layer = make_layer<double>("smu1", 1, params);
-  MatD in(1, 1);
-  in(0, 0) = x;
-  layer->forward(in, false);
-  layer->backward(MatD::Ones(1, 1));
-  auto p = layer->parameters();
-  REQUIRE(p.size() == 1);
-  return (*p[0].grad)(0, 0);
-}
 
 const double kXs[] = {-3, -1, -0.5, 0, 0.5, 1, 3};
 
@@ -38,12 +27,12 @@ TEST_CASE("smu1: reference values of activations.md §5 (alpha = 0.25; mu = 4.35
     auto [y, d] = value_and_derivative("smu1", kXs[i]);
     CHECK(y == doctest::Approx(f0[i]).epsilon(1e-9).scale(0));
     CHECK(d == doctest::Approx(d0[i]).epsilon(1e-9));
-    CHECK(smu1_mu_grad(kXs[i], init) == doctest::Approx(dmu0[i]).epsilon(1e-9).scale(0));
+    CHECK(param_grad_at("smu1", "mu", kXs[i], init) == doctest::Approx(dmu0[i]).epsilon(1e-9).scale(0));
     std::tie(y, d) = value_and_derivative("smu1", kXs[i], mu1);
     if (f1[i] == 0) CHECK(std::abs(y) < 1e-16);  // x = -1: ½(-1.25 + hypot(0.75, 1)) = 0
     else CHECK(y == doctest::Approx(f1[i]).epsilon(1e-9));
     CHECK(d == doctest::Approx(d1[i]).epsilon(1e-9));
-    CHECK(smu1_mu_grad(kXs[i], mu1) == doctest::Approx(dmu1[i]).epsilon(1e-9));
+    CHECK(param_grad_at("smu1", "mu", kXs[i], mu1) == doctest::Approx(dmu1[i]).epsilon(1e-9));
   }
   CHECK(make_layer<double>("smu1", 2)->kinks().empty());
 }
@@ -81,9 +70,9 @@ TEST_CASE("smu1: mu = 0 is Leaky ReLU(alpha), with PyTorch's LeakyReLU conventio
     INFO("x = " << x);
     CHECK(y == doctest::Approx(x > 0 ? x : 0.25 * x).epsilon(1e-15).scale(x == 0 ? 1.0 : 0.0));
     CHECK(d == (x > 0 ? 1.0 : 0.25));
-    CHECK(std::isfinite(smu1_mu_grad(x, leaky)));
+    CHECK(std::isfinite(param_grad_at("smu1", "mu", x, leaky)));
   }
-  CHECK(smu1_mu_grad(0.0, leaky) == 0.0);
+  CHECK(param_grad_at("smu1", "mu", 0.0, leaky) == 0.0);
   CHECK(make_layer<double>("smu1", 2, leaky)->kinks() == std::vector<double>{0.0});
 }
 

@@ -1,4 +1,5 @@
 #include "support/activation_checks.hpp"
+#include "support/params.hpp"
 
 #include "core/error.hpp"
 
@@ -8,18 +9,6 @@ using namespace nnlab::test;
 namespace {
 
 const nlohmann::json kLearnable15 = {{"beta", 1.5}, {"learnable", true}};
-
-// dL/dβ for one element x with dy = 1.
-double swish_beta_grad(double x, const nlohmann::json& params) {
-  auto layer = make_layer<double>("swish", 1, params);
-  MatD in(1, 1);
-  in(0, 0) = x;
-  layer->forward(in, false);
-  layer->backward(MatD::Ones(1, 1));
-  auto p = layer->parameters();
-  REQUIRE(p.size() == 1);
-  return (*p[0].grad)(0, 0);
-}
 
 }  // namespace
 
@@ -35,7 +24,7 @@ TEST_CASE("swish: reference values of activations.md §5 (beta = 1.5): f, df/dx,
       CHECK(y == doctest::Approx(f[i]).epsilon(1e-9));
       CHECK(dy == doctest::Approx(d[i]).epsilon(1e-9));
     }
-    const double g = swish_beta_grad(xs[i], kLearnable15);
+    const double g = param_grad_at("swish", "beta", xs[i], kLearnable15);
     if (db[i] == 0) CHECK(g == 0.0);
     else CHECK(g == doctest::Approx(db[i]).epsilon(1e-9));
   }
@@ -47,7 +36,7 @@ TEST_CASE("swish: tails accurate to full relative precision (mpmath, beta = 1.5)
   auto [y, d] = value_and_derivative("swish", -40.0, kLearnable15);
   CHECK(y == doctest::Approx(-3.5026043050786081e-25).epsilon(1e-13).scale(0));
   CHECK(d == doctest::Approx(-5.166341349990947e-25).epsilon(1e-13).scale(0));
-  CHECK(swish_beta_grad(-40.0, kLearnable15) == doctest::Approx(1.4010417220314433e-23).epsilon(1e-13).scale(0));
+  CHECK(param_grad_at("swish", "beta", -40.0, kLearnable15) == doctest::Approx(1.4010417220314433e-23).epsilon(1e-13).scale(0));
   std::tie(y, d) = value_and_derivative("swish", -30.0, kLearnable15);
   CHECK(y == doctest::Approx(-8.5875557416481809e-19).epsilon(1e-13).scale(0));
   CHECK(d == doctest::Approx(-1.2595081754417332e-18).epsilon(1e-13).scale(0));

@@ -1,0 +1,136 @@
+// Ctrl-C and SIGTERM: nnlab train finishes the batch in progress, keeps the checkpoint of the last
+// completed epoch, says how to continue, and exits with 128 + the signal number (130, 143); the run
+// then resumes to the same weights as an uninterrupted one. Killed with SIGKILL, it resumes from its
+// last checkpoint to the same weights as an uninterrupted run.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/io/fileio.hpp"
+#include "core/io/safetensors.hpp"
+#include "support/configs.hpp"
+#include "support/run_binary.hpp"
+
+using namespace nnlab;
+using namespace nnlab::test;
+
+namespace {
+
+// Long enough to be interrupted mid-run, short enough for CI: `samples` points per class.
+std::string config(int samples = 2000) {
+  return R"({
+  "model": {"hidden": [32, 32], "activation": "tanh"},
+  "data": {"dataset": "spirals", "samples": )" + std::to_string(samples) + R"(},
+  "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+  "train": {"epochs": 400, "batch_size": 16, "seed": 3, "threads": 1}})";
+}
+
+// Start `nnlab args`, wait until `file` exists, send `sig`, and return the outcome.
+ProcessResult interrupt_when(const std::vector<std::string>& args, const fs::path& file, int sig, const fs::path& scratch) {
+  Process nnlab = start_nnlab(args, scratch);
+  REQUIRE(nnlab.pid() > 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool exited = false;
+  while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) {
+    if (nnlab.exited()) {
+      exited = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!exited) nnlab.kill(sig);
+  return nnlab.wait();
+}
+
+
+}  // namespace
+
+TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit status 130, then --resume") {
+  TempDir dir("sigint");
+  std::ofstream(dir / "c.json") << config();
+  const fs::path run = dir / "run";
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
+                                     run / "checkpoint.safetensors", SIGINT, dir.path);
+  CAPTURE(r.err);
+  CHECK(r.signal == 0);
+  REQUIRE(r.status == 130);
+  const auto lines = lines_of(r.err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("nnlab: error: interrupted by SIGINT during epoch ", 0) == 0);
+  CHECK(lines[0].find(", after batch ") != std::string::npos);
+  CHECK(lines[0].find(" is kept in " + (run / "checkpoint.safetensors").string()) != std::string::npos);
+  CHECK(lines[0].find("; continue with: nnlab train --resume " + run.string()) != std::string::npos);
+  CHECK(leftover_temporaries(dir.path).empty());
+  CHECK_FALSE(fs::exists(run / "model.safetensors"));
+  // The message names the epoch whose checkpoint is on disk.
+  const std::string epoch = load_safetensors(run / "checkpoint.safetensors").metadata.at("nnlab.epoch");
+  CHECK(lines[0].find("the checkpoint of epoch " + epoch + " is kept") != std::string::npos);
+
+  // A temporary left by a process killed while writing (its pid gone) is cleaned up by the resume.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const fs::path stale = run / ("model.safetensors.tmp." + std::to_string(gone));
+  std::ofstream(stale) << "half a file";
+
+  // Resume for a few more epochs only: the interrupted run goes on from its checkpoint.
+  const int more = std::stoi(epoch) + 2;
+  const ProcessResult resumed =
+      run_nnlab({"train", "--resume", run.string(), "--set", "train.epochs=" + std::to_string(more)}, dir.path);
+  CAPTURE(resumed.err);
+  CHECK(resumed.status == 0);
+  CHECK(load_safetensors(run / "model.safetensors").metadata.at("nnlab.epoch") == std::to_string(more));
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(leftover_temporaries(dir.path).empty());
+}
+
+TEST_CASE("SIGTERM: exit status 143 and the same clean stop") {
+  TempDir dir("sigterm");
+  std::ofstream(dir / "c.json") << config();
+  const fs::path run = dir / "run";
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()},
+                                     run / "checkpoint.safetensors", SIGTERM, dir.path);
+  CAPTURE(r.err);
+  CHECK(r.status == 143);
+  CHECK(r.err.find("nnlab: error: interrupted by SIGTERM during epoch ") == 0);
+  CHECK(leftover_temporaries(dir.path).empty());
+}
+
+TEST_CASE("SIGINT before the first epoch ends: no checkpoint, and the message says so") {
+  TempDir dir("sigint-early");
+  std::ofstream(dir / "c.json") << config(100000);  // a first epoch of seconds
+  const fs::path run = dir / "run";
+  // config.json is written once the data is loaded and the model built, before the first batch.
+  const ProcessResult r = interrupt_when({"train", (dir / "c.json").string(), "--out", run.string()}, run / "config.json",
+                                     SIGINT, dir.path);
+  CAPTURE(r.err);
+  CHECK(r.status == 130);
+  CHECK(r.err.find("interrupted by SIGINT during epoch 1, after batch ") != std::string::npos);
+  CHECK(r.err.find("no epoch was completed, so there is no checkpoint to resume from; start it again to train") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(run / "checkpoint.safetensors"));
+}
+
+TEST_CASE("nnlab train killed with SIGKILL resumes to the same weights") {
+  TempDir dir("resume-kill");
+  const fs::path d = dir.path;
+  std::ofstream(d / "c.json") << resumable_config(d / "ref", 8).dump();
+  REQUIRE(run_nnlab({"train", (d / "c.json").string(), "--out", (d / "ref").string()}, d).status == 0);
+
+  Process killed = start_nnlab({"train", (d / "c.json").string(), "--out", (d / "killed").string()}, d);
+  REQUIRE(killed.pid() > 0);
+  // Kill it once it has checkpointed at least one epoch (or finished, if the machine is fast).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(d / "killed" / "checkpoint.safetensors") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  killed.kill(SIGKILL);
+  killed.wait();
+  REQUIRE(fs::exists(d / "killed" / "checkpoint.safetensors"));
+  REQUIRE(run_nnlab({"train", "--resume", (d / "killed").string()}, d).status == 0);
+  CHECK(read_file(d / "ref" / "model.safetensors") == read_file(d / "killed" / "model.safetensors"));
+}

@@ -1,0 +1,99 @@
+// The thread partition (core/parallel.hpp) must not change results: parallel_blocks covers every
+// index once, and layers and optimizer updates split over threads agree with one thread (to
+// rounding; a fixed thread count repeats bit for bit).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/optimizer.hpp"
+#include "core/parallel.hpp"
+#include "core/registry.hpp"
+#include "support/threads.hpp"
+
+using namespace nnlab;
+using namespace nnlab::test;
+
+TEST_CASE("parallel_blocks covers [0, n) exactly once, in aligned blocks, one per thread at most") {
+  for (int threads : {1, 2, 3, 4}) {
+    Threads t(threads);
+    for (Index n : {0, 1, 5, 15, 16, 17, 100, 1000, 4097}) {
+      for (Index align : {1, 16}) {
+        std::vector<int> hits(static_cast<std::size_t>(n), 0);
+        std::vector<std::pair<Index, Index>> blocks(8, {-1, -1});
+        parallel_blocks(n, 1e9, [&](int b, Index begin, Index end) {
+          blocks[static_cast<std::size_t>(b)] = {begin, end};
+          for (Index i = begin; i < end; ++i) ++hits[static_cast<std::size_t>(i)];
+        }, align);
+        CAPTURE(threads);
+        CAPTURE(n);
+        CAPTURE(align);
+        for (int h : hits) CHECK(h == 1);
+        const int count = parallel_block_count(n, 1e9, align);
+        CHECK(count <= threads);
+        CHECK(count >= 1);
+        Index expected_begin = 0;
+        for (int b = 0; b < count && n > 0; ++b) {
+          const auto [begin, end] = blocks[static_cast<std::size_t>(b)];
+          if (begin < 0) continue;  // an empty block is not called
+          CHECK(begin == expected_begin);
+          CHECK(begin % align == 0);
+          expected_begin = end;
+        }
+        if (n > 0) CHECK(expected_begin == n);
+      }
+    }
+  }
+  // Too little work: one block on the calling thread.
+  Threads t(2);
+  int calls = 0;
+  parallel_blocks(1000, kMinParallelWork - 1, [&](int b, Index begin, Index end) {
+    ++calls;
+    CHECK(b == 0);
+    CHECK(begin == 0);
+    CHECK(end == 1000);
+  });
+  CHECK(calls == 1);
+}
+
+TEST_CASE("dense and activations: 1 and 2 threads agree to rounding; a fixed thread count repeats bit for bit") {
+  const MatF x = random_matrix(128, 784, 5), dy1 = random_matrix(128, 256, 6);
+  auto run = [&](int threads) {
+    Threads t(threads);
+    auto dense = make_layer<float>("dense", 784, {{"out_features", 256}});
+    auto act = make_layer<float>("elu", 256);
+    const MatF y = act->forward(dense->forward(x, true), true);
+    const MatF dx = dense->backward(act->backward(dy1));
+    const MatF dw = *dense->parameters()[0].grad;
+    return std::vector<MatF>{y, dx, dw};
+  };
+  const auto one = run(1), two = run(2), two_again = run(2);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    CAPTURE(i);
+    CHECK(two[i] == two_again[i]);
+    CHECK((two[i] - one[i]).cwiseAbs().maxCoeff() <= 1e-4f * std::max(1.0f, one[i].cwiseAbs().maxCoeff()));
+  }
+}
+
+TEST_CASE("optimizer updates split over threads give the same parameters as one thread") {
+  for (const char* spec : {R"({"type": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01})",
+                           R"({"type": "adam", "lr": 0.01})", R"({"type": "rmsprop", "lr": 0.01, "centered": true})"}) {
+    CAPTURE(spec);
+    auto run = [&](int threads) {
+      Threads t(threads);
+      MatF w = random_matrix(300, 200, 8), g = random_matrix(300, 200, 9), b = random_matrix(1, 300, 10),
+           gb = random_matrix(1, 300, 11);
+      std::vector<Param<float>> params{{"w", &w, &g, {300, 200}, true}, {"b", &b, &gb, {300}, false}};
+      auto opt = make_optimizer(nlohmann::json::parse(spec));
+      for (int step = 0; step < 5; ++step) opt->step(params);
+      return std::pair{w, b};
+    };
+    const auto [w1, b1] = run(1);
+    const auto [w2, b2] = run(2);
+    CHECK((w1 - w2).cwiseAbs().maxCoeff() <= 1e-6f);
+    CHECK((b1 - b2).cwiseAbs().maxCoeff() <= 1e-6f);
+  }
+}

@@ -1,0 +1,130 @@
+// The resource checks behind resources.hpp.
+#include "support/resources.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <vector>
+
+#include "support/allocations.hpp"
+#include "support/run_binary.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nnlab::test {
+
+namespace {
+
+struct Override {
+  const char* variable;
+  bool set;
+  std::string value;
+};
+
+Override override_of(const char* variable) {
+  const char* v = std::getenv(variable);
+  return {variable, v != nullptr, v ? v : ""};
+}
+
+// A data directory: the override if set, else the default. Missing when it is not a directory
+// (a directory that is there but damaged is not a skip: the test runs and fails on it).
+fs::path data_location(const char* variable, const fs::path& fallback) {
+  const Override o = override_of(variable);
+  return o.set ? fs::path(o.value) : fallback;
+}
+
+std::string data_missing(const char* variable, const fs::path& fallback, const std::string& what,
+                         const std::string& how) {
+  const Override o = override_of(variable);
+  const fs::path dir = data_location(variable, fallback);
+  std::error_code ec;
+  if (!dir.empty() && fs::is_directory(dir, ec)) return "";
+  if (o.set) return what + " not found: " + variable + "=" + o.value + " is not a directory";
+  return what + " not found: " + dir.string() + " is not a directory (" + how + ", or set " + variable + ")";
+}
+
+bool executable(const fs::path& p) {
+  std::error_code ec;
+  return !p.empty() && fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+fs::path program_location(const char* variable, const std::vector<std::string>& names) {
+  const Override o = override_of(variable);
+  if (o.set) return o.value.find('/') == std::string::npos && !o.value.empty() ? find_on_path(o.value) : fs::path(o.value);
+  for (const auto& n : names)
+    if (fs::path p = find_on_path(n); !p.empty()) return p;
+  return {};
+}
+
+std::string program_missing(const char* variable, const std::vector<std::string>& names, const std::string& what) {
+  const Override o = override_of(variable);
+  const fs::path p = program_location(variable, names);
+  if (executable(p)) return "";
+  if (o.set) return what + " not found: " + variable + "=" + o.value + " is not an executable program";
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return what + " not found: no " + list + " on PATH (install it, or set " + variable + ")";
+}
+
+const fs::path kSourceData = fs::path(NNLAB_SOURCE_DIR) / "data";
+
+}  // namespace
+
+fs::path find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = dirs.substr(start, end - start);
+    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+fs::path resource_location(const std::string& r) {
+  if (r == "fashion-mnist") return data_location("NNLAB_TEST_FASHION_MNIST", "/usr/share/datasets/fashion-mnist");
+  if (r == "cifar10") return data_location("NNLAB_TEST_CIFAR10", kSourceData / "cifar-10-batches-bin");
+  if (r == "cifar100") return data_location("NNLAB_TEST_CIFAR100", kSourceData / "cifar-100-binary");
+  if (r == "python3") return program_location("NNLAB_TEST_PYTHON", {"python3"});
+  if (r == "chromium") return program_location("NNLAB_TEST_CHROMIUM", {"chromium", "chromium-browser", "google-chrome"});
+  if (r == "allocation-counting") return {};
+  throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
+}
+
+std::string resource_missing(const std::string& r) {
+  if (r == "fashion-mnist")
+    return data_missing("NNLAB_TEST_FASHION_MNIST", "/usr/share/datasets/fashion-mnist", "Fashion-MNIST",
+                        "install the Debian package dataset-fashion-mnist");
+  if (r == "cifar10")
+    return data_missing("NNLAB_TEST_CIFAR10", kSourceData / "cifar-10-batches-bin", "CIFAR-10",
+                        "scripts/fetch_data.sh cifar10 downloads it");
+  if (r == "cifar100")
+    return data_missing("NNLAB_TEST_CIFAR100", kSourceData / "cifar-100-binary", "CIFAR-100",
+                        "scripts/fetch_data.sh cifar100 downloads it");
+  if (r == "python3") {
+    if (std::string why = program_missing("NNLAB_TEST_PYTHON", {"python3"}, "Python 3"); !why.empty()) return why;
+    TempDir scratch("python-probe");
+    const ProcessResult probe = run_program({resource_location(r).string(), "-c", "pass"}, scratch.path);
+    if (probe.status != 0)
+      return "Python 3 at " + resource_location(r).string() + " does not run (python3 -c pass: status " +
+             std::to_string(probe.status) + ")";
+    return "";
+  }
+  if (r == "chromium")
+    return program_missing("NNLAB_TEST_CHROMIUM", {"chromium", "chromium-browser", "google-chrome"}, "Chromium");
+  if (r == "allocation-counting") {
+#ifdef NNLAB_TEST_CAN_COUNT_ALLOCATIONS
+    return "";
+#else
+    return "heap allocations cannot be counted in this build: a sanitizer's allocator replaces malloc";
+#endif
+  }
+  throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
+}
+
+}  // namespace nnlab::test
