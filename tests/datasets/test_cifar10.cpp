@@ -14,8 +14,8 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
-#include "core/run/config.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/spec.hpp"
+#include "core/run/run.hpp"
 #include "support/cifar_files.hpp"
 #include "support/datasets.hpp"
 #include "support/files.hpp"
@@ -230,13 +230,13 @@ TEST_CASE("configs/cifar10_mlp.json trains on a tiny CIFAR-10 directory, reprodu
   TempDir data("cifar"), out_a("cifar"), out_b("cifar");
   write_cifar10(data.path, 8, 10);
   auto run = [&](const fs::path& out) {
-    RunConfig cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/cifar10_mlp.json",
+    RunSpec cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/cifar10_mlp.json",
                                 {"data.path=" + data.path.string(), "output.dir=" + out.string(), "train.epochs=2",
                                  "train.threads=1", "train.batch_size=16"});
-    CHECK(cfg.data["crop_padding"] == 4);
-    CHECK(cfg.data["random_flip"] == true);
-    CHECK(cfg.data["dataset"] == "cifar10");
-    const RunData d = load_run_data(cfg);
+    CHECK(cfg.data.to_json()["crop_padding"] == 4);
+    CHECK(cfg.data.to_json()["random_flip"] == true);
+    CHECK(cfg.data.to_json()["dataset"] == "cifar10");
+    const RunData d = load_run_data(cfg.data, cfg.train.seed);
     CHECK(d.train.augments());
     CHECK_FALSE(d.test.augments());
     return run_training(cfg);

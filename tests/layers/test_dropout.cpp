@@ -32,10 +32,10 @@ namespace {
 struct FrozenMask final : Layer<double> {
   LayerPtr<double> inner;
   std::vector<std::uint64_t> state;
-  explicit FrozenMask(LayerPtr<double> l) : inner(std::move(l)), state(inner->rng_state()) {}
+  explicit FrozenMask(LayerPtr<double> l) : inner(std::move(l)), state(inner->rng_state()) {
+    set_shapes(inner->input_shape(), inner->output_shape());
+  }
   std::string type() const override { return "dropout(frozen mask)"; }
-  Index in_features() const override { return inner->in_features(); }
-  Index out_features() const override { return inner->out_features(); }
   const MatD& forward(const MatD& x, bool) override {
     inner->set_rng_state(state);
     return inner->forward(x, true);
@@ -58,7 +58,7 @@ TEST_CASE("dropout: eval is the identity, into the layer's own buffer, and so is
   CHECK(d->out_features() == 7);
   CHECK(d->parameters().empty());
   CHECK(d->buffers().empty());
-  CHECK_FALSE(d->is_activation());
+  CHECK_FALSE(is_activation(*d));
 }
 
 TEST_CASE("dropout: p = 0 in training is the identity and draws no random numbers") {
@@ -124,7 +124,7 @@ TEST_CASE("dropout reproducibility: same seed and index → same mask; other see
   const MatD x = MatD::Ones(16, 32);
   auto mask = [&](std::uint64_t seed, int index) {
     BuildContext c;
-    c.in_features = 32, c.seed = seed, c.index = index;
+    c.input = Shape{32}, c.seed = seed, c.index = index;
     auto d = make_layer<double>(json{{"type", "dropout"}, {"p", 0.5}}, c);
     return MatD(d->forward(x, true));
   };

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
 #include "datasets/idx.hpp"
@@ -71,7 +71,7 @@ TEST_CASE("train then eval and predict a saved model") {
   CHECK(r.status == 0);
 
   // The eval accuracy of the final weights equals the last test accuracy of the run.
-  RunConfig cfg = load_config((out / "config.json").string());
+  RunSpec cfg = load_config((out / "config.json").string());
   const std::string csv = read_file(out / "metrics.csv");
   const std::string last = csv.substr(csv.rfind('\n', csv.size() - 2) + 1);
   const std::vector<std::string> cells = csv_cells(last);

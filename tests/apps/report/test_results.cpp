@@ -42,7 +42,7 @@ TEST_CASE("per-setting summary: final/best accuracy, epochs to target, time, dia
   plan.settings = {"a", "b, with comma"};
   for (int s = 0; s < 2; ++s)
     for (int seed = 1; seed <= 3; ++seed) {
-      RunSpec r;
+      PlannedRun r;
       r.id = std::string(s == 0 ? "a" : "b") + "_s" + std::to_string(seed);
       r.setting = static_cast<std::size_t>(s);
       r.values = {plan.settings[static_cast<std::size_t>(s)]};

@@ -11,8 +11,9 @@
 #include "core/loss.hpp"
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
-#include "core/run/config.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/spec.hpp"
+#include "core/run/run.hpp"
+#include "core/run/setup.hpp"
 #include "support/sweep.hpp"
 #include "support/temp_dir.hpp"
 
@@ -53,12 +54,12 @@ TEST_CASE("an experiment expands to the cross product, settings-major with seeds
   for (const auto& r : p.runs) ids.insert(r.id);
   CHECK(ids.size() == p.runs.size());
   // The overrides give the intended config.
-  const RunConfig cfg = load_config(e.base.string(), p.runs[15].overrides);
+  const RunSpec cfg = load_config(e.base.string(), p.runs[15].overrides);
   CHECK(cfg.train.seed == 4);
   CHECK(cfg.train.epochs == 2);
-  CHECK(cfg.optimizer["lr"].get<double>() == 1e30);
-  CHECK(cfg.model["activation"]["type"] == "elu");
-  CHECK(cfg.model["activation"]["alpha"].get<double>() == 0.5);
+  CHECK(cfg.optimizer.to_json()["lr"].get<double>() == 1e30);
+  CHECK(cfg.to_json()["model"]["activation"]["type"] == "elu");
+  CHECK(cfg.to_json()["model"]["activation"]["alpha"].get<double>() == 0.5);
 }
 
 TEST_CASE("without axes there is one setting; without seeds the base config's seed is used") {
@@ -115,16 +116,13 @@ TEST_CASE("for one seed every activation starts from the same weights and sees t
     std::vector<MatF> weights;
     std::vector<std::vector<Index>> orders;  // epochs 1..3
   };
-  auto start = [&](const RunSpec& r) {
-    RunConfig cfg = load_config(e.base.string(), r.overrides);
-    const RunData data = load_run_data(cfg);
-    resolve_data_shape(cfg, data.train.features, data.train.classes);
-    Model<float> m = build_model<float>(cfg.model["layers"], data.train.features, cfg.train.seed);
+  auto start = [&](const PlannedRun& r) {
+    const RunSpec cfg = load_config(e.base.string(), r.overrides);
+    const RunData data = load_run_data(cfg.data, cfg.train.seed);
+    TrainingSetup setup = make_training(cfg, data.train);  // what nnlab train builds
     Start s;
-    for (const auto& prm : m.parameters()) s.weights.push_back(*prm.value);
-    auto loss = make_loss<float>(cfg.train.loss);
-    auto opt = make_optimizer(cfg.optimizer);
-    Trainer trainer(m, *loss, *opt, cfg.train);
+    for (const auto& prm : setup.model.parameters()) s.weights.push_back(*prm.value);
+    Trainer trainer(setup.model, *setup.loss, *setup.optimizer, cfg.train);
     for (int epoch = 1; epoch <= 3; ++epoch) s.orders.push_back(trainer.epoch_order(data.train.rows, epoch));
     return s;
   };

@@ -11,7 +11,7 @@
 #include "core/loss.hpp"
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
 #include "support/allocations.hpp"
 #include "support/threads.hpp"
 
@@ -35,7 +35,7 @@ TEST_CASE("a training epoch allocates nothing per batch (buffers sized once, pro
     Model<float> model = build_model<float>(spec, 784, 1);
     auto loss = make_loss<float>("cross_entropy");
     auto opt = make_optimizer(nlohmann::json::parse(R"({"type": "sgd", "lr": 0.01, "momentum": 0.9})"));
-    TrainSettings settings;
+    TrainSpec settings;
     settings.batch_size = 64;
     settings.on_nonfinite = on_nonfinite;
     Trainer trainer(model, *loss, *opt, settings);

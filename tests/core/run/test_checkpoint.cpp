@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "core/run/checkpoint.hpp"
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
 #include "support/configs.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
@@ -26,21 +26,20 @@ using json = nlohmann::json;
 TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and metrics") {
   TempDir a_dir("resume-a"), b_dir("resume-b");
   const fs::path a = a_dir.path, b = b_dir.path;
-  RunConfig full = resolve_config(resumable_config(a, 6), "r.json");
+  RunSpec full = resolve_config(resumable_config(a, 6), "r.json");
   run_training(full);
 
-  RunConfig part = resolve_config(resumable_config(b, 6), "r.json");
+  RunSpec part = resolve_config(resumable_config(b, 6), "r.json");
   RunCallbacks cb;
   int batches = 0;
-  cb.should_stop = [&] { return ++batches == 3 * 45 + 7; };  // 720 training samples / 16 = 45 batches per epoch
+  cb.loop.should_stop = [&] { return ++batches == 3 * 45 + 7; };  // 720 training samples / 16 = 45 batches per epoch
   CHECK_THROWS_AS(run_training(part, cb), InterruptedError);
   CHECK(fs::exists(b / "checkpoint.safetensors"));
   CHECK_FALSE(fs::exists(b / "model.safetensors"));
   CHECK(load_safetensors(b / "checkpoint.safetensors").metadata.at("nnlab.epoch") == "3");
 
-  RunConfig resumed = resolve_config(resumable_config(b, 6), "r.json");
-  resumed.resume = true;
-  const auto h = run_training(resumed);
+  RunSpec resumed = resolve_config(resumable_config(b, 6), "r.json");
+  const auto h = run_training(resumed, {}, {.resume = true});
   CHECK(h.size() == 3);  // epochs 4..6
   CHECK(read_file(a / "model.safetensors") == read_file(b / "model.safetensors"));
   CHECK(read_file(a / "best.safetensors") == read_file(b / "best.safetensors"));
@@ -50,27 +49,23 @@ TEST_CASE("interrupting mid-epoch and resuming gives bit-identical weights and m
 TEST_CASE("resume refuses a different config and damaged checkpoints") {
   TempDir dir("resume-refuse");
   const fs::path d = dir.path;
-  RunConfig cfg = resolve_config(resumable_config(d, 2), "r.json");
+  RunSpec cfg = resolve_config(resumable_config(d, 2), "r.json");
   run_training(cfg);
   json other = resumable_config(d, 2);
   other["optimizer"]["lr"] = 0.2;
-  RunConfig changed = resolve_config(other, "r.json");
-  changed.resume = true;
-  CHECK_THROWS_WITH_AS(run_training(changed), doctest::Contains("different config"), CheckpointError);
+  RunSpec changed = resolve_config(other, "r.json");
+  CHECK_THROWS_WITH_AS(run_training(changed, {}, {.resume = true}), doctest::Contains("different config"), CheckpointError);
 
   // More epochs is allowed: the run is extended.
-  RunConfig longer = resolve_config(resumable_config(d, 3), "r.json");
-  longer.resume = true;
-  CHECK(run_training(longer).size() == 1);
+  RunSpec longer = resolve_config(resumable_config(d, 3), "r.json");
+  CHECK(run_training(longer, {}, {.resume = true}).size() == 1);
 
   const std::string bytes = read_file(d / "checkpoint.safetensors");
   write_file_atomic(d / "checkpoint.safetensors", bytes.substr(0, bytes.size() - 100));
-  RunConfig again = resolve_config(resumable_config(d, 4), "r.json");
-  again.resume = true;
-  CHECK_THROWS_WITH_AS(run_training(again), doctest::Contains("checkpoint.safetensors"), CheckpointError);
+  RunSpec again = resolve_config(resumable_config(d, 4), "r.json");
+  CHECK_THROWS_WITH_AS(run_training(again, {}, {.resume = true}), doctest::Contains("checkpoint.safetensors"), CheckpointError);
 
   TempDir empty("resume-empty");
-  RunConfig none = resolve_config(resumable_config(empty.path, 2), "r.json");
-  none.resume = true;
-  CHECK_THROWS_WITH_AS(run_training(none), doctest::Contains("no checkpoint"), CheckpointError);
+  RunSpec none = resolve_config(resumable_config(empty.path, 2), "r.json");
+  CHECK_THROWS_WITH_AS(run_training(none, {}, {.resume = true}), doctest::Contains("no checkpoint"), CheckpointError);
 }

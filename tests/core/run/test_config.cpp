@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/error.hpp"
 #include "support/text.hpp"
 
@@ -36,16 +36,21 @@ std::string error_of(json doc, const std::vector<std::string>& overrides = {}) {
 }  // namespace
 
 TEST_CASE("a valid config resolves with every default filled in") {
-  RunConfig cfg = resolve_config(base(), "configs/example.json");
+  RunSpec cfg = resolve_config(base(), "configs/example.json");
   CHECK(cfg.train.epochs == 2);
   CHECK(cfg.train.batch_size == 32);
   CHECK(cfg.train.seed == 3);
   CHECK(cfg.train.loss == "cross_entropy");
-  CHECK(cfg.optimizer["nesterov"] == false);
-  CHECK(cfg.optimizer["weight_decay"] == 0.0);
-  CHECK(cfg.data["validation_split"] == 0.0);
-  CHECK(cfg.output_dir == "runs/example");
-  CHECK(cfg.resolved["model"]["activation"]["type"] == "relu");
+  CHECK(cfg.optimizer.args.boolean("nesterov") == false);
+  CHECK(cfg.optimizer.args.number("weight_decay") == 0.0);
+  CHECK(cfg.data.validation_split == 0.0);
+  CHECK(cfg.output.dir == "runs/example");
+  const json resolved = cfg.to_json();
+  CHECK(resolved["model"]["activation"]["type"] == "relu");
+  CHECK(resolved["optimizer"]["nesterov"] == false);
+  CHECK(resolved["data"]["validation_split"] == 0.0);
+  CHECK(resolved["train"]["monitor"] == "none");  // "auto" without a validation split
+  CHECK(resolved["output"]["dir"] == "runs/example");
 }
 
 TEST_CASE("misspelt keys name the path and the nearest valid key") {
@@ -139,29 +144,68 @@ TEST_CASE("overrides: numbers, strings, arrays, objects and nested paths") {
 }
 
 TEST_CASE("the MLP shorthand expands to dense/activation layers and model.activation swaps them all") {
-  RunConfig cfg = resolve_config(base(), "t.json");
-  resolve_data_shape(cfg, 2, 3);
-  const json& layers = cfg.model["layers"];
+  const RunSpec cfg = resolve_config(base(), "t.json");
+  CHECK(cfg.model.layers.empty());  // the shorthand is expanded only for a data shape
+  const ModelSpec bound = cfg.model.bind(Shape{2}, 3, "spirals");
+  const auto& layers = bound.layers;
   REQUIRE(layers.size() == 5);
-  CHECK(layers[0]["type"] == "dense");
-  CHECK(layers[0]["out_features"] == 16);
-  CHECK(layers[1]["type"] == "relu");
-  CHECK(layers[3]["type"] == "relu");
-  CHECK(layers[4]["out_features"] == 3);
+  CHECK(layers[0].entry->name == "dense");
+  CHECK(layers[0].args.integer("out_features") == 16);
+  CHECK(layers[1].entry->name == "relu");
+  CHECK(layers[3].entry->name == "relu");
+  CHECK(layers[4].args.integer("out_features") == 3);
+  // Each expanded layer names the key it comes from (so messages name what the user wrote).
+  CHECK(layers[0].path == "model.hidden[0]");
+  CHECK(layers[1].path == "model.activation");
+  CHECK(layers[2].path == "model.hidden[1]");
+  CHECK(layers[4].path == "model.classes");
+  // bind is pure: the spec is unchanged, and binding again gives the same layers.
+  CHECK(cfg.model.layers.empty());
+  CHECK(cfg.model.input == 0);
+  CHECK(bound.input == 2);
+  CHECK(cfg.model.bind(Shape{2}, 3, "spirals").to_json() == bound.to_json());
 
   json doc = base();
   apply_override(doc, "model.activation=elu");
-  cfg = resolve_config(doc, "t.json");
-  resolve_data_shape(cfg, 2, 3);
-  CHECK(cfg.model["layers"][1]["type"] == "elu");
-  CHECK(cfg.model["layers"][1]["alpha"] == 1.0);
-  CHECK(cfg.model["layers"][3]["type"] == "elu");
+  const ModelSpec elu = resolve_config(doc, "t.json").model.bind(Shape{2}, 3, "spirals");
+  CHECK(elu.layers[1].entry->name == "elu");
+  CHECK(elu.layers[1].args.number("alpha") == 1.0);
+  CHECK(elu.layers[3].entry->name == "elu");
+  // The saved config keeps the shorthand, with the data's input width and class count.
+  const json saved = elu.to_json();
+  CHECK(saved["activation"]["type"] == "elu");
+  CHECK(saved["input"] == 2);
+  CHECK(saved["classes"] == 3);
+  CHECK_FALSE(saved.contains("layers"));
 
-  // The data decides the input width; a contradicting model.input is an error.
+  // The data decides the input width; a contradicting model.input or model.classes is an error.
   doc = base();
   doc["model"]["input"] = 5;
-  cfg = resolve_config(doc, "t.json");
-  CHECK_THROWS_WITH_AS(resolve_data_shape(cfg, 2, 3), doctest::Contains("model.input is 5"), ShapeError);
+  const RunSpec wrong = resolve_config(doc, "t.json");
+  CHECK_THROWS_WITH_AS(wrong.model.bind(Shape{2}, 3, "spirals"), doctest::Contains("model.input is 5"), ShapeError);
+  CHECK_THROWS_WITH_AS(cfg.model.bind(Shape{2}, 4, "spirals"), doctest::Contains("model.classes is 3"), ShapeError);
+}
+
+TEST_CASE("explicit layers: resolved once with their paths; the saved config shows real input widths") {
+  json doc = base();
+  doc["model"] = json::parse(R"({"layers": [{"type": "dense", "out_features": 6}, "tanh", "batchnorm",
+                                            {"type": "dense", "out_features": 3}]})");
+  const RunSpec cfg = resolve_config(doc, "t.json");
+  REQUIRE(cfg.model.layers.size() == 4);
+  CHECK(cfg.model.layers[2].path == "model.layers[2]");
+  CHECK(cfg.model.to_json()["layers"][0]["in_features"] == 0);  // not built yet: "from the input"
+  const ModelSpec bound = cfg.model.bind(Shape{2}, 3, "spirals");
+  const Model<float> model = build_model<float>(bound.layers, bound.input_shape, 1);
+  const json saved = bound.to_json(&model);
+  CHECK(saved["input"] == 2);
+  CHECK(saved["layers"][0]["in_features"] == 2);
+  CHECK(saved["layers"][2]["num_features"] == 6);
+  CHECK(saved["layers"][3]["in_features"] == 6);
+  // A factory's error names the layer's path.
+  doc["model"]["layers"][3]["in_features"] = 5;
+  const ModelSpec bad = resolve_config(doc, "t.json").model.bind(Shape{2}, 3, "spirals");
+  CHECK_THROWS_WITH_AS(build_model<float>(bad.layers, bad.input_shape, 1),
+                       doctest::Contains("model.layers[3]: in_features is 5 but the input has 6 features"), ShapeError);
 }
 
 TEST_CASE("missing or malformed config files") {

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/run/diagnostics.hpp"
 #include "core/model.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace nnlab;
@@ -175,7 +175,7 @@ TEST_CASE("the weight-gradient norm is the hand-computed ‖∂L/∂W‖; output
 
 namespace {
 
-RunConfig spiral_config(const fs::path& out, const std::string& activation) {
+RunSpec spiral_config(const fs::path& out, const std::string& activation) {
   json doc = json::parse(R"({
     "model": {"hidden": [16, 16]},
     "data": {"dataset": "spirals", "test_samples": 200},
@@ -193,12 +193,12 @@ TEST_CASE("recording diagnostics does not change training (bit-identical metrics
   for (const std::string act : {"relu", "tanh", "prelu"}) {
     CAPTURE(act);
     TempDir a("diagnostics"), b("diagnostics");
-    RunConfig plain = spiral_config(a.path, act), diag = spiral_config(b.path, act);
+    RunSpec plain = spiral_config(a.path, act), diag = spiral_config(b.path, act);
     const auto h1 = run_training(plain);
     RunCallbacks cb;
     cb.on_start = [](const RunData&, Model<float>& model) { start_diagnostics(model); };
     cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
-      add_diagnostics(m, model, data, diag.train);
+      add_diagnostics(m, model, data, diag.train.loss);
     };
     const auto h2 = run_training(diag, cb);
     REQUIRE(h1.size() == h2.size());
@@ -241,13 +241,13 @@ TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running sta
   })");
   TempDir a("diagnostics"), b("diagnostics");
   doc["output"]["dir"] = a.path.string();
-  RunConfig plain = resolve_config(doc, "bn.json");
+  RunSpec plain = resolve_config(doc, "bn.json");
   doc["output"]["dir"] = b.path.string();
-  RunConfig diag = resolve_config(doc, "bn.json");
+  RunSpec diag = resolve_config(doc, "bn.json");
   const auto h1 = run_training(plain);
   RunCallbacks cb;
   cb.on_start = [](const RunData&, Model<float>& model) { start_diagnostics(model); };
-  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, diag.train); };
+  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, diag.train.loss); };
   const auto h2 = run_training(diag, cb);
   REQUIRE(h1.size() == h2.size());
   for (std::size_t e = 0; e < h1.size(); ++e) {
@@ -264,10 +264,10 @@ TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running sta
 
 TEST_CASE("without start_diagnostics the first epoch has no activation time, later epochs do") {
   TempDir dir("diagnostics");
-  RunConfig cfg = spiral_config(dir.path, "elu");
+  RunSpec cfg = spiral_config(dir.path, "elu");
   RunCallbacks cb;
   cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
-    add_diagnostics(m, model, data, cfg.train);
+    add_diagnostics(m, model, data, cfg.train.loss);
   };
   const auto h = run_training(cfg, cb);
   CHECK(std::isnan(extra(h[0], "act_seconds")));
@@ -285,10 +285,10 @@ TEST_CASE("act_seconds is measured when evaluation handles 10x more samples than
     "train": {"epochs": 3, "batch_size": 32, "seed": 3, "threads": 1}
   })");
   doc["output"]["dir"] = dir.path.string();
-  RunConfig cfg = resolve_config(doc, "eval_heavy.json");
+  RunSpec cfg = resolve_config(doc, "eval_heavy.json");
   RunCallbacks cb;
   cb.on_start = [](const RunData&, Model<float>& model) { start_diagnostics(model); };
-  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, cfg.train); };
+  cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) { add_diagnostics(m, model, data, cfg.train.loss); };
   const auto h = run_training(cfg, cb);
   for (const auto& m : h) {
     CHECK(m.test.samples == 10 * m.train.samples);
@@ -300,17 +300,17 @@ TEST_CASE("act_seconds is measured when evaluation handles 10x more samples than
 
 TEST_CASE("the probe batch is the first 512 test samples, whatever the training seed") {
   TempDir dir("diagnostics");
-  RunConfig c1 = spiral_config(dir.path, "relu");
-  RunConfig c2 = spiral_config(dir.path, "relu");
+  RunSpec c1 = spiral_config(dir.path, "relu");
+  RunSpec c2 = spiral_config(dir.path, "relu");
   c2.train.seed = 99;
   MatF x1, x2;
   std::vector<std::int32_t> y1, y2;
-  probe_batch(load_run_data(c1), x1, y1);
-  probe_batch(load_run_data(c2), x2, y2);
+  probe_batch(load_run_data(c1.data, c1.train.seed), x1, y1);
+  probe_batch(load_run_data(c2.data, c2.train.seed), x2, y2);
   CHECK(x1.rows() == kProbeSamples);
   CHECK(x1 == x2);
   CHECK(y1 == y2);
-  const RunData data = load_run_data(c1);
+  const RunData data = load_run_data(c1.data, c1.train.seed);
   MatF first;
   std::vector<std::int32_t> yf;
   std::vector<Index> idx = {0, 511};

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/dataset.hpp"
 #include "core/registry.hpp"
 #include "core/io/safetensors.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tensors.hpp"
@@ -107,7 +107,7 @@ const json mlp = json::array({json{{"type", "dense"}, {"out_features", 8}}, "rel
 const json fault_mlp = json::array({json{{"type", "test_grad_fault"}}, json{{"type", "dense"}, {"out_features", 8}}, "relu",
                                     json{{"type", "dense"}, {"out_features", 2}}});
 
-std::string diverged_message(RunConfig& cfg, const RunCallbacks& cb = {}) {
+std::string diverged_message(RunSpec& cfg, const RunCallbacks& cb = {}) {
   try {
     run_training(cfg, cb);
   } catch (const DivergedError& e) {
@@ -122,7 +122,7 @@ TEST_CASE("a NaN in the data: stop names the batch and the input; skip skips exa
   TempDir dir("nan-data");
   // Rows 19 and 50 hold a NaN: batches 3 and 7 of 8.
   const json data = {{"rows", 64}, {"nan_rows", {19, 50}}};
-  RunConfig stop = resolve_config(marked_config(dir / "stop", data, mlp), "t.json");
+  RunSpec stop = resolve_config(marked_config(dir / "stop", data, mlp), "t.json");
   const std::string msg = diverged_message(stop);
   CHECK(msg.rfind("training diverged at epoch 1, batch 3 of 8: the loss is nan; first non-finite value: the input batch itself", 0) == 0);
   CHECK_FALSE(fs::exists(dir / "stop/checkpoint.safetensors"));
@@ -130,10 +130,10 @@ TEST_CASE("a NaN in the data: stop names the batch and the input; skip skips exa
 
   json doc = marked_config(dir / "skip", data, mlp);
   doc["train"]["on_nonfinite"] = "skip";
-  RunConfig skip = resolve_config(doc, "t.json");
+  RunSpec skip = resolve_config(doc, "t.json");
   std::vector<std::string> skipped;
   RunCallbacks cb;
-  cb.on_skip = [&](const std::string& s) { skipped.push_back(s); };
+  cb.loop.on_skip = [&](const std::string& s) { skipped.push_back(s); };
   const auto history = run_training(skip, cb);
   REQUIRE(history.size() == 2);
   REQUIRE(skipped.size() == 4);  // two batches in each of two epochs
@@ -158,7 +158,7 @@ TEST_CASE("skip mode restores BatchNorm's running statistics after a skipped bat
                              json{{"type", "dense"}, {"out_features", 2}}});
   json doc = marked_config(dir / "run", {{"rows", 64}, {"nan_rows", {3}}}, layers);
   doc["train"]["on_nonfinite"] = "skip";
-  RunConfig cfg = resolve_config(doc, "t.json");
+  RunSpec cfg = resolve_config(doc, "t.json");
   const auto history = run_training(cfg);
   CHECK(history.back().train.skipped == 1);
   const auto t = load_safetensors(dir / "run/model.safetensors").tensors;
@@ -174,10 +174,10 @@ TEST_CASE("finite loss, NaN gradients: found by skip mode and by clipping; in st
 
   json doc = marked_config(dir / "skip", data, fault_mlp);
   doc["train"]["on_nonfinite"] = "skip";
-  RunConfig skip = resolve_config(doc, "t.json");
+  RunSpec skip = resolve_config(doc, "t.json");
   std::vector<std::string> skipped;
   RunCallbacks cb;
-  cb.on_skip = [&](const std::string& s) { skipped.push_back(s); };
+  cb.loop.on_skip = [&](const std::string& s) { skipped.push_back(s); };
   run_training(skip, cb);
   REQUIRE(skipped.size() == 2);
   CHECK(skipped[0].rfind("epoch 1, batch 3 of 8: the gradients are not finite (the loss is ", 0) == 0);
@@ -187,14 +187,14 @@ TEST_CASE("finite loss, NaN gradients: found by skip mode and by clipping; in st
 
   doc = marked_config(dir / "clip", data, fault_mlp);
   doc["train"]["clip_grad_norm"] = 5.0;
-  RunConfig clip = resolve_config(doc, "t.json");
+  RunSpec clip = resolve_config(doc, "t.json");
   std::string msg = diverged_message(clip);
   CHECK(msg.rfind("training diverged at epoch 1, batch 3 of 8: the gradients are not finite", 0) == 0);
   CHECK(msg.find("the gradient of the weight of layer 0 (test_grad_fault)") != std::string::npos);
 
   // Stop mode checks only the loss every batch: the NaN update is found at the next batch, and the
   // diagnosis names the layer whose weights it made non-finite.
-  RunConfig stop = resolve_config(marked_config(dir / "stop", data, fault_mlp), "t.json");
+  RunSpec stop = resolve_config(marked_config(dir / "stop", data, fault_mlp), "t.json");
   msg = diverged_message(stop);
   CHECK(msg.rfind("training diverged at epoch 1, batch 4 of 8: the loss is nan; first non-finite value: the weights of layer 0 "
                   "(test_grad_fault) (its weight), made non-finite by an earlier update", 0) == 0);
@@ -203,7 +203,7 @@ TEST_CASE("finite loss, NaN gradients: found by skip mode and by clipping; in st
 TEST_CASE("NaN weights after an epoch's last batch: nothing of that epoch is saved") {
   TempDir dir("nan-last");
   // Row 60 is in the last batch of epoch 1; the loss stays finite in it.
-  RunConfig cfg = resolve_config(marked_config(dir / "run", {{"rows", 64}, {"marker_rows", {60}}}, fault_mlp), "t.json");
+  RunSpec cfg = resolve_config(marked_config(dir / "run", {{"rows", 64}, {"marker_rows", {60}}}, fault_mlp), "t.json");
   const std::string msg = diverged_message(cfg);
   CHECK(msg == "training diverged in epoch 1: after its last batch the weights of layer 0 (test_grad_fault) (its weight) are "
                "not finite (lower optimizer.lr or set train.clip_grad_norm)");
@@ -221,10 +221,10 @@ TEST_CASE("skip mode stops after max_consecutive_skips batches in a row") {
   json doc = marked_config(dir / "run", {{"rows", 64}, {"nan_rows", nan_rows}}, mlp);
   doc["train"]["on_nonfinite"] = "skip";
   doc["train"]["max_consecutive_skips"] = 4;
-  RunConfig cfg = resolve_config(doc, "t.json");
+  RunSpec cfg = resolve_config(doc, "t.json");
   int skips = 0;
   RunCallbacks cb;
-  cb.on_skip = [&](const std::string&) { ++skips; };
+  cb.loop.on_skip = [&](const std::string&) { ++skips; };
   const std::string msg = diverged_message(cfg, cb);
   CHECK(skips == 4);
   CHECK(msg.rfind("training diverged at epoch 1, batch 5 of 8: the loss is nan", 0) == 0);
@@ -234,6 +234,6 @@ TEST_CASE("skip mode stops after max_consecutive_skips batches in a row") {
   doc = marked_config(dir / "apart", {{"rows", 64}, {"nan_rows", {0, 16, 32, 48}}}, mlp);
   doc["train"]["on_nonfinite"] = "skip";
   doc["train"]["max_consecutive_skips"] = 1;
-  RunConfig apart = resolve_config(doc, "t.json");
+  RunSpec apart = resolve_config(doc, "t.json");
   CHECK(run_training(apart).back().train.skipped == 4);
 }

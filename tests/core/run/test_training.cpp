@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/run/config.hpp"
+#include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
@@ -21,7 +21,7 @@ using json = nlohmann::json;
 
 namespace {
 
-RunConfig spiral_config(const fs::path& out, const std::vector<std::string>& overrides = {}) {
+RunSpec spiral_config(const fs::path& out, const std::vector<std::string>& overrides = {}) {
   json doc = json::parse(R"({
     "model": {"hidden": [32, 32], "activation": "tanh"},
     "data": {"dataset": "spirals"},
@@ -37,7 +37,7 @@ RunConfig spiral_config(const fs::path& out, const std::vector<std::string>& ove
 
 TEST_CASE("an MLP learns the spirals from a config and writes config.json, metrics.csv, model.safetensors") {
   TempDir dir("training");
-  RunConfig cfg = spiral_config(dir.path);
+  RunSpec cfg = spiral_config(dir.path);
   const auto history = run_training(cfg);
   REQUIRE(history.size() == 30);
   // Three interleaved spirals are not linearly separable (a linear model gets ~50%); the MLP must.
@@ -67,9 +67,9 @@ TEST_CASE("an MLP learns the spirals from a config and writes config.json, metri
 
 TEST_CASE("same config and seed give bit-identical metrics and weights; another seed differs") {
   TempDir a("training-a"), b("training-b"), c("training-c");
-  RunConfig ca = spiral_config(a.path, {"train.epochs=3", "train.threads=2"});
-  RunConfig cb = spiral_config(b.path, {"train.epochs=3", "train.threads=2"});
-  RunConfig cc = spiral_config(c.path, {"train.epochs=3", "train.threads=2", "train.seed=6"});
+  RunSpec ca = spiral_config(a.path, {"train.epochs=3", "train.threads=2"});
+  RunSpec cb = spiral_config(b.path, {"train.epochs=3", "train.threads=2"});
+  RunSpec cc = spiral_config(c.path, {"train.epochs=3", "train.threads=2", "train.seed=6"});
   run_training(ca);
   run_training(cb);
   run_training(cc);
@@ -80,14 +80,14 @@ TEST_CASE("same config and seed give bit-identical metrics and weights; another 
 
 TEST_CASE("a diverging run stops with a clear error") {
   TempDir dir("training");
-  RunConfig cfg = spiral_config(dir.path, {"model.activation=relu", "optimizer.lr=1e30", "train.epochs=2"});
+  RunSpec cfg = spiral_config(dir.path, {"model.activation=relu", "optimizer.lr=1e30", "train.epochs=2"});
   CHECK_THROWS_WITH_AS(run_training(cfg), doctest::Contains("diverged"), DivergedError);
 }
 
 TEST_CASE("validation split holds out the requested fraction, disjoint from training") {
   TempDir dir("training");
-  RunConfig cfg = spiral_config(dir.path, {"data.validation_split=0.25"});
-  const RunData d = load_run_data(cfg);
+  RunSpec cfg = spiral_config(dir.path, {"data.validation_split=0.25"});
+  const RunData d = load_run_data(cfg.data, cfg.train.seed);
   const Index total = d.train.rows + d.validation.rows;
   CHECK(d.validation.rows == static_cast<Index>(std::llround(0.25 * static_cast<double>(total))));
   CHECK(d.test.rows > 0);
@@ -107,7 +107,7 @@ TEST_CASE("early stopping stops after `patience` epochs without improvement") {
   doc["optimizer"]["momentum"] = 0.0;
   doc["train"]["epochs"] = 10;
   doc["output"]["dir"] = (dir / "run").string();
-  RunConfig cfg = resolve_config(doc, "early.json");
+  RunSpec cfg = resolve_config(doc, "early.json");
   int stopped = 0;
   RunCallbacks cb;
   cb.on_early_stop = [&](int epoch, int best_epoch, double) { stopped = epoch * 100 + best_epoch; };
