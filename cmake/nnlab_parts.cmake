@@ -34,7 +34,9 @@ function(nnlab_part target)
     target_link_libraries(${target} PRIVATE ${P_DEPS} ${P_LIBS} ${P_PRIVATE_LIBS} nnlab_warnings)
   else()
     add_library(${target} STATIC ${sources})
-    target_link_libraries(${target} PUBLIC ${P_DEPS} ${P_LIBS} PRIVATE ${P_PRIVATE_LIBS} nnlab_warnings)
+    # nnlab_warnings is for nnlab's own sources only: a static library's PRIVATE links still appear
+    # in its exported interface (as $<LINK_ONLY:...>), so it is wrapped to stay out of the install.
+    target_link_libraries(${target} PUBLIC ${P_DEPS} ${P_LIBS} PRIVATE ${P_PRIVATE_LIBS} $<BUILD_INTERFACE:nnlab_warnings>)
     target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
                                                 $<INSTALL_INTERFACE:include/nnlab>)
     set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
