@@ -13,7 +13,7 @@ prefix="$tmp/prefix"
 
 cmake --install "$build_dir" --prefix "$prefix" > "$tmp/install.log"
 for f in include/nnlab/core/registry.hpp include/nnlab/activations/elementwise.hpp \
-         include/nnlab/core/run/trainer.hpp include/nnlab/core/gradcheck/gradcheck.hpp \
+         include/nnlab/core/run/run.hpp include/nnlab/core/gradcheck/gradcheck.hpp \
          lib/cmake/nnlab/nnlabConfig.cmake lib/cmake/nnlab/nnlabConfigVersion.cmake \
          lib/cmake/nnlab/nnlabTargets.cmake; do
   [[ -f "$prefix/$f" ]] || { echo "test_install: $f was not installed" >&2; exit 1; }

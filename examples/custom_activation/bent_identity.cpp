@@ -14,7 +14,9 @@
 //
 // Written like nnlab's own activations/*.cpp: derive from Elementwise (activations/elementwise.hpp),
 // which does the shapes, buffers and threads, and write f and f' on flat blocks of the batch; one
-// NNLAB_REGISTER_LAYER line makes "bent_identity" a name configs can use. The registration is a
+// NNLAB_REGISTER_LAYER statement makes "bent_identity" a name configs can use, declares it
+// element-wise (so nnlab's diagnostics count its dead and saturated units) and gives its PyTorch
+// form (what tools/torch_reference.py would check it against, were it in nnlab's tree). The registration is a
 // static initialiser: it runs because this file is compiled into the program itself (a static
 // library of plugins would need linking whole, as nnlab::nnlab does with its own).
 #include "activations/elementwise.hpp"
@@ -46,5 +48,9 @@ class BentIdentity final : public Elementwise<T> {
 
 }  // namespace example
 
-NNLAB_REGISTER_LAYER(example::BentIdentity, "bent_identity", ::nnlab::LayerKind::activation,
-                     "Bent identity (sqrt(x^2 + 1) - 1)/2 + x (examples/custom_activation)", {});
+NNLAB_REGISTER_LAYER(example::BentIdentity,
+                     {.name = "bent_identity",
+                      .kind = ::nnlab::LayerKind::elementwise,
+                      .summary = "Bent identity (sqrt(x^2 + 1) - 1)/2 + x (examples/custom_activation)",
+                      .params = {},
+                      .reference = {.torch = "(torch.sqrt(x * x + 1) - 1) / 2 + x"}});

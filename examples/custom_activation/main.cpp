@@ -13,8 +13,8 @@
 
 #include "core/gradcheck/gradcheck.hpp"
 #include "core/registry.hpp"
-#include "core/run/config.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/run.hpp"
+#include "core/run/spec.hpp"
 
 #ifndef EXAMPLE_CONFIG
 #define EXAMPLE_CONFIG "spirals.json"
@@ -35,17 +35,22 @@ int main(int argc, char** argv) try {
   }
 
   // 2. Train from the config ("model.activation": "bent_identity" names the layer registered above).
-  nnlab::RunConfig cfg = nnlab::load_config(config, {"output.dir=\"" + out + "\""});
+  const nnlab::RunSpec spec = nnlab::load_config(config, {"output.dir=\"" + out + "\""});
   nnlab::RunCallbacks callbacks;
+  int classes = 0;
+  callbacks.on_start = [&](const nnlab::RunData& data, nnlab::Model<float>& model) {
+    classes = data.train.classes;
+    std::printf("model: %s\n", model.summary().c_str());
+  };
   callbacks.on_epoch = [](const nnlab::EpochMetrics& m) {
     if (m.epoch % 10 == 0 || m.epoch == 1)
       std::printf("epoch %3d  train loss %.4f  train acc %.3f  test acc %.3f\n", m.epoch, m.train.loss,
                   m.train.accuracy, m.test.accuracy);
   };
-  const std::vector<nnlab::EpochMetrics> history = nnlab::run_training(cfg, callbacks);
+  const std::vector<nnlab::EpochMetrics> history = nnlab::run_training(spec, callbacks);
   const double accuracy = history.back().test.accuracy;
-  const double chance = 1.0 / cfg.model["classes"].get<double>();
-  std::printf("final test accuracy %.3f (chance %.3f), written to %s\n", accuracy, chance, cfg.output_dir.c_str());
+  const double chance = 1.0 / classes;
+  std::printf("final test accuracy %.3f (chance %.3f), written to %s\n", accuracy, chance, spec.output.dir.c_str());
   if (!(accuracy > 2 * chance)) {
     std::fprintf(stderr, "custom_activation: accuracy %.3f is not clearly above chance %.3f\n", accuracy, chance);
     return 1;

@@ -4,7 +4,7 @@
 // Reference: tests/data/step_reference.json, written by tools/torch_step_reference.py (PyTorch 1.13;
 // its header says what is recorded and how). Two models on one batch of 32 samples x 784 features:
 //   mlp      the default model of configs/fashion_mlp.json (dense 784-256-128-10, ReLU), built here
-//            from that file through load_config/resolve_data_shape/build_model
+//            from that file through load_config/ModelSpec::bind/build_model
 //   bn_drop  dense 784-64 (no bias), batchnorm, relu, dropout(0.2), dense 64-10, built by build_model
 // For each: nnlab's initialisation must be bit-identical to the reference's initial weights (which
 // the script reproduces from nnlab's Rng), and the Dropout layer must draw the reference's mask; then,
@@ -78,8 +78,8 @@
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
 #include "core/registry.hpp"
-#include "core/run/config.hpp"
-#include "core/run/trainer.hpp"
+#include "core/run/loop.hpp"
+#include "core/run/spec.hpp"
 #include "core/state.hpp"
 
 using namespace nnlab;
@@ -252,20 +252,20 @@ const std::vector<std::string> kModels = {"mlp", "bn_drop"};
 
 TEST_CASE("step reference: the mlp is configs/fashion_mlp.json's default model and optimizer") {
   const json& m = model_ref("mlp");
-  RunConfig cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/fashion_mlp.json");
-  resolve_data_shape(cfg, 784, 10);
-  json expected = json::array();
-  for (std::size_t i = 0; i < m["layers"].size(); ++i)
-    expected.push_back(resolved_layer_json(resolve_layer(m["layers"][i], "reference layer")));
-  CHECK_MESSAGE(cfg.model["layers"] == expected,
-                "configs/fashion_mlp.json changed: rerun tools/torch_step_reference.py (config "
-                    << cfg.model["layers"].dump() << ", reference " << expected.dump() << ")");
+  const RunSpec cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/fashion_mlp.json");
+  const ModelSpec bound = cfg.model.bind(Shape{784}, 10, "fashion-mnist");
+  json expected = json::array(), layers = json::array();
+  for (std::size_t i = 0; i < m["layers"].size(); ++i) expected.push_back(resolve_layer(m["layers"][i], "reference layer").to_json());
+  for (const auto& l : bound.layers) layers.push_back(l.to_json());
+  CHECK_MESSAGE(layers == expected, "configs/fashion_mlp.json changed: rerun tools/torch_step_reference.py (config "
+                                        << layers.dump() << ", reference " << expected.dump() << ")");
   CHECK(cfg.train.seed == m["seed"].get<std::uint64_t>());
   const json& sgd = m["runs"][0]["optimizer"];
   CHECK(sgd["type"] == "sgd");
-  CHECK(cfg.optimizer["type"] == sgd["type"]);
-  CHECK(cfg.optimizer["lr"] == sgd["lr"]);
-  CHECK(cfg.optimizer["momentum"] == sgd["momentum"]);
+  const json optimizer = cfg.optimizer.to_json();
+  CHECK(optimizer["type"] == sgd["type"]);
+  CHECK(optimizer["lr"] == sgd["lr"]);
+  CHECK(optimizer["momentum"] == sgd["momentum"]);
 }
 
 TEST_CASE("step reference: nnlab's initialisation and dropout stream are exactly the reference's") {
@@ -287,7 +287,7 @@ TEST_CASE("step reference: nnlab's initialisation and dropout stream are exactly
     const json& keep = m["dropout_keep"];
     const auto shape = keep["shape"].get<std::vector<Index>>();
     BuildContext ctx;
-    ctx.in_features = shape[1];
+    ctx.input = Shape{shape[1]};
     ctx.seed = m["seed"].get<std::uint64_t>();
     ctx.index = keep["layer"].get<int>();
     REQUIRE(m["layers"][static_cast<std::size_t>(ctx.index)]["type"] == "dropout");
@@ -355,7 +355,7 @@ TEST_CASE("step reference: 5 SGD and 5 Adam steps through the Trainer") {
       Model<float> model = build_loaded(m);
       auto loss = make_loss<float>("cross_entropy");
       auto optimizer = make_optimizer(r["optimizer"]);
-      TrainSettings settings;
+      TrainSpec settings;
       settings.batch_size = static_cast<int>(data.rows);  // one batch: an epoch is one step
       settings.shuffle = false;
       Trainer trainer(model, *loss, *optimizer, settings);
