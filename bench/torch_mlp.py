@@ -75,11 +75,41 @@ class SMU1(nn.Module):  # ½[(1+α)x + √(((1−α)x)² + μ²)], learnable μ
         return 0.5 * ((1 + a) * x + torch.sqrt(((1 - a) * x) ** 2 + self.mu ** 2))
 
 
+# PyTorch's fastest form of each activation a user would write (its own modules where it has them).
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
     "prelu": nn.PReLU, "swish": nn.SiLU, "silu": nn.SiLU, "squareplus": Squareplus, "smu": SMU, "smu1": SMU1,
     "gelu": nn.GELU, "mish": nn.Mish, "softplus": nn.Softplus, "selu": nn.SELU,
 }
+
+
+class Declared(nn.Module):
+    """Any other nnlab activation, from the PyTorch form it declares (`nnlab list --json`,
+    LayerEntry::reference.torch) with its default parameters; learnable ones are nn.Parameters."""
+
+    def __init__(self, entry):
+        super().__init__()
+        default = entry["reference"]["variants"][0]
+        self.expr = entry["reference"]["torch"]
+        self.cfg = dict(default["resolved"])
+        self.learnable = nn.ParameterDict({k: nn.Parameter(torch.tensor(t["init"], dtype=torch.float32))
+                                           for k, t in default["learnable"].items()})
+
+    def forward(self, x):
+        scope = {"torch": torch, "F": torch.nn.functional, "x": x, **self.cfg, **dict(self.learnable.items())}
+        return eval(self.expr, {"__builtins__": {}}, scope)
+
+
+def activation(name, nnlab):
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]()
+    import subprocess
+    entries = json.loads(subprocess.run([nnlab, "list", "activations", "--json"], check=True,
+                                        capture_output=True, text=True).stdout)["activations"]
+    for e in entries:
+        if e["name"] == name:
+            return Declared(e)
+    raise SystemExit(f"torch_mlp: unknown activation {name}")
 
 
 def gemm_floor(widths, batch, samples, repeats):
@@ -124,6 +154,8 @@ def main():
     ap.add_argument("--floor-repeats", type=int, default=3)
     ap.add_argument("--no-floor", action="store_true", help="skip the GEMM floor")
     ap.add_argument("--floor-only", action="store_true", help="only the GEMM floor (no training, no data)")
+    ap.add_argument("--nnlab", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "nnlab"),
+                    help="nnlab binary, asked for activations this script has no PyTorch module for")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -156,7 +188,7 @@ def train(args, common, widths):
         for i in range(len(widths) - 1):
             layers.append(nn.Linear(widths[i], widths[i + 1]))
             if i < len(widths) - 2:
-                layers.append(ACTIVATIONS[name]())
+                layers.append(activation(name, args.nnlab))
         model = nn.Sequential(*layers)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         loss_fn = nn.CrossEntropyLoss()
