@@ -43,6 +43,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "datasets/augment.hpp"
 
 namespace nnlab {
 namespace {
@@ -228,8 +229,7 @@ DataSplits load_format(const Format& fmt, const Args& a, std::size_t target, con
   DataSplits s;
   s.train = load_split(fmt, dir, fmt.train_files, target, class_names, "train");
   s.test = load_split(fmt, dir, fmt.test_files, target, class_names, "test");
-  s.train.crop_padding = static_cast<int>(a.integer("crop_padding"));
-  s.train.random_flip = a.boolean("random_flip");
+  s.augment = crop_flip(static_cast<int>(a.integer("crop_padding")), a.boolean("random_flip"));
   return s;
 }
 

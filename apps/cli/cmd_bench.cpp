@@ -71,7 +71,7 @@ void run_bench(const BenchArgs& a) {
   double warmup = 0, last_loss = 0;
   for (int e = 0; e <= a.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
-    last_loss = trainer.train_epoch(data.train, e + 1).loss;
+    last_loss = trainer.train_epoch(data.train, e + 1, data.augment.get()).loss;
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
   const double s = median(epoch_seconds);

@@ -21,6 +21,7 @@ Dataset first_rows(const Dataset& d, Index limit) {
 RunData load_run_data(const DataSpec& spec, std::uint64_t seed) {
   DataSplits splits = spec.format->load(spec.format_args);
   RunData out;
+  out.augment = splits.augment;
   out.train = first_rows(splits.train, spec.limit_train);
   out.test = first_rows(splits.test, spec.limit_test);
   if (!spec.normalize) {
@@ -44,7 +45,6 @@ RunData load_run_data(const DataSpec& spec, std::uint64_t seed) {
     std::sort(rest.begin(), rest.end());
     const std::string base = out.train.name;
     out.validation = out.train.take(val, base + "[validation]");
-    out.validation.crop_padding = 0, out.validation.random_flip = false;  // evaluation data is not augmented
     out.train = out.train.take(rest, base);
   }
   for (const Dataset* s : {&out.train, &out.test}) s->validate();

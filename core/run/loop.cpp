@@ -63,7 +63,7 @@ std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
   return order;
 }
 
-EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
+EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTransform* augment) {
   const std::vector<Index> order = epoch_order(data.rows, epoch);
   const Index B = settings_.batch_size;
   const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
@@ -75,7 +75,7 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
   for (Index start = 0; start < total; start += B) {
     const Index n = std::min(B, total - start);
     data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
-    if (data.augments()) data.augment(x_, augment_rng);
+    if (augment) augment->apply(x_, data, augment_rng);
     if (skip_mode) {  // a skipped batch must not leave its statistics in BatchNorm's running buffers
       saved_buffers_.resize(buffers_.size());
       for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].value;

@@ -90,8 +90,9 @@ class Trainer {
   Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSpec& settings,
           Schedule* schedule = nullptr, LoopHooks hooks = {});
 
-  // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only).
-  EvalResult train_epoch(const Dataset& data, int epoch);
+  // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only);
+  // `augment` (may be null) transforms every gathered batch, drawing from Rng(seed, "augment", epoch).
+  EvalResult train_epoch(const Dataset& data, int epoch, const BatchTransform* augment = nullptr);
 
   // Evaluator::evaluate with this trainer's model and loss.
   EvalResult evaluate(const Dataset& data, Index batch = 1000, const OutputsHook& on_outputs = {}) {

@@ -48,7 +48,7 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
     m.epoch = epoch;
     m.lr = optimizer.lr();
     const auto t0 = std::chrono::steady_clock::now();
-    m.train = trainer.train_epoch(data.train, epoch);
+    m.train = trainer.train_epoch(data.train, epoch, data.augment.get());
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // Nothing of this epoch is saved (metrics, best, checkpoint) unless the weights are finite.
     if (const std::string bad = layer_with_nonfinite_weights(model); !bad.empty())
