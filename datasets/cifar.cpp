@@ -43,6 +43,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "datasets/files.hpp"
 #include "datasets/augment.hpp"
 
 namespace nnlab {
@@ -101,21 +102,6 @@ std::string fetch_hint(const Format& fmt) {
   return "scripts/fetch_data.sh " + fmt.name + " downloads and unpacks " + fmt.archive;
 }
 
-// " (it holds: a, b, c, ...)" so a wrong directory is recognisable from the message.
-std::string listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    names.push_back(it->path().filename().string());
-  if (ec) return "";
-  if (names.empty()) return " (the directory is empty)";
-  std::sort(names.begin(), names.end());
-  constexpr std::size_t shown = 8;
-  const std::size_t more = names.size() > shown ? names.size() - shown : 0;
-  names.resize(std::min(names.size(), shown));
-  return " (it holds: " + join(names) + (more ? ", and " + std::to_string(more) + " more" : "") + ")";
-}
-
 // The directory must exist and hold every data file; all are checked before any is read.
 void check_directory(const Format& fmt, const fs::path& dir, const std::string& default_folder) {
   std::error_code ec;
@@ -136,7 +122,7 @@ void check_directory(const Format& fmt, const fs::path& dir, const std::string& 
   // A common slip: pointing at the folder that holds the unpacked archive's folder.
   if (fs::is_directory(dir / default_folder, ec))
     hint = "; did you mean data.path = '" + (dir / default_folder).string() + "'?";
-  throw DataError("data.path: '" + dir.string() + "' has no " + join(missing) + listing(dir) + hint);
+  throw DataError("data.path: '" + dir.string() + "' has no " + join(missing) + directory_listing(dir) + hint);
 }
 
 // Append the records of one file to d.bytes and d.labels; `target` is the label field used.
