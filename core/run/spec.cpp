@@ -67,12 +67,6 @@ const std::vector<ParamSpec>& data_specs() {
   return s;
 }
 
-std::vector<std::string> generic_data_keys() {
-  std::vector<std::string> keys;
-  for (const auto& p : data_specs()) keys.push_back(p.name);
-  return keys;
-}
-
 DataSpec resolve_data(const json& data) {
   const json d = data.is_null() ? json::object() : data;
   if (!d.is_object()) throw ConfigError("data: expected an object like {\"dataset\": \"fashion-mnist\"}");
