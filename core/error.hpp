@@ -48,6 +48,11 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 // "a, b, c" for error messages.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
 
+// Whether `text` is well-formed UTF-8 (what JSON text must be: configs, metadata, class names).
+bool valid_utf8(const std::string& text);
+// `text` with every byte that is not part of well-formed UTF-8 written as \xNN, for messages.
+std::string printable(const std::string& text);
+
 // "relu, elu , tanh" -> {"relu", "elu", "tanh"}: items separated by `sep`, spaces trimmed, empty items dropped.
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 

@@ -170,11 +170,17 @@ std::vector<std::string> read_class_names(const fs::path& path, int classes) {
   std::ifstream in(path);
   if (!in) throw DataError(path.string() + ": cannot open: " + std::error_code(errno, std::generic_category()).message());
   std::vector<std::string> names;
+  int number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     const auto last = line.find_last_not_of(" \t\r");
     names.push_back(line.substr(first, last - first + 1));
+    // The names go into the model's metadata (JSON): refuse them here, not after training.
+    if (!valid_utf8(names.back()))
+      throw DataError(path.string() + ": line " + std::to_string(number) + " ('" + printable(names.back()) +
+                      "') is not valid UTF-8 text");
   }
   if (static_cast<int>(names.size()) != classes)
     throw DataError(path.string() + ": " + std::to_string(names.size()) + " class names (non-empty lines) for " +

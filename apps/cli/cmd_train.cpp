@@ -46,6 +46,9 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& a) {
+  require_utf8("config", a.config);
+  require_utf8("--out", a.out);
+  require_utf8("--resume", a.resume);
   std::string config = a.config;
   if (config.empty()) {
     if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");

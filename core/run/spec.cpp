@@ -42,7 +42,7 @@ const std::vector<ParamSpec>& train_specs() {
       boolean("drop_last", false, "drop the last incomplete batch of each epoch"),
       text("monitor", "auto", "metric for best.safetensors and early stopping (auto: val_loss with a validation split)",
            with_auto_none(monitorable_metrics())),
-      integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0),
+      integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0, 1e6),
       number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
       boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
       number("clip_grad_norm", 0.0, "clip the global gradient norm to this before each step (0: off)", 0),
