@@ -1,11 +1,15 @@
 // nnlab train / eval / predict run as the built binary: outputs, exit codes and one-line errors, and
 // a diverging run's exit status 3 with the last good checkpoint kept.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
@@ -137,4 +141,40 @@ TEST_CASE("nnlab train: divergence exits 3 naming epoch, batch and layer; the la
     REQUIRE(saved.count("model." + name));
     CHECK(saved.at("model." + name).data == t.data);
   }
+}
+
+TEST_CASE("train never removes a user's file from --out, even when the run then fails") {
+  TempDir dir("user-files");
+  write_config(dir / "c.json");
+  const fs::path out = dir / "run";
+  fs::create_directories(out);
+  // A pid that ran and is gone, and names that look like temporaries but are the user's.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const std::vector<std::string> users = {"thesis.tmp.20240101", "notes.tmp." + std::to_string(gone),
+                                          "model.safetensors.tmp." + std::to_string(gone), ".nnlab-write-test.1",
+                                          "x.nnlab-tmp.1.0123456789abcdef"};
+  for (const auto& f : users) std::ofstream(out / f) << "the user's " << f;
+
+  // A run that fails (no such data) after preparing the directory ...
+  ProcessResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string(), "--set",
+                               "data.dataset=fashion-mnist", "--set", "data.path=/nonexistent"},
+                              dir.path);
+  CHECK(r.status == 1);
+  for (const auto& f : users) {
+    CAPTURE(f);
+    CHECK(slurp(out / f) == "the user's " + f);
+  }
+  // ... and one that succeeds leave them all; only nnlab's own temporary of a dead writer goes.
+  const fs::path stale = out / (".checkpoint.safetensors.nnlab-tmp." + std::to_string(gone) + ".00112233aabbccdd");
+  std::ofstream(stale) << "half a checkpoint";
+  r = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(r.err);
+  CHECK(r.status == 0);
+  for (const auto& f : users) {
+    CAPTURE(f);
+    CHECK(slurp(out / f) == "the user's " + f);
+  }
+  CHECK_FALSE(fs::exists(stale));
 }
