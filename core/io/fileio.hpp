@@ -1,9 +1,20 @@
-// Small file helpers. Every file nnlab writes for a run goes through write_file_atomic: the bytes
-// go to a temporary file in the same directory, are flushed to disk, and the temporary is renamed
-// over the target, so a crash or a kill leaves either the old file or the new one, never half.
+// Small file helpers. Every file nnlab writes for a run goes through write_file_atomic, so that a
+// crash, a kill or a full disk leaves every file either as it was or as it was meant to be, never
+// half written:
+//
+//   write_file_atomic    the bytes go to a temporary beside the target, named unmistakably as
+//                        nnlab's (".<name>.nnlab-tmp.<pid>.<16 hex digits>"), are flushed to disk
+//                        (fsync), the temporary is renamed over the target and the directory is
+//                        flushed too, so the rename itself survives a power loss.
+//
+// Only temporaries of that form are ever removed by nnlab (OutputDir, below): a user's file that
+// merely looks like a temporary ("thesis.tmp.20240101") is never touched.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,13 +24,21 @@ namespace nnlab {
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path, const std::string& what = "file");
 
+// fsync a directory, so that renames and new entries in it survive a power loss. Throws Error.
+void sync_directory(const std::filesystem::path& dir);
+
+// The temporary a write of `target` goes through (a fresh random name every call), and the pid
+// that wrote a file of that name (nullopt for every other name).
+std::filesystem::path temporary_for(const std::filesystem::path& target);
+std::optional<pid_t> temporary_writer(const std::string& filename);
+
 // A run's output directory, made ready before any work: created with its parents if needed, and
 // proven writable by creating and removing a probe file, so that a path under a regular file, a
 // read-only file system or a full disk is reported before the data is loaded, not at the first
-// save an hour later (throws Error naming the directory). Temporaries left in it by an earlier
-// process killed while writing ("<file>.tmp.<pid>" whose pid no longer runs) are removed.
-// Directories created here that are still empty when the object is destroyed (the run failed
-// before writing anything) are removed again.
+// save an hour later (throws Error naming the directory). nnlab's own temporaries left in it by a
+// process that was killed while writing (temporary_writer() names a pid that no longer runs) are
+// removed; nothing else is. Directories created here that are still
+// empty when the object is destroyed (the run failed before writing anything) are removed again.
 class OutputDir {
  public:
   explicit OutputDir(const std::filesystem::path& dir);

@@ -75,7 +75,7 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
   const pid_t gone = ::fork();
   if (gone == 0) ::_exit(0);
   ::waitpid(gone, nullptr, 0);
-  const fs::path stale = run / ("model.safetensors.tmp." + std::to_string(gone));
+  const fs::path stale = run / (".model.safetensors.nnlab-tmp." + std::to_string(gone) + ".0123456789abcdef");
   std::ofstream(stale) << "half a file";
 
   // Resume for a few more epochs only: the interrupted run goes on from its checkpoint.
