@@ -178,3 +178,39 @@ TEST_CASE("train never removes a user's file from --out, even when the run then 
   }
   CHECK_FALSE(fs::exists(stale));
 }
+
+TEST_CASE("a second nnlab train into a directory in use is refused, naming the directory and the holder's pid") {
+  TempDir dir("two-writers");
+  std::ofstream(dir / "long.json") << R"({"model": {"hidden": [32, 32], "activation": "tanh"},
+    "data": {"dataset": "spirals", "samples": 2000},
+    "optimizer": {"type": "sgd", "lr": 0.05},
+    "train": {"epochs": 400, "batch_size": 16, "seed": 3, "threads": 1}})";
+  write_config(dir / "c.json");
+  const fs::path out = dir / "run";
+  Process first = start_nnlab({"train", (dir / "long.json").string(), "--out", out.string()}, dir.path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(out / "checkpoint.safetensors") && !first.exited() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE_FALSE(first.exited());
+  const ProcessResult second = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(second.err);
+  CHECK(second.status == 1);
+  CHECK(lines_of(second.err).size() == 1);
+  CHECK(contains(second.err, "output directory '" + out.string() + "' is in use by another nnlab train (pid " +
+                                 std::to_string(first.pid())));
+  // Resuming it is just as refused while it runs.
+  const ProcessResult resumed = run_nnlab({"train", "--resume", out.string()}, dir.path);
+  CHECK(resumed.status == 1);
+  CHECK(contains(resumed.err, "is in use by another nnlab train"));
+  first.kill(SIGINT);
+  const ProcessResult stopped = first.wait();
+  CHECK(stopped.status == 130);
+  // The first one has ended: its lock is gone with it, also when it is killed outright.
+  Process killed = start_nnlab({"train", (dir / "long.json").string(), "--out", out.string()}, dir.path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  killed.kill(SIGKILL);
+  killed.wait();
+  const ProcessResult after = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(after.err);
+  CHECK(after.status == 0);
+}
