@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -59,6 +61,12 @@ int fsync_retry(int fd) {
 }
 
 fs::path parent_or_dot(const fs::path& p) { return p.has_parent_path() ? p.parent_path() : fs::path("."); }
+
+std::string host_name() {
+  char h[256] = {};
+  if (::gethostname(h, sizeof h - 1) != 0) return "unknown";
+  return h;
+}
 
 }  // namespace
 
@@ -127,6 +135,57 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   sync_directory(parent_or_dot(path));
 }
 
+// ---- DirectoryLock ----------------------------------------------------------------------------
+
+DirectoryLock::DirectoryLock(const fs::path& dir, const std::string& command) : path_(dir / file_name) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(path_.string() + ": cannot open the lock file: " + errno_text(errno));
+  int rc;
+  do rc = ::flock(fd_, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int e = errno;
+    std::string holder;
+    if (e == EWOULDBLOCK) {
+      // Who holds it: what it wrote into the file ("pid 123\nhost h\nstarted ...\n").
+      char buf[512] = {};
+      const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      std::istringstream in(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
+      std::string key, value, pid, host, started;
+      while (in >> key && std::getline(in >> std::ws, value)) {
+        if (key == "pid") pid = value;
+        else if (key == "host") host = value;
+        else if (key == "started") started = value;
+      }
+      holder = pid.empty() ? "its pid unknown" : "pid " + pid;
+      if (!host.empty()) holder += " on host " + host;
+      if (!started.empty()) holder += ", started " + started;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    if (e == EWOULDBLOCK)
+      throw Error("output directory '" + dir.string() + "' is in use by another " + command + " (" + holder +
+                  "): two runs writing one directory would mix their files; wait for it to end, or choose another "
+                  "directory (--out)");
+    throw Error(path_.string() + ": cannot lock the output directory: " + errno_text(e));
+  }
+  // Ours now (a file left by a dead holder is simply reused): record who holds it, for messages.
+  // Best effort: on a full disk the content may not fit, and the lock works without it.
+  const std::time_t now = std::time(nullptr);
+  char when[64] = {};
+  std::tm tm{};
+  if (::localtime_r(&now, &tm)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  const std::string who = "pid " + std::to_string(::getpid()) + "\nhost " + host_name() + "\nstarted " + when +
+                          "\ncommand " + command + "\n";
+  if (::ftruncate(fd_, 0) == 0) {
+    [[maybe_unused]] const ssize_t n = ::pwrite(fd_, who.data(), who.size(), 0);
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
 // ---- OutputDir --------------------------------------------------------------------------------
 
 namespace {
@@ -141,7 +200,7 @@ fs::path existing_ancestor(fs::path p) {
 }
 }  // namespace
 
-OutputDir::OutputDir(const fs::path& dir) {
+OutputDir::OutputDir(const fs::path& dir, const std::string& lock_for) {
   const std::string name = "output directory '" + dir.string() + "'";
   if (dir.empty()) throw Error("the output directory is an empty path (set output.dir or --out)");
   std::error_code ec;
@@ -174,6 +233,14 @@ OutputDir::OutputDir(const fs::path& dir) {
     remove_created();
     throw Error(name + " is not writable: " + why + " (set output.dir or --out)");
   }
+  if (!lock_for.empty()) {
+    try {
+      lock_.emplace(dir, lock_for);
+    } catch (...) {
+      remove_created();
+      throw;
+    }
+  }
   // nnlab's temporaries of an earlier process killed mid-write (the pid gone): the file they were
   // to replace is intact, so they are only litter. Nothing but that exact form of name is removed.
   std::vector<fs::path> stale;
@@ -190,6 +257,12 @@ OutputDir::~OutputDir() { remove_created(); }
 void OutputDir::remove_created() {
   std::error_code ec;
   for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    // A directory holding nothing but our own lock file is as good as empty.
+    if (lock_ && lock_->path().parent_path() == *it) {
+      bool only_lock = true;
+      for (const auto& e : fs::directory_iterator(*it, ec)) only_lock &= e.path().filename() == DirectoryLock::file_name;
+      if (only_lock && !ec) fs::remove(lock_->path(), ec);
+    }
     if (fs::is_empty(*it, ec) && !ec) fs::remove(*it, ec);
   }
   created_.clear();

@@ -32,23 +32,47 @@ void sync_directory(const std::filesystem::path& dir);
 std::filesystem::path temporary_for(const std::filesystem::path& target);
 std::optional<pid_t> temporary_writer(const std::string& filename);
 
+// An exclusive lock on a directory for one command ("nnlab train"): an flock on <dir>/.nnlab.lock,
+// which also records who holds it (pid, host, start time) for the message another process gets.
+// The kernel drops an flock when its holder ends in any way (SIGKILL, a crash), so a lock file left
+// by a dead process is stale by construction and is simply taken over; on NFS the server drops the
+// locks of a client that is gone when its lease expires. A second process is refused at once
+// (Error naming the directory and the holder's pid and host). The lock file stays in the directory
+// (removing it would race with a process that has just opened it).
+class DirectoryLock {
+ public:
+  DirectoryLock(const std::filesystem::path& dir, const std::string& command);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+  static constexpr const char* file_name = ".nnlab.lock";
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
 // A run's output directory, made ready before any work: created with its parents if needed, and
 // proven writable by creating and removing a probe file, so that a path under a regular file, a
 // read-only file system or a full disk is reported before the data is loaded, not at the first
-// save an hour later (throws Error naming the directory). nnlab's own temporaries left in it by a
-// process that was killed while writing (temporary_writer() names a pid that no longer runs) are
-// removed; nothing else is. Directories created here that are still
+// save an hour later (throws Error naming the directory). With `lock_for` ("nnlab train") the
+// directory is locked for that command (DirectoryLock) before anything in it is touched. nnlab's
+// own temporaries left in it by a process that was killed while writing (temporary_writer() names
+// a pid that no longer runs) are removed; nothing else is. Directories created here that are still
 // empty when the object is destroyed (the run failed before writing anything) are removed again.
 class OutputDir {
  public:
-  explicit OutputDir(const std::filesystem::path& dir);
+  explicit OutputDir(const std::filesystem::path& dir, const std::string& lock_for = "");
   ~OutputDir();
   OutputDir(const OutputDir&) = delete;
   OutputDir& operator=(const OutputDir&) = delete;
 
  private:
-  void remove_created();  // those still empty
+  void remove_created();  // those still empty (but for our own lock file)
   std::vector<std::filesystem::path> created_;  // outermost first
+  std::optional<DirectoryLock> lock_;
 };
 
 }  // namespace nnlab
