@@ -1,8 +1,13 @@
 // nnlab train CONFIG [--set key=value ...] [--out DIR]
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 
 #include "apps/cli/command.hpp"
@@ -16,15 +21,47 @@ namespace nnlab::app {
 namespace {
 
 // Set by SIGINT/SIGTERM; the training loop checks it after every batch, so the batch in progress
-// is finished and the run stops with the checkpoint of its last completed epoch (exit status
-// 128 + signal). A second signal stops at once (the default action): files are written atomically,
-// so even then nothing is left half-written.
+// is finished and the run stops with a checkpoint (exit status 128 + signal).
+//
+// One request can arrive as several signals: coreutils timeout sends its signal to the process
+// and then to the whole process group, and a terminal sends Ctrl-C to every process of the
+// foreground group. Every copy within kSameRequest of the first is that same request. Only a
+// signal later than that (Ctrl-C pressed again) stops at once: it says so, then takes the default
+// action. Files are written atomically, so even then none is left half-written.
 std::atomic<int> g_stop_signal{0};
+std::atomic<std::int64_t> g_first_signal_ns{0};
+constexpr std::int64_t kSameRequest = 1'000'000'000;  // 1 s
+static_assert(std::atomic<std::int64_t>::is_always_lock_free, "used in a signal handler");
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 extern "C" void request_stop(int sig) {
-  if (g_stop_signal.exchange(sig) != 0) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
+  const std::int64_t now = monotonic_ns();
+  int none = 0;
+  if (g_stop_signal.compare_exchange_strong(none, sig)) {
+    g_first_signal_ns.store(now);
+    return;
   }
+  if (now - g_first_signal_ns.load() < kSameRequest) return;  // a copy of the first request
+  static const char msg[] =
+      "\nnnlab: error: stopped at once by a second signal: this point is not saved (the last checkpoint, if any, is "
+      "kept)\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // a read or write in progress is resumed, not failed with EINTR
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
 }
 
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
@@ -46,6 +83,7 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& a) {
+  install_stop_handlers();  // first: a signal during the config and data loading is a request too
   require_utf8("config", a.config);
   require_utf8("--out", a.out);
   require_utf8("--resume", a.resume);
@@ -65,8 +103,6 @@ void run_train(const TrainArgs& a) {
   if (!out.empty()) spec.output.dir = out;
   const std::string& dir = spec.output.dir;
   const TrainSpec& train = spec.train;
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
   ProgressBar bar;
   RunCallbacks cb;
   cb.on_start = [&](const RunData& data, Model<float>& model) {

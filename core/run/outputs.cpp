@@ -4,7 +4,7 @@
 
 namespace nnlab {
 
-RunOutputs::RunOutputs(const std::filesystem::path& dir) : dir_(dir), prepared_(dir) {}
+RunOutputs::RunOutputs(const std::filesystem::path& dir) : dir_(dir), prepared_(dir, "nnlab train") {}
 
 void RunOutputs::write_config(const nlohmann::json& resolved) {
   write_file_atomic(dir_ / "config.json", resolved.dump(2) + "\n");

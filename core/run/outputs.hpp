@@ -21,8 +21,9 @@ namespace nnlab {
 
 class RunOutputs {
  public:
-  // Prepares the directory (created if needed, proven writable: core/io/fileio.hpp OutputDir)
-  // before any data is loaded, so an unwritable path fails first.
+  // Prepares the directory (created if needed, proven writable, locked against a second nnlab
+  // train: core/io/fileio.hpp OutputDir) before any data is loaded, so an unwritable path or a
+  // directory in use fails first.
   explicit RunOutputs(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }

@@ -14,6 +14,7 @@
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
 #include "support/configs.hpp"
+#include "support/resources.hpp"
 #include "support/run_binary.hpp"
 
 using namespace nnlab;
@@ -75,7 +76,7 @@ TEST_CASE("SIGINT: the batch is finished, the last epoch's checkpoint kept, exit
   const pid_t gone = ::fork();
   if (gone == 0) ::_exit(0);
   ::waitpid(gone, nullptr, 0);
-  const fs::path stale = run / ("model.safetensors.tmp." + std::to_string(gone));
+  const fs::path stale = run / (".model.safetensors.nnlab-tmp." + std::to_string(gone) + ".0123456789abcdef");
   std::ofstream(stale) << "half a file";
 
   // Resume for a few more epochs only: the interrupted run goes on from its checkpoint.
@@ -133,4 +134,43 @@ TEST_CASE("nnlab train killed with SIGKILL resumes to the same weights") {
   REQUIRE(fs::exists(d / "killed" / "checkpoint.safetensors"));
   REQUIRE(run_nnlab({"train", "--resume", (d / "killed").string()}, d).status == 0);
   CHECK(read_file(d / "ref" / "model.safetensors") == read_file(d / "killed" / "model.safetensors"));
+}
+
+TEST_CASE("a signal sent twice at once (coreutils timeout signals the process and then its group) still stops cleanly") {
+  TempDir dir("double-term");
+  std::ofstream(dir / "c.json") << config();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    CAPTURE(attempt);
+    const fs::path run = dir / ("run" + std::to_string(attempt));
+    Process nnlab = start_nnlab({"train", (dir / "c.json").string(), "--out", run.string()}, dir.path);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(run / "checkpoint.safetensors") && !nnlab.exited() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // The second copy arrives after the handler has seen the first: within a few milliseconds.
+    nnlab.kill(SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt));
+    nnlab.kill(SIGTERM);
+    const ProcessResult r = nnlab.wait();
+    CAPTURE(r.err);
+    CHECK(r.signal == 0);
+    CHECK(r.status == 143);
+    CHECK(contains(r.err, "nnlab: error: interrupted by SIGTERM during epoch "));
+  }
+}
+
+TEST_CASE("nnlab train under coreutils timeout ends with its message and a checkpoint to resume") {
+  REQUIRE_FALSE(find_on_path("timeout").empty());  // coreutils
+  TempDir dir("timeout");
+  std::ofstream(dir / "c.json") << config();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    CAPTURE(attempt);
+    const fs::path run = dir / ("run" + std::to_string(attempt));
+    const ProcessResult r = run_program(
+        {"timeout", "--preserve-status", "1.5", NNLAB_BINARY, "train", (dir / "c.json").string(), "--out", run.string()},
+        dir.path);
+    CAPTURE(r.err);
+    CHECK(r.status == 143);
+    CHECK(contains(r.err, "nnlab: error: interrupted by SIGTERM during epoch "));
+    CHECK(fs::exists(run / "checkpoint.safetensors"));
+  }
 }
