@@ -109,9 +109,16 @@ void check_range(const ParamSpec& s, double x, const std::string& where, const s
     if (text.empty()) os << x;
     else os << text;
     os << " is out of range; allowed ";
-    if (std::isfinite(s.min) && std::isfinite(s.max)) os << "[" << s.min << ", " << s.max << "]";
-    else if (std::isfinite(s.min)) os << ">= " << s.min;
-    else os << "<= " << s.max;
+    // Bounds of an integer parameter exactly (9223372036854775807, not 9.2e+18).
+    const auto bound = [&](double b) {
+      if (s.kind == ValueKind::integer && std::abs(b) <= 9.2e18) return std::to_string(static_cast<std::int64_t>(b));
+      std::ostringstream b_os;
+      b_os << b;
+      return b_os.str();
+    };
+    if (std::isfinite(s.min) && std::isfinite(s.max)) os << "[" << bound(s.min) << ", " << bound(s.max) << "]";
+    else if (std::isfinite(s.min)) os << ">= " << bound(s.min);
+    else os << "<= " << bound(s.max);
     throw ConfigError(os.str());
   }
 }
@@ -134,7 +141,10 @@ Value convert(const ParamSpec& s, const nlohmann::json& j, const std::string& wh
       else if (j.is_number_float() && std::nearbyint(j.get<double>()) == j.get<double>() &&
                std::abs(j.get<double>()) < 9e15)
         v = static_cast<std::int64_t>(j.get<double>());
-      else throw wrong();
+      else if (j.is_number_float() && std::nearbyint(j.get<double>()) == j.get<double>()) {
+        check_range(s, j.get<double>(), where, j.dump());  // a whole number too large for int64
+        throw wrong();
+      } else throw wrong();
       check_range(s, static_cast<double>(v), where, std::to_string(v));
       return v;
     }

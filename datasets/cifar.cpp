@@ -43,6 +43,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/file_check.hpp"
 #include "datasets/files.hpp"
 #include "datasets/augment.hpp"
 
@@ -129,6 +130,7 @@ void check_directory(const Format& fmt, const fs::path& dir, const std::string& 
 void read_records(const Format& fmt, const fs::path& path, std::size_t target, Dataset& d) {
   const std::string p = path.string();
   const Index record = fmt.record_bytes();
+  if (const std::string why = unreadable_reason(path, fmt.name); !why.empty()) throw DataError(why);
   std::error_code ec;
   const auto size = static_cast<Index>(fs::file_size(path, ec));
   if (ec) throw DataError(p + ": cannot read its size: " + ec.message());
@@ -167,6 +169,7 @@ std::vector<std::string> read_class_names(const fs::path& path, int classes) {
     for (int k = 0; k < classes; ++k) numbers.push_back(std::to_string(k));
     return numbers;
   }
+  if (const std::string why = unreadable_reason(path, "class names"); !why.empty()) throw DataError(why);
   std::ifstream in(path);
   if (!in) throw DataError(path.string() + ": cannot open: " + std::error_code(errno, std::generic_category()).message());
   std::vector<std::string> names;

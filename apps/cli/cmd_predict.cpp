@@ -51,6 +51,17 @@ std::vector<std::uint8_t> read_images(const std::string& path, Index features, c
     throw DataError(path + ": not a " + format + " batch of " + std::to_string(record) + "-byte records (" +
                     std::to_string(bytes.size()) + " bytes)");
   count = static_cast<Index>(bytes.size() / record);
+  // The label bytes say whether this is a batch of that format at all (CIFAR-10: 0..9; CIFAR-100:
+  // coarse 0..19, fine 0..99); the labels themselves are not used.
+  const std::vector<int> label_limits = format == "cifar100" ? std::vector<int>{20, 100} : std::vector<int>{10};
+  for (Index i = 0; i < count; ++i)
+    for (std::size_t k = 0; k < label_bytes; ++k) {
+      const auto label = static_cast<unsigned char>(bytes[static_cast<std::size_t>(i) * record + k]);
+      if (label >= label_limits[k])
+        throw DataError(path + ": not a " + format + " batch: record " + std::to_string(i) + " has label byte " +
+                        std::to_string(label) + " (a " + format + " label is below " + std::to_string(label_limits[k]) +
+                        "); give --format idx for an IDX file");
+    }
   std::vector<std::uint8_t> out(static_cast<std::size_t>(count) * static_cast<std::size_t>(features));
   for (Index i = 0; i < count; ++i)
     std::copy_n(bytes.data() + static_cast<std::size_t>(i) * record + label_bytes, features,

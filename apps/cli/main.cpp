@@ -28,28 +28,6 @@ void require_utf8(const std::string& what, const std::string& value) {
 
 }  // namespace nnlab::app
 
-namespace {
-
-// An error is one line: a newline, carriage return or other control character in a key, a value or
-// a path the message quotes is written as an escape (\n, \r, \t, \xNN), so it can neither split the
-// message nor plant a line that looks like another one ("nnlab: error: ..." for compare to parse).
-std::string one_line(const std::string& message) {
-  std::string out;
-  for (const unsigned char c : message) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else out += static_cast<char>(c);
-  }
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace nnlab;
   CLI::App app{"nnlab: neural networks with hand-derived gradients, trained from JSON configs"};
@@ -71,17 +49,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // A usage mistake is an error like any other: one line, exit status 1, and where to look.
-    std::fprintf(stderr, "nnlab: error: %s (see nnlab %s--help)\n", one_line(e.what()).c_str(),
+    std::fprintf(stderr, "nnlab: error: %s (see nnlab %s--help)\n", printable(e.what()).c_str(),
                  app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return exit_error;
   } catch (const Error& e) {
-    std::fprintf(stderr, "nnlab: error: %s\n", one_line(e.what()).c_str());
+    std::fprintf(stderr, "nnlab: error: %s\n", printable(e.what()).c_str());
     return e.exit_status;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "nnlab: error: out of memory (%s)\n", available_memory_text().c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nnlab: error: %s\n", one_line(e.what()).c_str());
+    std::fprintf(stderr, "nnlab: error: %s\n", printable(e.what()).c_str());
     return 1;
   }
   return 0;

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "core/memory.hpp"
+#include "core/file_check.hpp"
 
 namespace nnlab {
 
@@ -288,22 +288,9 @@ void OutputDir::remove_created() {
 }
 
 std::string read_file(const fs::path& path, const std::string& what) {
-  // Look before opening: a FIFO would block the open (and the read) forever, /dev/zero never ends,
-  // and a directory opens but reads as nothing.
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (!ec && st.type() == fs::file_type::directory)
-    throw Error(path.string() + ": is a directory, not a " + what + " file");
-  if (!ec && fs::exists(st) && st.type() != fs::file_type::regular)
-    throw Error(path.string() + ": not a regular file (a " +
-                (st.type() == fs::file_type::fifo ? std::string("FIFO") : std::string("device or socket")) +
-                "); give a " + what + " file");
+  if (const std::string why = unreadable_reason(path, what); !why.empty()) throw Error(why);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open " + what + (fs::exists(path) ? "" : " (no such file)"));
-  const auto size = fs::file_size(path, ec);
-  if (!ec && static_cast<double>(size) > static_cast<double>(available_memory()))
-    throw Error(path.string() + ": " + byte_text(static_cast<double>(size)) + " is more than this machine can hold (" +
-                available_memory_text() + ")");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

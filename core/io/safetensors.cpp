@@ -46,7 +46,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
   try {
     header = parse_json(std::string_view(bytes).substr(8, n));
   } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("header is not valid JSON (corrupt file?): ") + e.what());
+    throw fail("header is not valid JSON (corrupt file?): " + json_error_text(e));
   }
   if (!header.is_object()) throw fail("header is not a JSON object");
   const std::uint64_t data_size = bytes.size() - 8 - n;
@@ -119,7 +119,7 @@ void save_safetensors(const std::filesystem::path& path, const TensorFile& file)
 
 TensorFile load_safetensors(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw CheckpointError(path.string() + ": no such file");
-  return decode_safetensors(read_file(path, "checkpoint"), path.string());
+  return decode_safetensors(read_file(path, "safetensors"), path.string());
 }
 
 }  // namespace nnlab

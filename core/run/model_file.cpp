@@ -25,7 +25,7 @@ json meta_json(const TensorFile& f, const std::string& key, const std::string& s
   try {
     return parse_json(it->second);
   } catch (const json::exception& e) {
-    throw CheckpointError(source + ": metadata '" + key + "' is malformed: " + e.what());
+    throw CheckpointError(source + ": metadata '" + key + "' is malformed: " + json_error_text(e));
   }
 }
 
@@ -117,7 +117,9 @@ ModelInfo read_model_info(const TensorFile& file, const std::string& src) {
     features *= info.shape.back();
   }
   if (info.mean.empty() || info.mean.size() != info.stddev.size())
-    throw CheckpointError(src + ": normalisation metadata is inconsistent");
+    throw CheckpointError(src + ": metadata 'nnlab.mean' has " + std::to_string(info.mean.size()) +
+                          " values and 'nnlab.std' " + std::to_string(info.stddev.size()) +
+                          "; both need one per channel (or one for all)");
   // Each value is checked against the others it describes the samples with.
   const std::size_t channels = info.shape.size() == 3 ? static_cast<std::size_t>(info.shape[0]) : 1;
   if (info.mean.size() != 1 && info.mean.size() != channels)

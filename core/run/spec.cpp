@@ -263,8 +263,7 @@ void apply_override(json& doc, const std::string& assignment) {
   try {
     (void)json(assignment).dump();
   } catch (const json::type_error&) {
-    throw ConfigError("--set " + json(assignment).dump(-1, ' ', false, json::error_handler_t::replace) +
-                      ": not valid UTF-8 text");
+    throw ConfigError("--set '" + printable(assignment) + "': not valid UTF-8 text");
   }
   const std::string path = assignment.substr(0, eq), text_value = assignment.substr(eq + 1);
   json value;
@@ -363,7 +362,7 @@ RunSpec load_config(const std::string& path, const std::vector<std::string>& ove
   try {
     doc = parse_json(read_file(path, "config"), /*ignore_comments=*/true);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large for a double
-    throw ConfigError(path + ": not valid JSON: " + e.what());
+    throw ConfigError(path + ": not valid JSON: " + json_error_text(e));
   }
   for (const auto& o : overrides) apply_override(doc, o);
   return resolve_config(std::move(doc), path);
