@@ -14,7 +14,8 @@
 // written before versions existed. A reader accepts versions 1 to kFormatVersion, filling in
 // defaults for what older versions lack, and refuses a newer or unknown version by name.
 //   1   (no key) checkpoints hold the metrics text whole; configs may lack later keys
-//   2   checkpoints record the metrics files' length instead, and mid-epoch positions
+//   2   checkpoints record the metrics files' lengths instead (and nnlab.stopped_early); weights
+//       files gain only the key itself
 #pragma once
 
 #include <cstdint>

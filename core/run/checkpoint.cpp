@@ -9,6 +9,7 @@
 #include "core/io/json_parse.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/registry.hpp"
+#include "core/run/spec.hpp"
 
 namespace nnlab {
 
@@ -145,6 +146,13 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
     saved = parse_json(meta.text("nnlab.config"));
   } catch (const nlohmann::json::exception&) {
     throw CheckpointError(src + ": the stored config is not valid JSON");
+  }
+  // Keys the stored config lacks (it was written by an older nnlab) take their defaults: resolving
+  // it as a config fills them in, as they were before the key existed.
+  try {
+    saved = resolve_config(saved, src + " (metadata nnlab.config)").to_json();
+  } catch (const ConfigError& e) {
+    throw CheckpointError(src + ": the stored config (metadata nnlab.config) is not a valid config: " + e.what());
   }
   if (comparable(saved) != comparable(config))
     throw CheckpointError(src + ": the checkpoint was written by a different config; resume with the run's own "

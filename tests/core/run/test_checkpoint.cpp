@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/run/checkpoint.hpp"
+#include "core/run/model_file.hpp"
 #include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
@@ -313,4 +314,44 @@ TEST_CASE("a run ended by early stopping stays ended on resume") {
   const std::string model = read_file(d / "model.safetensors");
   CHECK(run_training(resolve_config(doc, "r.json"), {}, {.resume = true}).empty());
   CHECK(read_file(d / "model.safetensors") == model);
+}
+
+TEST_CASE("a checkpoint written before format versions (tests/data/checkpoint_v1, config lacking later keys) resumes") {
+  TempDir dir("ck-v1-real");
+  const fs::path d = dir.path;
+  const fs::path data = fs::path(NNLAB_TEST_DATA_DIR) / "checkpoint_v1";
+  const TensorFile old = load_safetensors(data / "checkpoint_epoch1.safetensors");
+  REQUIRE(old.metadata.count("nnlab.format_version") == 0);
+  fs::copy_file(data / "checkpoint_epoch1.safetensors", d / "checkpoint.safetensors");
+  json doc = json::parse(old.metadata.at("nnlab.config"));
+  doc["train"]["epochs"] = 3;
+  doc["output"]["dir"] = d.string();
+  CHECK(run_training(resolve_config(doc, "r.json"), {}, {.resume = true}).size() == 2);
+  // The model of that run (the nnlab of then evaluated slightly differently, so the values after
+  // epoch 1 are today's: names and shapes are compared), and its metrics continued.
+  const TensorFile want = load_safetensors(data / "model.safetensors");
+  const TensorFile got = load_safetensors(d / "model.safetensors");
+  REQUIRE(got.tensors.size() == want.tensors.size());
+  for (const auto& [name, t] : want.tensors) {
+    CAPTURE(name);
+    REQUIRE(got.tensors.count(name) == 1);
+    CHECK(got.tensors.at(name).shape == t.shape);
+  }
+  CHECK(read_file(d / "metrics.csv").rfind(old.metadata.at("nnlab.metrics_csv"), 0) == 0);
+  CHECK(lines_of(read_file(d / "metrics.csv")).size() == 4);  // header, epoch 1 from the old file, 2, 3
+}
+
+TEST_CASE("weights files carry the format version; older ones load, newer ones are refused by version") {
+  TempDir dir("weights-version");
+  const fs::path d = dir.path;
+  run_training(resolve_config(plain_config(d, 1), "r.json"));
+  TensorFile w = load_safetensors(d / "model.safetensors");
+  CHECK(w.metadata.at("nnlab.format_version") == "2");
+  w.metadata.erase("nnlab.format_version");  // as before versions: version 1
+  write_file_atomic(d / "old.safetensors", encode_safetensors(w));
+  CHECK(load_saved_run(d.string(), "old.safetensors").info.classes == 3);
+  w.metadata["nnlab.format_version"] = "7";
+  write_file_atomic(d / "new.safetensors", encode_safetensors(w));
+  const std::string refusal = (d / "new.safetensors").string() + ": format version 7 is newer";
+  CHECK_THROWS_WITH_AS(load_saved_run(d.string(), "new.safetensors"), doctest::Contains(refusal.c_str()), CheckpointError);
 }
