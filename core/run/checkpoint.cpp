@@ -23,7 +23,10 @@ constexpr std::int64_t kMaxEpochs = 1'000'000;  // train.epochs' own limit (core
 // the input"), and both describe the same model (a wrong width fails when the tensors load).
 nlohmann::json comparable(nlohmann::json config) {
   if (config.contains("output") && config["output"].is_object()) config["output"].erase("dir");
-  if (config.contains("train") && config["train"].is_object()) config["train"].erase("epochs");
+  if (config.contains("train") && config["train"].is_object()) {
+    config["train"].erase("epochs");
+    config["train"].erase("checkpoint_every");  // how often to save changes nothing that is trained
+  }
   if (config.contains("model") && config["model"].is_object() && config["model"].contains("layers") &&
       config["model"]["layers"].is_array())
     for (auto& layer : config["model"]["layers"]) {
@@ -122,6 +125,17 @@ void save_checkpoint(const std::filesystem::path& path, Model<float>& model, con
   file.metadata["nnlab.metrics_csv_bytes"] = std::to_string(point.metrics_csv_bytes);
   file.metadata["nnlab.metrics_jsonl_bytes"] = std::to_string(point.metrics_jsonl_bytes);
   file.metadata["nnlab.stopped_early"] = point.stopped_early ? "1" : "0";
+  const EpochPosition& pos = point.position;
+  file.metadata["nnlab.batch"] = std::to_string(pos.batch);
+  file.metadata["nnlab.epoch_loss_sum"] = exact_decimal(pos.batch ? pos.loss_sum : 0.0);
+  file.metadata["nnlab.epoch_correct"] = std::to_string(pos.batch ? pos.correct : 0);
+  file.metadata["nnlab.epoch_seen"] = std::to_string(pos.batch ? pos.seen : 0);
+  file.metadata["nnlab.epoch_skipped"] = std::to_string(pos.batch ? pos.skipped : 0);
+  file.metadata["nnlab.skips_in_a_row"] = std::to_string(pos.skips_in_a_row);
+  file.metadata["nnlab.epoch_lr"] = exact_decimal(pos.batch ? pos.lr : 0.0);
+  std::string augment;
+  for (auto w : pos.augment) augment += (augment.empty() ? "" : " ") + std::to_string(pos.batch ? w : 0);
+  file.metadata["nnlab.rng.augment"] = augment;
   file.metadata["nnlab.best"] = std::isnan(point.best) ? "nan" : exact_decimal(point.best);
   file.metadata["nnlab.best_epoch"] = std::to_string(point.best_epoch);
   for (std::size_t i = 0; i < model.size(); ++i) {
@@ -164,7 +178,9 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
     known.insert(known.end(), {"nnlab.metrics_csv", "nnlab.metrics_jsonl"});
   } else {
     known.insert(known.end(), {kFormatVersionKey, "nnlab.metrics_csv_bytes", "nnlab.metrics_jsonl_bytes",
-                               "nnlab.stopped_early"});
+                               "nnlab.stopped_early", "nnlab.batch", "nnlab.epoch_loss_sum", "nnlab.epoch_correct",
+                               "nnlab.epoch_seen", "nnlab.epoch_skipped", "nnlab.skips_in_a_row", "nnlab.epoch_lr",
+                               "nnlab.rng.augment"});
   }
   for (std::size_t i = 0; i < model.size(); ++i)
     if (!model.layer(i).rng_state().empty()) known.push_back("nnlab.rng." + std::to_string(i));
@@ -208,6 +224,29 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
     if (stopped != "0" && stopped != "1")
       throw CheckpointError(src + ": malformed metadata: nnlab.stopped_early '" + stopped + "' is not 0 or 1");
     p.stopped_early = stopped == "1";
+    // The position inside the next epoch (batch 0: none).
+    EpochPosition& pos = p.position;
+    const std::int64_t max_batches = steps_per_epoch > 0 ? steps_per_epoch - 1 : std::int64_t{1} << 40;
+    pos.epoch = p.epoch + 1;
+    pos.batch = static_cast<Index>(meta.count("nnlab.batch", max_batches, "malformed position metadata"));
+    const std::int64_t batch_size = stored<std::int64_t>(config, "train", "batch_size", std::int64_t{1} << 40);
+    const std::int64_t max_seen = static_cast<std::int64_t>(pos.batch) * batch_size;
+    pos.loss_sum = meta.number("nnlab.epoch_loss_sum", false, "malformed position metadata");
+    pos.seen = static_cast<Index>(meta.count("nnlab.epoch_seen", max_seen, "malformed position metadata"));
+    pos.correct = static_cast<Index>(meta.count("nnlab.epoch_correct", pos.seen, "malformed position metadata"));
+    pos.skipped = static_cast<Index>(meta.count("nnlab.epoch_skipped", pos.batch, "malformed position metadata"));
+    pos.skips_in_a_row = static_cast<int>(meta.count("nnlab.skips_in_a_row", 1'000'000, "malformed position metadata"));
+    pos.lr = meta.number("nnlab.epoch_lr", false, "malformed position metadata");
+    if (pos.loss_sum < 0 || pos.lr < 0)
+      throw CheckpointError(src + ": malformed position metadata: nnlab.epoch_loss_sum and nnlab.epoch_lr cannot be negative");
+    const auto words = meta.words("nnlab.rng.augment", "the augmentation stream");
+    if (words.size() != 4)
+      throw CheckpointError(src + ": malformed position metadata: nnlab.rng.augment holds " + std::to_string(words.size()) +
+                            " words, not the 4 of a random stream");
+    std::copy(words.begin(), words.end(), pos.augment.begin());
+    if (pos.batch > 0 && p.stopped_early)
+      throw CheckpointError(src + ": malformed metadata: nnlab.stopped_early is 1 but nnlab.batch is " +
+                            std::to_string(pos.batch) + " (inside an epoch)");
   }
 
   // Model: tensors under "model." only (finite, buffers within their ranges: load_model_tensors).
@@ -224,12 +263,13 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
   const std::int64_t steps = optimizer.steps();
   const bool skipping = stored<std::string>(config, "train", "on_nonfinite", "stop") == "skip";
   if (steps_per_epoch > 0) {
-    const std::int64_t expected = static_cast<std::int64_t>(p.epoch) * steps_per_epoch;
+    const std::int64_t expected = static_cast<std::int64_t>(p.epoch) * steps_per_epoch + p.position.batch;
     if (skipping ? steps > expected : steps != expected)
       throw CheckpointError(src + ": metadata nnlab.epoch is " + std::to_string(p.epoch) + ", but optimizer.step is " +
                             std::to_string(steps) + (skipping ? ", more than " : ", not ") + "the " +
                             std::to_string(expected) + " steps of " + std::to_string(p.epoch) + " epochs of " +
-                            std::to_string(steps_per_epoch) + " batches (the file contradicts itself: damaged?)");
+                            std::to_string(steps_per_epoch) + " batches and " + std::to_string(p.position.batch) +
+                            " (nnlab.batch) of the next (the file contradicts itself: damaged?)");
   }
   if (schedule) {
     const bool per_step = schedule->interval() == Interval::step;

@@ -11,6 +11,11 @@
 //                                  at this point (decimal): they are appended per epoch, and a
 //                                  resume (or a failed save) cuts them back to these lengths
 //             "nnlab.stopped_early"  "1" when early stopping ended the run here, else "0"
+//             "nnlab.batch"        batches done of epoch nnlab.epoch + 1 (0: at an epoch's end); a
+//                                  mid-epoch checkpoint (SIGINT/SIGTERM, train.checkpoint_every)
+//                                  also holds that epoch's partial sums and start lr:
+//             "nnlab.epoch_loss_sum", "nnlab.epoch_correct", "nnlab.epoch_seen", "nnlab.epoch_skipped",
+//             "nnlab.skips_in_a_row", "nnlab.epoch_lr", "nnlab.rng.augment" (4 words)
 //   version 1 (no nnlab.format_version) held the metrics text whole instead, in
 //             "nnlab.metrics_csv", "nnlab.metrics_jsonl"; such files still resume (the metrics
 //             files are rewritten from that text), with stopped_early "0"
@@ -34,6 +39,7 @@
 
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
+#include "core/run/loop.hpp"
 #include "core/schedule.hpp"
 
 namespace nnlab {
@@ -45,6 +51,8 @@ struct ResumePoint {
   bool legacy_metrics = false;
   std::string legacy_csv, legacy_jsonl;
   bool stopped_early = false;  // early stopping ended the run after `epoch`
+  // Inside epoch `epoch + 1` when position.batch > 0 (a mid-epoch checkpoint).
+  EpochPosition position;
   double best = std::numeric_limits<double>::quiet_NaN();
   int best_epoch = 0;
 };

@@ -37,6 +37,11 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
                             ": no checkpoint to resume from (the run has not completed an epoch)");
     point = load_checkpoint(out.checkpoint_path(), model, optimizer, schedule, resolved, setup.steps_per_epoch);
     // Fewer epochs than done: config.json would disagree with the metrics and the weights.
+    if (point.position.batch > 0 && point.epoch >= spec.train.epochs)
+      throw ConfigError("train.epochs is " + std::to_string(spec.train.epochs) + ", but the run in " + out.dir().string() +
+                        " has completed " + std::to_string(point.epoch) + " epochs and batch " +
+                        std::to_string(point.position.batch) + " of epoch " + std::to_string(point.epoch + 1) +
+                        "; resume with train.epochs of at least " + std::to_string(point.epoch + 1) + " (nothing was changed)");
     if (point.epoch > spec.train.epochs)
       throw ConfigError("train.epochs is " + std::to_string(spec.train.epochs) + ", but the run in " + out.dir().string() +
                         " has completed " + std::to_string(point.epoch) + " epochs; resume with train.epochs of at least " +
@@ -60,12 +65,43 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
   std::vector<EpochMetrics> history;
   const std::string& monitor = spec.train.monitor;
   bool stop_early = point.stopped_early;
+  // Checkpoints inside epochs: every train.checkpoint_every, and where training was stopped.
+  using Clock = std::chrono::steady_clock;
+  auto last_save = Clock::now();
+  std::int64_t steps_at_save = optimizer.steps();
+  auto save_position = [&](const EpochPosition& pos) {
+    ResumePoint inside = point;
+    inside.position = pos;
+    out.save_checkpoint(model, optimizer, schedule, inside, resolved);
+    last_save = Clock::now(), steps_at_save = optimizer.steps();
+  };
+  if (spec.train.checkpoint_steps > 0 || spec.train.checkpoint_seconds > 0)
+    trainer.set_on_position([&](const EpochPosition& pos) {
+      const bool by_steps = spec.train.checkpoint_steps > 0 && optimizer.steps() - steps_at_save >= spec.train.checkpoint_steps;
+      const bool by_time = spec.train.checkpoint_seconds > 0 &&
+                           std::chrono::duration<double>(Clock::now() - last_save).count() >= spec.train.checkpoint_seconds;
+      if (by_steps || by_time) save_position(pos);
+    });
+  std::optional<EpochPosition> resume_at;
+  if (point.position.batch > 0 && point.epoch < spec.train.epochs && !stop_early) resume_at = point.position;
+
   for (int epoch = point.epoch + 1; epoch <= spec.train.epochs && !stop_early; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
-    m.lr = optimizer.lr();
+    m.lr = resume_at ? resume_at->lr : optimizer.lr();
     const auto t0 = std::chrono::steady_clock::now();
-    m.train = trainer.train_epoch(data.train, epoch, data.augment.get());
+    try {
+      m.train = trainer.train_epoch(data.train, epoch, data.augment.get(), resume_at ? &*resume_at : nullptr);
+    } catch (const InterruptedError& e) {
+      // (Stopped after an epoch's last batch: that epoch is trained again, from the last checkpoint.)
+      const Index done = trainer.position().batch;
+      if (!options.checkpoint_on_interrupt || done == 0 || done >= setup.steps_per_epoch) throw;
+      save_position(trainer.position());
+      throw InterruptedError(std::string(e.what()) + "; the checkpoint at that batch is saved in " +
+                                 out.checkpoint_path().string(),
+                             e.epoch);
+    }
+    resume_at.reset();
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // Nothing of this epoch is saved (metrics, best, checkpoint) unless the weights are finite.
     if (const std::string bad = layer_with_nonfinite_weights(model); !bad.empty())
@@ -105,8 +141,10 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
       next.epoch = epoch;
       next.metrics_csv_bytes = after.csv, next.metrics_jsonl_bytes = after.jsonl;
       next.stopped_early = stop_early;
+      next.position = EpochPosition{};
       out.save_checkpoint(model, optimizer, schedule, next, resolved);
       point = next;
+      last_save = Clock::now(), steps_at_save = optimizer.steps();
     } catch (const Error& e) {
       try {
         out.cut_metrics(before);

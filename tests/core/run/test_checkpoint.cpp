@@ -288,7 +288,10 @@ TEST_CASE("a format-1 checkpoint (no nnlab.format_version, metrics text inside) 
   ck.metadata.erase("nnlab.format_version");
   ck.metadata.erase("nnlab.metrics_csv_bytes");
   ck.metadata.erase("nnlab.metrics_jsonl_bytes");
-  ck.metadata.erase("nnlab.stopped_early");
+  for (const char* key : {"nnlab.stopped_early", "nnlab.batch", "nnlab.epoch_loss_sum", "nnlab.epoch_correct",
+                          "nnlab.epoch_seen", "nnlab.epoch_skipped", "nnlab.skips_in_a_row", "nnlab.epoch_lr",
+                          "nnlab.rng.augment"})
+    ck.metadata.erase(key);
   ck.metadata["nnlab.metrics_csv"] = read_file(d / "metrics.csv");
   ck.metadata["nnlab.metrics_jsonl"] = read_file(d / "metrics.jsonl");
   replace_checkpoint(d, ck);
