@@ -1,6 +1,8 @@
 // Training checkpoints: everything needed to continue an interrupted run bit-identically.
 //
-// One file, <run dir>/checkpoint.safetensors, written atomically at the end of every epoch:
+// One file, <run dir>/checkpoint.safetensors, written atomically (and durably: fsync of the file and
+// of the directory around the rename, core/io/fileio.hpp) at the end of every epoch, and inside
+// epochs every train.checkpoint_every and where training was stopped (SIGINT/SIGTERM):
 //   tensors   "model.<name>"       the model's parameters and buffers (PyTorch names after the prefix)
 //             "optimizer.*"        the optimizer's state (moments, momentum buffers)
 //   metadata  "nnlab.format_version"  2 (core/io/safetensors.hpp; files without it are version 1)
