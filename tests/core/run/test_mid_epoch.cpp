@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
@@ -189,4 +191,25 @@ TEST_CASE("train.checkpoint_every is validated with the valid forms named") {
   doc["train"]["checkpoint_every"] = "3 steps";
   doc["train"]["epochs"] = 2;
   CHECK(run_training(resolve_config(doc, "r.json"), {}, {.resume = true}).size() == 1);
+}
+
+TEST_CASE("train.checkpoint_every in seconds: a checkpoint once that much wall time has passed") {
+  TempDir dir("mid-seconds");
+  json doc = resumable_config(dir.path, 2);
+  doc["train"]["checkpoint_every"] = "0.05 s";
+  RunCallbacks cb;
+  int batches = 0;
+  struct Killed {};
+  cb.loop.on_batch = [&](const BatchProgress&) {
+    ++batches;
+    if (batches == 6) std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the interval passes here
+    if (batches == 9) throw Killed{};  // as if killed: nothing more is written
+  };
+  CHECK_THROWS_AS(run_training(resolve_config(doc, "r.json"), cb), Killed);
+  REQUIRE(fs::exists(dir / "checkpoint.safetensors"));
+  const TensorFile ck = load_safetensors(dir / "checkpoint.safetensors");
+  CHECK(ck.metadata.at("nnlab.epoch") == "0");
+  const int batch = std::stoi(ck.metadata.at("nnlab.batch"));
+  CHECK(batch >= 6);
+  CHECK(batch < 9);
 }
