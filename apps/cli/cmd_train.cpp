@@ -12,6 +12,7 @@
 
 #include "apps/cli/command.hpp"
 #include "apps/cli/progress.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/parallel.hpp"
 #include "core/run/diagnostics.hpp"
 #include "core/run/run.hpp"
@@ -66,12 +67,32 @@ void install_stop_handlers() {
 
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
 
-// "the checkpoint of epoch 3 is kept in DIR/checkpoint.safetensors" for a run stopped in `epoch`.
-std::string kept_checkpoint(const std::string& dir, int epoch) {
+// What is on disk to resume from, for a run stopped in `epoch`: "the checkpoint of epoch 3 is kept
+// in DIR/checkpoint.safetensors", or "the checkpoint at batch 120 of epoch 4 ..." when the last one
+// was written inside the epoch (train.checkpoint_every). Read from the checkpoint itself.
+bool has_checkpoint(const std::string& dir, int epoch, std::string* what = nullptr) {
   const auto path = std::filesystem::path(dir) / "checkpoint.safetensors";
-  if (epoch <= 1 || !std::filesystem::exists(path))
-    return "no epoch was completed, so there is no checkpoint to resume from";
-  return "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept in " + path.string();
+  if (!std::filesystem::exists(path)) return false;
+  long long done = -1, batch = 0;
+  try {
+    const auto meta = load_safetensors_metadata(path);
+    done = std::stoll(meta.at("nnlab.epoch"));
+    if (auto it = meta.find("nnlab.batch"); it != meta.end()) batch = std::stoll(it->second);
+  } catch (const std::exception&) {
+    done = epoch - 1, batch = 0;  // unreadable here: resume will say why
+  }
+  if (done >= epoch || (done == 0 && batch == 0)) return false;  // not this run's
+  if (what)
+    *what = (batch > 0 ? "the checkpoint at batch " + std::to_string(batch) + " of epoch " + std::to_string(done + 1)
+                       : "the checkpoint of epoch " + std::to_string(done)) +
+            " is kept in " + path.string();
+  return true;
+}
+
+std::string kept_checkpoint(const std::string& dir, int epoch) {
+  std::string what;
+  if (!has_checkpoint(dir, epoch, &what)) return "no epoch was completed, so there is no checkpoint to resume from";
+  return what;
 }
 
 struct TrainArgs {
@@ -142,14 +163,17 @@ void run_train(const TrainArgs& a) {
   };
   std::vector<EpochMetrics> history;
   try {
+    // A stop signal writes a checkpoint at the batch where training stopped (checkpoint_on_interrupt).
     history = run_training(spec, cb, {.resume = !a.resume.empty()});
   } catch (const InterruptedError& e) {
     bar.clear();
     const int sig = g_stop_signal.load();
     std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
     msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
-    msg += "; " + kept_checkpoint(dir, e.epoch);
-    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
+    // "...; the checkpoint at that batch is saved in DIR/checkpoint.safetensors" when one was
+    // written there; else what is on disk from before.
+    if (msg.find(" is saved in ") == std::string::npos) msg += "; " + kept_checkpoint(dir, e.epoch);
+    msg += has_checkpoint(dir, e.epoch) ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
     throw Error(msg, 128 + sig);
   } catch (const DivergedError& e) {
     bar.clear();
@@ -172,7 +196,7 @@ void run_train(const TrainArgs& a) {
 void setup(CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
   sub.add_option("config", a->config, "JSON config file (default with --resume: DIR/config.json)");
-  sub.add_option("--resume", a->resume, "continue the interrupted run in DIR from its last completed epoch");
+  sub.add_option("--resume", a->resume, "continue the run in DIR from its checkpoint (an epoch's end, or the batch where it was stopped)");
   sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
   sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
   sub.add_flag("--diagnostics", a->diagnostics,

@@ -137,6 +137,45 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   sync_directory(parent_or_dot(path));
 }
 
+std::uint64_t append_file_durable(const fs::path& path, std::string_view bytes) {
+  const bool existed = fs::exists(path);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path.string() + ": cannot append: " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path.string() + ": cannot append: not a regular file");
+  }
+  const auto before = static_cast<std::uint64_t>(st.st_size);
+  // Whatever fails, the file is cut back to what it was: never a half-written line.
+  auto fail = [&](const std::string& doing) {
+    const std::string why = errno_text(errno);
+    [[maybe_unused]] const int rc = ::ftruncate(fd, static_cast<off_t>(before));
+    ::close(fd);
+    throw Error(path.string() + ": cannot append" + doing + ": " + why + " (the file is as it was)");
+  };
+  if (!write_all(fd, bytes)) fail("");
+  if (fsync_retry(fd) != 0) fail(" (flushing to disk)");
+  if (::close(fd) != 0) {
+    const std::string why = errno_text(errno);
+    truncate_file(path, before);
+    throw Error(path.string() + ": cannot append (closing): " + why + " (the file is as it was)");
+  }
+  if (!existed) sync_directory(parent_or_dot(path));
+  return before + bytes.size();
+}
+
+void truncate_file(const fs::path& path, std::uint64_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path.string() + ": cannot open to cut it back to " + std::to_string(size) + " bytes: " + errno_text(errno));
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0 || fsync_retry(fd) != 0) {
+    const std::string why = errno_text(errno);
+    ::close(fd);
+    throw Error(path.string() + ": cannot cut it back to " + std::to_string(size) + " bytes: " + why);
+  }
+  ::close(fd);
+}
+
 // ---- DirectoryLock ----------------------------------------------------------------------------
 
 DirectoryLock::DirectoryLock(const fs::path& dir, const std::string& command) : path_(dir / file_name) {

@@ -7,12 +7,19 @@
 //                        (fsync), the temporary is renamed over the target and the directory is
 //                        flushed too, so the rename itself survives a power loss.
 //
+//   append_file_durable  for files that grow by records (metrics.csv): the bytes are appended and
+//                        flushed (fsync, and the directory when the file is new); if any of that
+//                        fails the file is cut back to its previous length, so it never ends in a
+//                        partial record. Readers that must agree with another file (a checkpoint)
+//                        record the length and cut the file back to it (truncate_file).
+//
 // Only temporaries of that form are ever removed by nnlab (OutputDir, below): a user's file that
 // merely looks like a temporary ("thesis.tmp.20240101") is never touched.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,6 +30,11 @@ namespace nnlab {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path, const std::string& what = "file");
+// Append `bytes` durably; returns the file's new length. Throws Error("<path>: ...") with the file
+// as it was before the call.
+std::uint64_t append_file_durable(const std::filesystem::path& path, std::string_view bytes);
+// Cut a file back to `size` bytes (and flush). Throws Error naming the file.
+void truncate_file(const std::filesystem::path& path, std::uint64_t size);
 
 // fsync a directory, so that renames and new entries in it survive a power loss. Throws Error.
 void sync_directory(const std::filesystem::path& dir);

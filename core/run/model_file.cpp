@@ -77,6 +77,7 @@ TensorFile weights_file(Model<float>& model, const ModelInfo& info, int epoch,
   TensorFile f = model_tensors(model);
   auto& meta = f.metadata;
   meta["format"] = "pt";
+  meta[kFormatVersionKey] = std::to_string(kFormatVersion);
   meta["nnlab.architecture"] = model.summary();
   meta["nnlab.dataset"] = info.dataset;
   meta["nnlab.scale"] = json(info.scale).dump();
@@ -91,6 +92,7 @@ TensorFile weights_file(Model<float>& model, const ModelInfo& info, int epoch,
 }
 
 ModelInfo read_model_info(const TensorFile& file, const std::string& src) {
+  format_version(file, src);  // a newer version is refused before anything in it is read
   ModelInfo info;
   if (auto it = file.metadata.find("nnlab.dataset"); it != file.metadata.end()) info.dataset = it->second;
   const json scale = meta_json(file, "nnlab.scale", src);

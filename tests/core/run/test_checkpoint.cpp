@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/run/checkpoint.hpp"
+#include "core/run/model_file.hpp"
 #include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
@@ -232,4 +233,128 @@ TEST_CASE("resuming with fewer epochs than completed is refused, and nothing is 
   CHECK(run_training(same, {}, {.resume = true}).empty());
   CHECK(read_file(d / "metrics.csv") == metrics);
   CHECK(read_file(d / "model.safetensors") == model);
+}
+
+TEST_CASE("a failed final save is made good by resume, which writes model.safetensors") {
+  TempDir ref_dir("ck-final-ref"), dir("ck-final");
+  const fs::path d = dir.path;
+  run_training(resolve_config(plain_config(ref_dir.path, 3), "r.json"));
+  // Something in the way of the final save only (as a full disk would be): a non-empty directory.
+  fs::create_directories(d / "model.safetensors" / "in-the-way");
+  CHECK_THROWS_WITH_AS(run_training(resolve_config(plain_config(d, 3), "r.json")),
+                       doctest::Contains((d / "model.safetensors").string().c_str()), Error);
+  CHECK(checkpoint_of(d).metadata.at("nnlab.epoch") == "3");
+  fs::remove_all(d / "model.safetensors");
+  CHECK(run_training(resolve_config(plain_config(d, 3), "r.json"), {}, {.resume = true}).empty());
+  CHECK(read_file(d / "model.safetensors") == read_file(ref_dir.path / "model.safetensors"));
+  // A model.safetensors that is not the checkpoint's weights (stale, or damaged) is replaced too.
+  write_file_atomic(d / "model.safetensors", "stale");
+  run_training(resolve_config(plain_config(d, 3), "r.json"), {}, {.resume = true});
+  CHECK(read_file(d / "model.safetensors") == read_file(ref_dir.path / "model.safetensors"));
+}
+
+TEST_CASE("metrics rows after the checkpoint's epoch (a crash between the two) are cut on resume") {
+  TempDir ref_dir("ck-cut-ref"), dir("ck-cut");
+  const fs::path d = dir.path;
+  run_training(resolve_config(plain_config(ref_dir.path, 3), "r.json"));
+  run_training(resolve_config(plain_config(d, 2), "r.json"));
+  const TensorFile ck = checkpoint_of(d);
+  CHECK(std::stoull(ck.metadata.at("nnlab.metrics_csv_bytes")) == fs::file_size(d / "metrics.csv"));
+  CHECK(std::stoull(ck.metadata.at("nnlab.metrics_jsonl_bytes")) == fs::file_size(d / "metrics.jsonl"));
+  // As if epoch 3's rows were appended and the process then killed before its checkpoint.
+  {
+    std::ofstream(d / "metrics.csv", std::ios::app) << "3,1,2,3,4,5,,,0.1\n";
+    std::ofstream(d / "metrics.jsonl", std::ios::app) << "{\"epoch\":3}\n";
+  }
+  run_training(resolve_config(plain_config(d, 3), "r.json"), {}, {.resume = true});
+  CHECK(metrics_without_time(read_file(d / "metrics.csv")) ==
+        metrics_without_time(read_file(ref_dir.path / "metrics.csv")));
+  CHECK(lines_of(read_file(d / "metrics.jsonl")).size() == 3);
+  CHECK(read_file(d / "model.safetensors") == read_file(ref_dir.path / "model.safetensors"));
+  // Metrics shorter than the checkpoint says: refused, naming the file.
+  write_file_atomic(d / "metrics.csv", "epoch\n");
+  const std::string msg = resume_error(plain_config(d, 4));
+  CHECK(contains(msg, (d / "metrics.csv").string()));
+  CHECK(contains(msg, "missing"));
+}
+
+TEST_CASE("a format-1 checkpoint (no nnlab.format_version, metrics text inside) still resumes") {
+  TempDir ref_dir("ck-v1-ref"), dir("ck-v1");
+  const fs::path d = dir.path;
+  run_training(resolve_config(plain_config(ref_dir.path, 3), "r.json"));
+  run_training(resolve_config(plain_config(d, 2), "r.json"));
+  TensorFile ck = checkpoint_of(d);
+  // What nnlab wrote before format versions: the metrics whole, no length, no early-stop flag.
+  ck.metadata.erase("nnlab.format_version");
+  ck.metadata.erase("nnlab.metrics_csv_bytes");
+  ck.metadata.erase("nnlab.metrics_jsonl_bytes");
+  for (const char* key : {"nnlab.stopped_early", "nnlab.batch", "nnlab.epoch_loss_sum", "nnlab.epoch_correct",
+                          "nnlab.epoch_seen", "nnlab.epoch_skipped", "nnlab.skips_in_a_row", "nnlab.epoch_lr",
+                          "nnlab.rng.augment"})
+    ck.metadata.erase(key);
+  ck.metadata["nnlab.metrics_csv"] = read_file(d / "metrics.csv");
+  ck.metadata["nnlab.metrics_jsonl"] = read_file(d / "metrics.jsonl");
+  replace_checkpoint(d, ck);
+  fs::remove(d / "metrics.csv");  // rewritten from the checkpoint's text
+  run_training(resolve_config(plain_config(d, 3), "r.json"), {}, {.resume = true});
+  CHECK(read_file(d / "model.safetensors") == read_file(ref_dir.path / "model.safetensors"));
+  CHECK(metrics_without_time(read_file(d / "metrics.csv")) ==
+        metrics_without_time(read_file(ref_dir.path / "metrics.csv")));
+  // The new checkpoint is format 2.
+  CHECK(checkpoint_of(d).metadata.at("nnlab.format_version") == "2");
+}
+
+TEST_CASE("a run ended by early stopping stays ended on resume") {
+  TempDir dir("ck-early");
+  const fs::path d = dir.path;
+  json doc = plain_config(d, 30);
+  doc["train"]["monitor"] = "train_loss";
+  doc["train"]["patience"] = 1;
+  doc["train"]["min_delta"] = 10;  // no epoch improves by that much: stops at epoch 2
+  const auto h = run_training(resolve_config(doc, "r.json"));
+  REQUIRE(h.size() == 2);
+  CHECK(checkpoint_of(d).metadata.at("nnlab.stopped_early") == "1");
+  const std::string model = read_file(d / "model.safetensors");
+  CHECK(run_training(resolve_config(doc, "r.json"), {}, {.resume = true}).empty());
+  CHECK(read_file(d / "model.safetensors") == model);
+}
+
+TEST_CASE("a checkpoint written before format versions (tests/data/checkpoint_v1, config lacking later keys) resumes") {
+  TempDir dir("ck-v1-real");
+  const fs::path d = dir.path;
+  const fs::path data = fs::path(NNLAB_TEST_DATA_DIR) / "checkpoint_v1";
+  const TensorFile old = load_safetensors(data / "checkpoint_epoch1.safetensors");
+  REQUIRE(old.metadata.count("nnlab.format_version") == 0);
+  fs::copy_file(data / "checkpoint_epoch1.safetensors", d / "checkpoint.safetensors");
+  json doc = json::parse(old.metadata.at("nnlab.config"));
+  doc["train"]["epochs"] = 3;
+  doc["output"]["dir"] = d.string();
+  CHECK(run_training(resolve_config(doc, "r.json"), {}, {.resume = true}).size() == 2);
+  // The model of that run (the nnlab of then evaluated slightly differently, so the values after
+  // epoch 1 are today's: names and shapes are compared), and its metrics continued.
+  const TensorFile want = load_safetensors(data / "model.safetensors");
+  const TensorFile got = load_safetensors(d / "model.safetensors");
+  REQUIRE(got.tensors.size() == want.tensors.size());
+  for (const auto& [name, t] : want.tensors) {
+    CAPTURE(name);
+    REQUIRE(got.tensors.count(name) == 1);
+    CHECK(got.tensors.at(name).shape == t.shape);
+  }
+  CHECK(read_file(d / "metrics.csv").rfind(old.metadata.at("nnlab.metrics_csv"), 0) == 0);
+  CHECK(lines_of(read_file(d / "metrics.csv")).size() == 4);  // header, epoch 1 from the old file, 2, 3
+}
+
+TEST_CASE("weights files carry the format version; older ones load, newer ones are refused by version") {
+  TempDir dir("weights-version");
+  const fs::path d = dir.path;
+  run_training(resolve_config(plain_config(d, 1), "r.json"));
+  TensorFile w = load_safetensors(d / "model.safetensors");
+  CHECK(w.metadata.at("nnlab.format_version") == "2");
+  w.metadata.erase("nnlab.format_version");  // as before versions: version 1
+  write_file_atomic(d / "old.safetensors", encode_safetensors(w));
+  CHECK(load_saved_run(d.string(), "old.safetensors").info.classes == 3);
+  w.metadata["nnlab.format_version"] = "7";
+  write_file_atomic(d / "new.safetensors", encode_safetensors(w));
+  const std::string refusal = (d / "new.safetensors").string() + ": format version 7 is newer";
+  CHECK_THROWS_WITH_AS(load_saved_run(d.string(), "new.safetensors"), doctest::Contains(refusal.c_str()), CheckpointError);
 }
