@@ -58,7 +58,7 @@ std::string some_ids(const std::vector<std::string>& ids) {
 // The exit status of a sweep whose report was written: thrown as an Error unless every run is ok.
 void judge(const report::Plan& plan, const std::vector<report::RunResult>& results) {
   std::vector<std::string> failed, diverged, unfinished;
-  std::string first_failure;
+  std::string first_failure, first_damaged;
   for (const auto& r : results) {
     const std::string& id = plan.runs[r.run].id;
     if (r.status == "ok") continue;
@@ -66,7 +66,12 @@ void judge(const report::Plan& plan, const std::vector<report::RunResult>& resul
     else if (r.status == "failed") {
       if (failed.empty()) first_failure = id + ": " + r.message;
       failed.push_back(id);
-    } else unfinished.push_back(id);  // missing, interrupted
+    } else {  // missing, interrupted
+      // A damaged or stale record is named (collect_results() put the reason in the message).
+      if (first_damaged.empty() && r.status == "missing" && r.message.find(" is damaged (") != std::string::npos)
+        first_damaged = id + ": " + r.message;
+      unfinished.push_back(id);
+    }
   }
   const std::string of = " of " + std::to_string(results.size()) + " runs ";
   if (!failed.empty() || !unfinished.empty()) {
@@ -74,7 +79,7 @@ void judge(const report::Plan& plan, const std::vector<report::RunResult>& resul
     if (!failed.empty()) msg = std::to_string(failed.size()) + of + "failed (" + some_ids(failed) + "; first: " + first_failure + ")";
     if (!unfinished.empty())
       msg += (msg.empty() ? std::to_string(unfinished.size()) + of : "; " + std::to_string(unfinished.size()) + " ") +
-             "did not finish (" + some_ids(unfinished) + ")";
+             "did not finish (" + some_ids(unfinished) + (first_damaged.empty() ? "" : "; " + first_damaged) + ")";
     if (!diverged.empty()) msg += "; " + std::to_string(diverged.size()) + " diverged";
     throw Error(msg + "; the report lists them; run the same command again to retry and finish them", exit_error);
   }

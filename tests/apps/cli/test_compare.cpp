@@ -264,6 +264,23 @@ TEST_CASE("--report-only reads whatever the runs' files hold: absent columns, ga
   CHECK(html.find("Last invocation of the sweep") == std::string::npos);
   const std::string runs = slurp(out / "runs.csv");
   for (const auto& run : plan.runs) CHECK(runs.find(run.id + ",") != std::string::npos);
+
+  // A damaged done.json (was nlohmann's type_error.302 / 306, naming nothing): the run is not
+  // finished, and the error names the file and what is wrong with it.
+  const fs::path done = run_directory(out, plan.runs[3]) / "done.json";
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"status": 3})", "no \"status\" string"},
+           {R"({"status": "ok", "fingerprint": "x"})", "\"fingerprint\" is not"}}) {
+    CAPTURE(text);
+    write_text(done, text);
+    const ProcessResult d = compare(dir.path, {(dir.path / "exp.json").string(), "--out", out.string(), "--report-only"});
+    CHECK(d.signal == 0);
+    CHECK(d.status == 1);
+    const std::string line = error_line(d);
+    CHECK(line.find("type_error") == std::string::npos);
+    CHECK(line.find("1 of 4 runs did not finish (" + plan.runs[3].id + "; " + plan.runs[3].id + ": " + done.string() +
+                    " is damaged (" + why) != std::string::npos);
+  }
 }
 
 TEST_CASE("SIGINT to `nnlab compare`: runs stop after their batch, nothing is half-written, exit 130; the rerun resumes them") {
