@@ -6,7 +6,7 @@
 #   scripts/setup.sh --tools      also the reference peers used by tools/ and bench/: PyTorch
 #                                 (python3-torch + OpenBLAS), Chromium
 #   scripts/setup.sh --fuzz       also clang 14 with libFuzzer and its OpenMP, for the fuzz targets
-#                                 (tests/fuzz, docs/robustness.md); CI does not need them
+#                                 (tests/fuzz, scripts/test_fuzz.sh, docs/robustness.md); CI passes it
 #   BUILD_DIR=... BUILD_TYPE=...  override the build directory / CMake build type
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,13 +1,23 @@
-// nnlab compare EXPERIMENT.json [--out DIR] [--jobs N] [--threads T] [--retry-failed] [--dry-run] [--report-only]
+// nnlab compare EXPERIMENT.json [--out DIR] [--jobs N] [--threads T] [--retry-diverged] [--dry-run] [--report-only]
 //
 // Runs every combination of an experiment's swept values and seeds as `nnlab train` child
 // processes (resumable: finished runs are kept), then writes runs.csv, summary.csv, summary.md,
-// plots/*.svg and report.html into DIR. See apps/report_experiment.hpp for the experiment format,
-// apps/report_runner.hpp for how runs are started and resumed, apps/report_results.hpp for the
-// statistics and apps/report_html.hpp for the outputs.
+// plots/*.svg and report.html into DIR. See apps/sweep/experiment.hpp for the experiment format,
+// apps/sweep/runner.hpp for how runs are started, recorded and resumed, apps/report/results.hpp for
+// the statistics and apps/report/html.hpp for the outputs.
+//
+// Exit status (docs/robustness.md, "Sweeps"; the same after --report-only):
+//   0          every run of the plan finished ok
+//   1          an error (bad experiment, options, directory, another sweep holds it), or some run
+//              failed or has not finished; the report is written, and rerunning the command
+//              retries the failed runs and finishes the others
+//   3          every run finished, some diverged (none failed): the report is complete
+//   128 + sig  stopped by SIGINT (130) or SIGTERM (143): the running runs were stopped after their
+//              batch and resume from their checkpoints when the command is run again; no report
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <thread>
 
 #include "apps/cli/command.hpp"
@@ -23,7 +33,7 @@ struct CompareArgs {
   std::string out;
   int jobs = 0;
   int threads = 0;
-  bool retry_failed = false;
+  bool retry_diverged = false;
   bool dry_run = false;
   bool report_only = false;
 };
@@ -35,25 +45,72 @@ std::string shell_quote(const std::string& text) {
   return q + "'";
 }
 
+std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
+
+// "relu_s1, tanh_s2 and 3 more"
+std::string some_ids(const std::vector<std::string>& ids) {
+  std::string s;
+  for (std::size_t i = 0; i < ids.size() && i < 3; ++i) s += (i ? ", " : "") + ids[i];
+  if (ids.size() > 3) s += " and " + std::to_string(ids.size() - 3) + " more";
+  return s;
+}
+
+// The exit status of a sweep whose report was written: thrown as an Error unless every run is ok.
+void judge(const report::Plan& plan, const std::vector<report::RunResult>& results) {
+  std::vector<std::string> failed, diverged, unfinished;
+  std::string first_failure, first_damaged;
+  for (const auto& r : results) {
+    const std::string& id = plan.runs[r.run].id;
+    if (r.status == "ok") continue;
+    if (r.status == "diverged") diverged.push_back(id);
+    else if (r.status == "failed") {
+      if (failed.empty()) first_failure = id + ": " + r.message;
+      failed.push_back(id);
+    } else {  // missing, interrupted
+      // A damaged or stale record is named (collect_results() put the reason in the message).
+      if (first_damaged.empty() && r.status == "missing" && r.message.find(" is damaged (") != std::string::npos)
+        first_damaged = id + ": " + r.message;
+      unfinished.push_back(id);
+    }
+  }
+  const std::string of = " of " + std::to_string(results.size()) + " runs ";
+  if (!failed.empty() || !unfinished.empty()) {
+    std::string msg;
+    if (!failed.empty()) msg = std::to_string(failed.size()) + of + "failed (" + some_ids(failed) + "; first: " + first_failure + ")";
+    if (!unfinished.empty())
+      msg += (msg.empty() ? std::to_string(unfinished.size()) + of : "; " + std::to_string(unfinished.size()) + " ") +
+             "did not finish (" + some_ids(unfinished) + (first_damaged.empty() ? "" : "; " + first_damaged) + ")";
+    if (!diverged.empty()) msg += "; " + std::to_string(diverged.size()) + " diverged";
+    throw Error(msg + "; the report lists them; run the same command again to retry and finish them", exit_error);
+  }
+  if (!diverged.empty())
+    throw Error(std::to_string(diverged.size()) + of + "diverged (" + some_ids(diverged) +
+                    "); the report is complete and lists them; --retry-diverged reruns them",
+                exit_diverged);
+}
+
 void run_compare(const CompareArgs& a) {
   using namespace nnlab::report;
+  check_parallelism(a.jobs, a.threads);
   const Experiment e = load_experiment(a.experiment);
   const Plan plan = expand(e);
   const std::filesystem::path out = a.out.empty() ? e.output : a.out;
+  const std::string out_what = a.out.empty() ? e.source + ": output " + e.output : "--out " + a.out;
   spdlog::info("{}: {} settings x {} seeds = {} runs, writing to {}", e.name, plan.settings.size(), e.seeds.size(),
                plan.runs.size(), out.string());
   if (a.dry_run) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = a.threads > 0 ? a.threads : std::max(1, cores / (a.jobs > 0 ? a.jobs : cores));
     for (const auto& r : plan.runs) {
       std::string cmd = "nnlab";
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      const int threads = a.threads > 0 ? a.threads : std::max(1, cores / (a.jobs > 0 ? a.jobs : cores));
       for (const auto& arg : run_arguments(e, r, out, threads))
-        cmd += " " + (arg.find_first_of(" \"'[]{}$*?") == std::string::npos ? arg : shell_quote(arg));
+        cmd += " " + (arg.find_first_of(" \"'[]{}$*?\\\n\t;&|<>()`#~") == std::string::npos ? arg : shell_quote(arg));
       std::printf("%s\n  %s\n", r.id.c_str(), cmd.c_str());
     }
     return;
   }
-  std::filesystem::create_directories(out);
+  // Nothing is written before the lock is held: a refused compare leaves a running sweep alone.
+  const SweepLock lock(out, out_what);
   write_file_atomic(out / "experiment.json", e.doc.dump(2) + "\n");
   ReportInfo info;
   if (!a.report_only) {
@@ -61,46 +118,50 @@ void run_compare(const CompareArgs& a) {
     o.out = out;
     o.jobs = a.jobs;
     o.threads = a.threads;
-    o.retry_failed = a.retry_failed;
+    o.retry_diverged = a.retry_diverged;
     o.log = [](const std::string& line) { spdlog::info("{}", line); };
-    info.sweep = run_sweep(e, plan, o);
+    info.sweep = run_sweep(e, plan, o, lock);
+    write_last_sweep(out, info.sweep);
     const auto& w = info.sweep;
-    const nlohmann::json last = {{"total", w.total},       {"skipped", w.skipped}, {"started", w.started},
-                                 {"ok", w.ok},             {"failed", w.failed},   {"diverged", w.diverged},
-                                 {"interrupted", w.interrupted}, {"seconds", w.seconds}, {"jobs", w.jobs},
-                                 {"threads", w.threads}};
-    write_file_atomic(out / "last_sweep.json", last.dump(2) + "\n");
-  } else if (std::filesystem::exists(out / "last_sweep.json")) {
-    // The report keeps saying how the last sweep ran.
-    try {
-      const auto last = nlohmann::json::parse(read_file(out / "last_sweep.json"));
-      auto& w = info.sweep;
-      w.total = last.at("total"), w.skipped = last.at("skipped"), w.started = last.at("started"), w.ok = last.at("ok");
-      w.failed = last.at("failed"), w.diverged = last.at("diverged"), w.interrupted = last.at("interrupted");
-      w.seconds = last.at("seconds"), w.jobs = last.at("jobs"), w.threads = last.at("threads");
-    } catch (const std::exception&) {
-      info.sweep = {};
+    if (w.stop_signal) {
+      throw Error("interrupted by " + signal_name(w.stop_signal) + ": " + std::to_string(w.interrupted) +
+                      " run(s) stopped (each resumes from its last checkpoint, or starts again if it had none), " +
+                      std::to_string(w.total - w.skipped - w.started) + " not started; " +
+                      std::to_string(w.skipped + w.ok + w.diverged) + " of " + std::to_string(w.total) +
+                      " runs finished; run the same command again to finish the sweep",
+                  128 + w.stop_signal);
     }
+  } else {
+    // The report keeps saying how the last sweep ran (a damaged record is left out, and said so).
+    std::string why;
+    if (const auto last = read_last_sweep(out, &why)) info.sweep = *last;
+    else if (why.rfind("no ", 0) != 0) spdlog::warn("{}; the report leaves out how the last sweep ran", why);
   }
   const auto results = write_report(e, plan, out, info);
-  int ok = 0, missing = 0;
-  for (const auto& r : results) ok += r.status == "ok", missing += r.status == "missing";
+  int ok = 0;
+  for (const auto& r : results) ok += r.status == "ok";
   spdlog::info("{} of {} runs ok; wrote runs.csv, summary.csv, summary.md, plots/ and report.html in {}", ok,
                results.size(), out.string());
   if (info.sweep.total > 0 && !a.report_only) spdlog::info("wall time {:.1f} s", info.sweep.seconds);
-  if (missing > 0)
-    throw Error(std::to_string(missing) + " runs did not finish (interrupted?); run the same command again to finish them");
+  judge(plan, results);
 }
 
 void setup(CLI::App& sub) {
   auto a = std::make_shared<CompareArgs>();
   sub.add_option("experiment", a->experiment, "experiment JSON file (base config and the axes to sweep)")->required();
   sub.add_option("--out", a->out, "output directory (default: the experiment's \"output\", else runs/<name>)");
-  sub.add_option("--jobs", a->jobs, "runs at once (default: the number of cores)")->check(CLI::NonNegativeNumber);
-  sub.add_option("--threads", a->threads, "threads per run (default: max(1, cores / jobs))")->check(CLI::NonNegativeNumber);
-  sub.add_flag("--retry-failed", a->retry_failed, "also rerun runs that finished as failed or diverged");
-  sub.add_flag("--dry-run", a->dry_run, "list the runs and their commands without running anything");
+  sub.add_option("--jobs", a->jobs, "runs at once, 0 to 1024 (default 0: the number of cores)");
+  sub.add_option("--threads", a->threads, "threads per run, 0 to 1024 (default 0: max(1, cores / jobs))");
+  sub.add_flag("--retry-diverged,--retry-failed", a->retry_diverged,
+               "also rerun runs that diverged (failed and interrupted runs are always run again)");
+  sub.add_flag("--dry-run", a->dry_run, "list the runs and their commands without running or writing anything");
   sub.add_flag("--report-only", a->report_only, "do not run anything; rebuild the report from the finished runs");
+  sub.footer(
+      "Exit status: 0 every run finished ok; 1 an error, or some run failed or did not finish (the report is still "
+      "written; run the same command again to retry); 3 every run finished and some diverged; 130/143 stopped by "
+      "SIGINT/SIGTERM (the running runs stop after their batch and resume from their checkpoints next time). "
+      "An experiment plans at most " +
+      std::to_string(report::max_planned_runs) + " runs.");
   sub.callback([a] { run_compare(*a); });
 }
 

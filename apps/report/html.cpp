@@ -209,7 +209,7 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
   for (const auto& r : results) {
     if (r.status == "ok") ++ok;
     else if (r.status == "diverged") ++diverged;
-    else if (r.status == "missing") ++missing;
+    else if (r.status == "missing" || r.status == "interrupted") ++missing;
     else ++failed;
   }
   bool first_epoch_untimed = false;
@@ -242,7 +242,7 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
   h += "<li>Seeds: " + seeds + ". For a given seed every setting starts from the same initial weights (where the shapes "
        "agree) and sees the data in the same order.</li>\n";
   h += "<li>Outcome: " + std::to_string(ok) + " ok, " + std::to_string(diverged) + " diverged, " + std::to_string(failed) +
-       " failed" + (missing ? ", " + std::to_string(missing) + " not run" : std::string()) + ".</li>\n";
+       " failed" + (missing ? ", " + std::to_string(missing) + " not run or not finished" : std::string()) + ".</li>\n";
   if (info.run_seconds > 0) h += "<li>Total run time (sum over runs): " + duration_text(info.run_seconds) + ".</li>\n";
   if (info.sweep.total > 0)
     h += "<li>Last invocation of the sweep: " + duration_text(info.sweep.seconds) + " wall time, " + std::to_string(info.sweep.started) +

@@ -63,17 +63,28 @@ std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, co
     RunResult r;
     r.run = i;
     const fs::path dir = run_directory(out, plan.runs[i]);
-    if (const auto done = read_done(dir, run_fingerprint(e, plan.runs[i]))) {
+    const json fingerprint = run_fingerprint(e, plan.runs[i]);
+    std::string why, attempt_why;
+    if (const auto done = read_done(dir, fingerprint, &why)) {
       r.status = done->status;
       r.message = done->message;
       r.wall_seconds = done->seconds;
+    } else if (const auto attempt = read_attempt(dir, fingerprint, &attempt_why)) {
+      r.status = attempt->status;  // failed, interrupted
+      r.message = attempt->message;
+      r.wall_seconds = attempt->seconds;
     } else {
       r.status = "missing";
-      r.message = "not run yet (or interrupted)";
+      r.message = why.rfind("no ", 0) == 0 ? "not run yet (or the sweep was killed)" : why;
     }
     std::error_code ec;
-    if (r.status != "missing" && fs::exists(dir / "metrics.csv", ec))
-      static_cast<MetricsTable&>(r) = parse_metrics_csv(read_file(dir / "metrics.csv"));
+    if (r.status != "missing" && fs::is_regular_file(dir / "metrics.csv", ec)) {
+      try {
+        static_cast<MetricsTable&>(r) = parse_metrics_csv(read_file(dir / "metrics.csv", "metrics"));
+      } catch (const Error& err) {  // unreadable: the run keeps its status, without metrics
+        r.message += (r.message.empty() ? "" : "; ") + std::string(err.what());
+      }
+    }
     results.push_back(std::move(r));
   }
   return results;
@@ -106,7 +117,7 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
       ++sum.runs;
       if (r.status == "ok" && !r.rows.empty()) ok.push_back(&r);
       else if (r.status == "diverged") ++sum.diverged;
-      else if (r.status == "missing") ++sum.missing;
+      else if (r.status == "missing" || r.status == "interrupted") ++sum.missing;
       else ++sum.failed;
     }
     sum.ok = static_cast<int>(ok.size());

@@ -38,12 +38,14 @@ Stat mean_std(const std::vector<double>& values);
 // A run's outcome and its metrics.csv (read with core/run/metrics.hpp, which owns the columns).
 struct RunResult : MetricsTable {
   std::size_t run = 0;       // index into Plan::runs
-  std::string status;        // "ok", "failed", "diverged", or "missing" (no done.json)
+  std::string status;        // "ok", "diverged" (done.json); "failed", "interrupted" (attempt.json); "missing" (neither)
   std::string message;
   double wall_seconds = kNaN;
 };
 
-// Read done.json and metrics.csv of every run of the plan.
+// Read the record (done.json, else attempt.json) and metrics.csv of every run of the plan. A damaged
+// or stale record makes the run "missing" with the reason as its message; an unreadable metrics.csv
+// leaves the run without metrics (its message says why). Never throws for what is in the run directories.
 std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, const std::filesystem::path& out);
 
 // Mean ± std over seeds at each epoch.

@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
-#include "core/run/spec.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
+#include "core/io/json_parse.hpp"
 #include "core/registry.hpp"
+#include "core/run/spec.hpp"
 
 namespace nnlab::report {
 
@@ -27,6 +29,21 @@ const std::vector<std::string>& experiment_keys() {
 json plain(const ojson& v) { return json::parse(v.dump()); }
 
 std::string where(const std::string& source, const std::string& path) { return source + ": " + path; }
+
+// a × b, saturating at SIZE_MAX (a plan's run count must not wrap around to something small).
+std::size_t times(std::size_t a, std::size_t b) {
+  if (a != 0 && b > std::numeric_limits<std::size_t>::max() / a) return std::numeric_limits<std::size_t>::max();
+  return a * b;
+}
+
+// A list that alone would make the plan too big is refused before its values are validated (a
+// million activations would otherwise be resolved one by one first).
+void check_axis_size(const std::string& source, const std::string& path, std::size_t n) {
+  if (n > max_planned_runs)
+    throw ConfigError(where(source, path) + ": " + std::to_string(n) + " values make more than the limit of " +
+                      std::to_string(max_planned_runs) + " runs per experiment; sweep fewer values or split the "
+                      "experiment into several files");
+}
 
 // The last component of a --set path: "optimizer.lr" -> "lr".
 std::string short_name(const std::string& path) {
@@ -104,7 +121,10 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
     throw ConfigError(where(source, "base") + ": expected the path of the base training config, e.g. \"fashion_mlp.json\"");
   fs::path base = doc["base"].get<std::string>();
   if (base.is_relative()) base = dir / base;
-  if (!fs::exists(base)) throw ConfigError(where(source, "base") + ": " + base.string() + " not found");
+  std::error_code ec;
+  if (!fs::exists(base, ec)) throw ConfigError(where(source, "base") + ": " + base.string() + " not found");
+  if (!fs::is_regular_file(base, ec))
+    throw ConfigError(where(source, "base") + ": " + base.string() + " is not a regular file (expected a training config)");
   e.base = fs::absolute(base).lexically_normal();
 
   if (doc.contains("set")) {
@@ -117,6 +137,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
     const ojson& a = doc["activations"];
     if (!a.is_array() || a.empty())
       throw ConfigError(where(source, "activations") + ": expected a non-empty list like [\"relu\", {\"type\": \"elu\", \"alpha\": 0.5}]");
+    check_axis_size(source, "activations", a.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
       const std::string path = "activations[" + std::to_string(i) + "]";
       const json spec = plain(a[i]);
@@ -139,6 +160,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
       if (path == "train.seed") throw ConfigError(where(source, p) + ": sweep seeds with \"seeds\"");
       if (!values.is_array() || values.empty())
         throw ConfigError(where(source, p) + ": expected a non-empty list of values");
+      check_axis_size(source, p, values.size());
       Axis axis{path, {}};
       for (const auto& v : values) axis.values.push_back(plain(v));
       e.sweep.push_back(std::move(axis));
@@ -148,6 +170,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
   if (doc.contains("seeds")) {
     const ojson& s = doc["seeds"];
     if (!s.is_array() || s.empty()) throw ConfigError(where(source, "seeds") + ": expected a non-empty list of seeds like [1, 2, 3]");
+    check_axis_size(source, "seeds", s.size());
     std::set<std::uint64_t> seen;
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (!s[i].is_number_unsigned() && !(s[i].is_number_integer() && s[i].get<std::int64_t>() >= 0))
@@ -174,21 +197,56 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
       throw ConfigError(where(source, "output") + ": expected a directory name");
     e.output = doc["output"].get<std::string>();
   }
+  check_plan_size(e);
   return e;
 }
 
+std::size_t planned_runs(const Experiment& e) {
+  std::size_t n = times(std::max<std::size_t>(1, e.activations.size()), std::max<std::size_t>(1, e.seeds.size()));
+  for (const auto& a : e.sweep) n = times(n, a.values.size());
+  return n;
+}
+
+void check_plan_size(const Experiment& e) {
+  const std::size_t n = planned_runs(e);
+  if (n <= max_planned_runs) return;
+  std::string axes;
+  auto axis = [&](const std::string& name, std::size_t count) {
+    axes += (axes.empty() ? "" : " x ") + name + " " + std::to_string(count);
+  };
+  if (!e.activations.empty()) axis("activations", e.activations.size());
+  for (const auto& a : e.sweep) axis("sweep." + a.path, a.values.size());
+  axis("seeds", e.seeds.size());
+  const std::string count = n == std::numeric_limits<std::size_t>::max() ? "more than 10^19" : std::to_string(n);
+  throw ConfigError(e.source + ": the plan has " + count + " runs (" + axes + "), more than the limit of " +
+                    std::to_string(max_planned_runs) + " runs per experiment; sweep fewer values or split the "
+                    "experiment into several files");
+}
+
 Experiment load_experiment(const std::string& path) {
-  if (!fs::exists(path)) throw ConfigError(path + ": experiment file not found");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ConfigError(path + ": experiment file not found");
+  if (!fs::is_regular_file(path, ec)) throw ConfigError(path + ": not a regular file (expected an experiment JSON file)");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > max_experiment_bytes)
+    throw ConfigError(path + ": " + std::to_string(size) + " bytes; an experiment file is at most " +
+                      std::to_string(max_experiment_bytes >> 20) + " MiB (is this the right file?)");
+  const std::string text = read_file(path, "experiment");
   ojson doc;
   try {
-    doc = ojson::parse(read_file(path, "experiment"), nullptr, true, /*ignore_comments=*/true);
-  } catch (const ojson::exception& err) {  // parse_error, and out_of_range for a number too large for a double
+    // parse_json() first: it refuses nesting deeper than max_json_depth, which nlohmann's recursive
+    // copy and dump() of the document would overflow the stack on; then the ordered parse, which
+    // keeps the file order of the sweep axes (it cannot fail where parse_json() succeeded).
+    (void)parse_json(text, /*ignore_comments=*/true);
+    doc = ojson::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::exception& err) {  // parse_error, and out_of_range for a number too large for a double
     throw ConfigError(path + ": not valid JSON: " + err.what());
   }
   return parse_experiment(doc, path, fs::path(path).parent_path());
 }
 
 Plan expand(const Experiment& e) {
+  check_plan_size(e);  // an Experiment built in code has not been through parse_experiment()
   Plan plan;
   // Axes: the activation (if swept), then the sweep paths in file order.
   struct AxisValues {

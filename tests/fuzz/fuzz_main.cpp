@@ -1,6 +1,7 @@
 // One libFuzzer executable per target: compiled once per target with NNLAB_FUZZ_TARGET naming the
-// function in fuzz_targets.hpp (run_idx, run_cifar, run_config, run_checkpoint). An nnlab::Error is
-// the expected answer to bad input and is swallowed by the target; everything else stops the fuzzer.
+// function in fuzz_targets.hpp (run_idx, run_cifar, run_config, run_checkpoint, run_experiment,
+// run_done, run_weights). An nnlab::Error is the expected answer to bad input and is swallowed by
+// the target; everything else stops the fuzzer.
 #include <spdlog/spdlog.h>
 
 #include "tests/fuzz/fuzz_targets.hpp"

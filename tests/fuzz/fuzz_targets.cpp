@@ -8,8 +8,14 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "apps/report/html.hpp"
+#include "apps/report/results.hpp"
+#include "apps/sweep/experiment.hpp"
+#include "apps/sweep/runner.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/run/run.hpp"
 #include "core/run/checkpoint.hpp"
 #include "core/run/data.hpp"
 #include "core/run/model_file.hpp"
@@ -268,10 +274,228 @@ Outcome run_checkpoint(Input data) {
   return o;
 }
 
+// ---- experiment, done, weights ------------------------------------------------------------
+
+const char* sweep_base_config() {
+  return R"({
+  "model": {"hidden": [6], "activation": "relu"},
+  "data": {"dataset": "spirals", "samples": 20, "test_samples": 10},
+  "optimizer": {"type": "sgd", "lr": 0.1},
+  "train": {"epochs": 2, "batch_size": 16, "seed": 1}
+}
+)";
+}
+
+namespace {
+
+fs::path experiment_dir() {
+  static const fs::path dir = [] {
+    const fs::path d = scratch_dir() / "experiment";
+    fs::create_directories(d);
+    write_text(d / "base.json", sweep_base_config());
+    return d;
+  }();
+  return dir;
+}
+
+// What `nnlab compare --dry-run` does with the file, short of printing.
+void dry_run(const fs::path& path) {
+  const report::Experiment e = report::load_experiment(path.string());
+  (void)e.doc.dump(2);  // written as DIR/experiment.json
+  if (report::planned_runs(e) > kMaxFuzzRuns) return;
+  const report::Plan plan = report::expand(e);
+  const fs::path out = e.output;
+  for (const auto& r : plan.runs) {
+    (void)report::run_arguments(e, r, out, 1);
+    (void)report::run_arguments(e, r, out, 2, /*resume=*/true);
+  }
+}
+
+std::string replace_all(std::string text, const std::string& what, const std::string& with) {
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
+    text.replace(at, what.size(), with);
+  return text;
+}
+
+struct DoneState {
+  DoneSetup setup;
+  report::Experiment experiment;
+  report::Plan plan;
+  json fingerprint;
+  DoneState() {
+    setup.dir = scratch_dir() / "sweep";
+    fs::create_directories(setup.dir);
+    write_text(setup.dir / "base.json", sweep_base_config());
+    write_text(setup.dir / "exp.json", R"({"base": "base.json", "seeds": [1], "target_accuracy": 0.5})");
+    experiment = report::load_experiment((setup.dir / "exp.json").string());
+    plan = report::expand(experiment);
+    setup.out = setup.dir / "out";
+    setup.run_dir = report::run_directory(setup.out, plan.runs.at(0));
+    fs::create_directories(setup.run_dir);
+    fingerprint = report::run_fingerprint(experiment, plan.runs.at(0));
+    setup.fingerprint = fingerprint;
+    // Three epochs as nnlab train --diagnostics writes them (a hidden layer, two weight matrices).
+    for (int epoch = 1; epoch <= 3; ++epoch) {
+      EpochMetrics m;
+      m.epoch = epoch;
+      m.train = {1.0 / epoch, 0.3 * epoch, 20, 0};
+      m.test = {1.1 / epoch, 0.25 * epoch, 10, 0};
+      m.seconds = 0.01 * epoch;
+      m.lr = 0.1;
+      m.extra = {{activation_column(1, ActivationStat::mean), 0.4},
+                 {activation_column(1, ActivationStat::std), 0.2},
+                 {activation_column(1, ActivationStat::dead), 0.1 * epoch},
+                 {activation_column(1, ActivationStat::sat), 0.0},
+                 {weight_grad_column(1), 0.01 / epoch},
+                 {weight_grad_column(2), 0.1 / epoch},
+                 {kActSeconds, epoch == 1 ? std::nan("") : 0.001},
+                 {kActShare, epoch == 1 ? std::nan("") : 0.2}};
+      if (epoch == 1) setup.valid_metrics = metrics_csv_header(m);
+      setup.valid_metrics += metrics_csv_row(m);
+    }
+  }
+};
+
+const DoneState& done_state() {
+  static const DoneState s;
+  return s;
+}
+
+struct WeightsSetup {
+  fs::path run_dir = scratch_dir() / "weights_run";
+  TensorFile model;  // model.safetensors as training wrote it
+  WeightsSetup() {
+    RunSpec spec = resolve_config(checkpoint_run_config(), "fuzz_weights.json");
+    spec.train.epochs = 1;
+    spec.output.dir = run_dir.string();
+    run_training(spec, {});
+    model = load_safetensors(run_dir / "model.safetensors");
+  }
+};
+
+const WeightsSetup& weights_setup() {
+  static const WeightsSetup s;
+  return s;
+}
+
+// `text` as nlohmann will write it: bytes that are not UTF-8 replaced (a file's header is JSON, so
+// it cannot hold them; the checkpoint target covers headers that are not JSON).
+std::string utf8(const std::string& text) {
+  return json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
+}  // namespace
+
+Outcome run_experiment(Input data) {
+  const fs::path path = experiment_dir() / "exp.json";
+  write_bytes(path, data);
+  Outcome o;
+  attempt(o, [&] { dry_run(path); });
+  return o;
+}
+
+const DoneSetup& done_setup() { return done_state().setup; }
+
+Outcome run_done(Input data) {
+  const DoneState& st = done_state();
+  const auto nul = std::find(data.begin(), data.end(), std::uint8_t{0});
+  const std::string record = replace_all(std::string(data.begin(), nul), "$BASE", st.experiment.base.string());
+  const std::string metrics = nul == data.end() ? st.setup.valid_metrics : std::string(nul + 1, data.end());
+  const fs::path& rd = st.setup.run_dir;
+  write_text(rd / "metrics.csv", metrics);
+  Outcome o;
+  auto count = [&](const auto& got, const std::string& why) {
+    if (got) ++o.accepted;
+    else o.errors.push_back(why);
+  };
+  std::string why;
+  // 1. done.json, as the sweep and the report read it (attempt.json absent).
+  std::error_code ec;
+  fs::remove(rd / "attempt.json", ec);
+  write_text(rd / "done.json", record);
+  count(report::read_done(rd, st.fingerprint, &why), why);
+  // 2. attempt.json of a run that did not finish (done.json absent): the report reads it too.
+  fs::remove(rd / "done.json", ec);
+  write_text(rd / "attempt.json", record);
+  count(report::read_attempt(rd, st.fingerprint, &why), why);
+  // 3. last_sweep.json.
+  write_text(st.setup.out / "last_sweep.json", record);
+  count(report::read_last_sweep(st.setup.out, &why), why);
+  // The report over the run as the record left it (done.json and attempt.json both, as a run that
+  // was resumed and then finished may briefly have): nothing in a run directory may make it throw.
+  write_text(rd / "done.json", record);
+  const auto results = report::collect_results(st.experiment, st.plan, st.setup.out);
+  const auto summary = report::summarize(st.experiment, st.plan, results);
+  (void)report::runs_csv(st.plan, results);
+  (void)report::summary_csv(st.plan, summary);
+  (void)report::summary_md(st.experiment, st.plan, summary, results);
+  (void)report::layer_table(summary).to_html();
+  (void)report::gradient_table(summary).to_markdown();
+  report::ReportInfo info;
+  if (const auto last = report::read_last_sweep(st.setup.out)) info.sweep = *last;
+  const auto plots = report::make_plots(st.experiment, summary);
+  (void)report::report_html(st.experiment, st.plan, summary, results, plots, info);
+  return o;
+}
+
+fs::path weights_run_dir() { return weights_setup().run_dir; }
+
+std::string weights_metadata_lines(const std::string& file) {
+  std::string lines;
+  for (const auto& [k, v] : load_safetensors(weights_run_dir() / file).metadata) lines += k + "=" + v + "\n";
+  return lines;
+}
+
+Outcome run_weights(Input data) {
+  const WeightsSetup& st = weights_setup();
+  TensorFile f;
+  f.tensors = st.model.tensors;
+  std::string line;
+  auto add = [&] {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) f.metadata[utf8(line.substr(0, eq))] = utf8(line.substr(eq + 1));
+    line.clear();
+  };
+  for (const std::uint8_t c : data) {
+    if (c == '\n') add();
+    else line.push_back(static_cast<char>(c));
+  }
+  add();
+  const fs::path path = st.run_dir / "fuzz.safetensors";
+  write_text(path, encode_safetensors(f));
+  Outcome o;
+  attempt(o, [&] {
+    SavedRun run = load_saved_run(st.run_dir.string(), path.filename().string());
+    // nnlab predict: two images of raw bytes normalised with the file's metadata, then the model.
+    const Index F = run.model.in_features();
+    Dataset d;
+    d.name = "images";
+    d.rows = 2, d.features = F, d.classes = run.info.classes;
+    d.channels = static_cast<int>(run.info.mean.size());
+    d.scale = run.info.scale, d.mean = run.info.mean, d.stddev = run.info.stddev;
+    d.bytes.resize(static_cast<std::size_t>(2 * F));
+    for (std::size_t i = 0; i < d.bytes.size(); ++i) d.bytes[i] = static_cast<std::uint8_t>(i * 37);
+    d.labels.assign(2, 0);
+    MatF x;
+    std::vector<std::int32_t> labels;
+    const std::vector<Index> idx = {0, 1};
+    d.gather(idx, x, labels);
+    (void)run.model.forward(x, false);
+  });
+  return o;
+}
+
 const std::vector<Target>& targets() {
-  static const std::vector<Target> t = {
-      {"idx", run_idx}, {"cifar", run_cifar}, {"config", run_config}, {"checkpoint", run_checkpoint}};
+  static const std::vector<Target> t = {{"idx", run_idx},       {"cifar", run_cifar},           {"config", run_config},
+                                        {"checkpoint", run_checkpoint}, {"experiment", run_experiment},
+                                        {"done", run_done},     {"weights", run_weights}};
   return t;
+}
+
+const Target& target(const std::string& name) {
+  for (const auto& t : targets())
+    if (name == t.name) return t;
+  throw std::invalid_argument("no fuzz target '" + name + "'");
 }
 
 }  // namespace nnlab::fuzz

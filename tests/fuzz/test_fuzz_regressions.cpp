@@ -2,8 +2,9 @@
 // normal suite and under ASan/UBSan in CI:
 //
 //   tests/fuzz/corpus/<target>/*        the seed corpus: valid files nnlab's writers produced; each
-//                                       must be accepted by its loader (both loaders, for the
-//                                       single-loader targets, without any error)
+//                                       must be accepted by its loader (by at least one, for the
+//                                       targets that run several readers on an input: checkpoint,
+//                                       done; by the only one, without any error, for the others)
 //   tests/fuzz/regressions/<target>/*   inputs that once crashed or misled a parser. Each has a
 //                                       companion <name>.expect: its first line is text the
 //                                       nnlab::Error message must contain, or "accepted"
@@ -67,16 +68,23 @@ TEST_CASE("fuzz seed corpus: every seed is valid input its loader accepts") {
       CAPTURE(f.filename().string());
       const fuzz::Outcome o = replay(t, f);
       CHECK(o.accepted >= 1);
-      if (std::string(t.name) != "checkpoint") CHECK(o.errors.empty());
+      const std::string name = t.name;
+      if (name != "checkpoint" && name != "done") CHECK(o.errors.empty());
     }
   }
   // The checkpoint seeds: checkpoints resume and weights files evaluate, each in one of the two loaders.
-  const auto& ck = fuzz::targets()[3];
-  REQUIRE(std::string(ck.name) == "checkpoint");
+  const auto& ck = fuzz::target("checkpoint");
   const fuzz::Outcome resume = replay(ck, fuzz_dir / "corpus" / "checkpoint" / "checkpoint_epoch2.safetensors");
   const fuzz::Outcome weights = replay(ck, fuzz_dir / "corpus" / "checkpoint" / "model.safetensors");
   CHECK(resume.accepted == 1);
   CHECK(weights.accepted == 1);
+  // The done seeds: each record is accepted by exactly the reader it was written for.
+  const auto& done = fuzz::target("done");
+  CHECK(replay(done, fuzz_dir / "corpus" / "done" / "done_ok.json").accepted == 1);
+  CHECK(replay(done, fuzz_dir / "corpus" / "done" / "attempt_interrupted.json").accepted == 1);
+  CHECK(replay(done, fuzz_dir / "corpus" / "done" / "last_sweep.json").accepted == 1);
+  // Every target has a seed corpus (a target added without one would be fuzzed from nothing).
+  CHECK(fuzz::targets().size() == 7);
 }
 
 TEST_CASE("fuzz regressions: every kept input gets its clean nnlab::Error") {

@@ -2,6 +2,8 @@
 // expansion to the cross product with readable ids, and the same start for every activation of a seed.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -138,4 +140,81 @@ TEST_CASE("for one seed every activation starts from the same weights and sees t
   CHECK(relu1.orders == selu1.orders);
   CHECK(relu1.orders != relu2.orders);
   CHECK(relu1.orders[0] != relu1.orders[1]);  // reshuffled every epoch
+}
+
+TEST_CASE("an experiment nested deeper than the JSON depth limit is refused with the file named, not a stack overflow") {
+  TempDir dir("compare");
+  // 100,000 levels: nlohmann parses it iteratively, but copying or printing it recurses per level.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string msg = error_of(dir.path, R"({"base": "base.json", "sweep": {"model.hidden": )" + deep + "}}");
+  CHECK(msg.find("exp.json: not valid JSON") != std::string::npos);
+  CHECK(msg.find("nested more than 64 levels deep") != std::string::npos);
+  // Up to the limit it is just JSON (and then a value the config rejects, named).
+  const std::string shallow = std::string(30, '[') + "1" + std::string(30, ']');
+  const std::string ok_json = error_of(dir.path, R"({"base": "base.json", "sweep": {"model.hidden": )" + shallow + "}}");
+  CHECK(ok_json.find("not valid JSON") == std::string::npos);
+  CHECK(ok_json.find("model.hidden") != std::string::npos);
+}
+
+TEST_CASE("an experiment file that is not a regular file, or a base config that is not one, is refused by name") {
+  TempDir dir("compare");
+  fs::create_directories(dir.path / "exp.d");
+  CHECK_THROWS_WITH_AS(load_experiment((dir.path / "exp.d").string()), doctest::Contains("exp.d: not a regular file"), ConfigError);
+  fs::create_directories(dir.path / "base.d");
+  write_text(dir.path / "exp.json", R"({"base": "base.d"})");
+  CHECK_THROWS_WITH_AS(load_experiment((dir.path / "exp.json").string()), doctest::Contains("base: "), ConfigError);
+  CHECK_THROWS_WITH_AS(load_experiment((dir.path / "exp.json").string()), doctest::Contains("is not a regular file"), ConfigError);
+  CHECK_THROWS_WITH_AS(load_experiment("/dev/zero"), doctest::Contains("/dev/zero: not a regular file"), ConfigError);
+}
+
+namespace {
+
+std::string numbers(int n) {
+  std::string s = "[";
+  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(i + 1);
+  return s + "]";
+}
+
+}  // namespace
+
+TEST_CASE("an absurd plan is refused before it is built, naming its axes, their sizes and the limit") {
+  TempDir dir("compare");
+  // 10 activations x 100 learning rates x 100 widths x 10 seeds = 10^6 runs (took 47 s and 760 MB to build).
+  const std::string acts = R"(["relu","tanh","elu","selu","gelu","silu","mish","softplus","sigmoid","softsign"])";
+  std::string lrs = "[";
+  for (int i = 0; i < 100; ++i) lrs += (i ? "," : "") + std::to_string(0.001 * (i + 1));
+  lrs += "]";
+  std::string widths = "[";
+  for (int i = 0; i < 100; ++i) widths += (i ? ",[" : "[") + std::to_string(i + 1) + "]";
+  widths += "]";
+  const std::string exp = R"({"base": "base.json", "activations": )" + acts + R"(, "sweep": {"optimizer.lr": )" + lrs +
+                          R"(, "model.hidden": )" + widths + R"(}, "seeds": )" + numbers(10) + "}";
+  write_text(dir.path / "base.json", kBase);
+  write_text(dir.path / "exp.json", exp);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    load_experiment((dir.path / "exp.json").string());
+    FAIL("a 10^6-run experiment was accepted");
+  } catch (const ConfigError& e) {
+    // Refused from the list sizes, quickly: the plan is never built (it took 47 s and 760 MB).
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    const std::string m = e.what();
+    CHECK(m.find("exp.json: the plan has 1000000 runs") != std::string::npos);
+    CHECK(m.find("(activations 10 x sweep.optimizer.lr 100 x sweep.model.hidden 100 x seeds 10)") != std::string::npos);
+    CHECK(m.find("more than the limit of 10000 runs") != std::string::npos);
+  }
+  // At the limit it is a plan.
+  write_text(dir.path / "exp.json", R"({"base": "base.json", "sweep": {"optimizer.lr": )" + numbers(1000) +
+                                        R"(}, "seeds": )" + numbers(10) + "}");
+  const Experiment at_limit = load_experiment((dir.path / "exp.json").string());
+  CHECK(planned_runs(at_limit) == max_planned_runs);
+  // One list alone over the limit is refused before its values are validated.
+  write_text(dir.path / "exp.json", R"({"base": "base.json", "seeds": )" + numbers(10001) + "}");
+  CHECK_THROWS_WITH_AS(load_experiment((dir.path / "exp.json").string()),
+                       doctest::Contains("seeds: 10001 values make more than the limit of 10000 runs"), ConfigError);
+  // A product past 2^64 does not wrap around to something small.
+  Experiment huge = at_limit;
+  huge.sweep.assign(5, Axis{"optimizer.lr", std::vector<json>(10000, json(0.1))});
+  CHECK(planned_runs(huge) == std::numeric_limits<std::size_t>::max());
+  CHECK_THROWS_WITH_AS(expand(huge), doctest::Contains("more than 10^19 runs"), ConfigError);
 }
