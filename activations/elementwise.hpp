@@ -23,6 +23,24 @@
 
 namespace nnlab {
 
+// A learnable scalar of an activation (swish's beta, SMU's mu): value and gradient as 1×1 matrices,
+// listed by parameters() only when learnable, shape {1}, without weight decay (it shapes the
+// function; decaying it towards 0 would change the activation, not regularise the model).
+template <typename T>
+struct ScalarParam {
+  ScalarParam(std::string name_, double value_, bool learnable_)
+      : name(std::move(name_)), learnable(learnable_), value(Mat<T>::Constant(1, 1, static_cast<T>(value_))),
+        grad(Mat<T>::Zero(1, 1)) {}
+  T operator()() const { return value(0, 0); }
+  std::vector<Param<T>> parameters() {
+    if (!learnable) return {};
+    return {{name, &value, &grad, {1}, false}};
+  }
+  std::string name;
+  bool learnable;
+  Mat<T> value, grad;
+};
+
 template <typename T>
 class Elementwise : public Layer<T> {
  public:

@@ -46,26 +46,20 @@ class Smu final : public Elementwise<T> {
       : Elementwise<T>(ctx),
         alpha_(static_cast<T>(a.number("alpha"))),
         c_(T(1) - alpha_),
-        learnable_(a.boolean("learnable")) {
-    mu_.setConstant(1, 1, static_cast<T>(a.number("mu")));
-    dmu_.setZero(1, 1);
-  }
+        mu_("mu", a.number("mu"), a.boolean("learnable")) {}
   std::string type() const override { return "smu"; }
 
-  std::vector<Param<T>> parameters() override {
-    if (!learnable_) return {};
-    return {{"mu", &mu_, &dmu_, {1}, false}};
-  }
+  std::vector<Param<T>> parameters() override { return mu_.parameters(); }
 
  protected:
   void f(In x, Out y) const override {
-    const T mu_c = mu_(0, 0) * c_;
+    const T mu_c = mu_() * c_;
     y = mu_c * x;  // z
     y = x * (alpha_ + T(0.5) * c_ * (y.abs() > kTail).select(T(1) + y.sign(), (-y).erfc()));
   }
 
   void df(In x, In, In dy, Out dx) const override {
-    const T mu_c = mu_(0, 0) * c_;
+    const T mu_c = mu_() * c_;
     const T c_over_sqrt_pi = c_ / std::sqrt(T(EIGEN_PI));
     Out& z = dx;  // dx doubles as scratch for z = μcx (element-wise, so no aliasing problem)
     z = mu_c * x;
@@ -75,11 +69,11 @@ class Smu final : public Elementwise<T> {
   }
 
   void param_grads(In x, In, In dy) override {
-    if (!learnable_) return;
+    if (!mu_.learnable) return;
     const T inv_sqrt_pi = T(1) / std::sqrt(T(EIGEN_PI));
-    z_ = (mu_(0, 0) * c_) * x;  // resized only when the batch size changes
+    z_ = (mu_() * c_) * x;  // resized only when the batch size changes
     e_ = (-z_.square()).exp();   // vectorised here, outside the select
-    dmu_(0, 0) = inv_sqrt_pi * (dy * (z_.abs() > T(30)).select(T(0), (c_ * x).square() * e_)).sum();
+    mu_.grad(0, 0) = inv_sqrt_pi * (dy * (z_.abs() > T(30)).select(T(0), (c_ * x).square() * e_)).sum();
   }
 
  private:
@@ -97,8 +91,7 @@ class Smu final : public Elementwise<T> {
   static constexpr T kTail = T(10);
 
   T alpha_, c_;
-  bool learnable_;
-  Mat<T> mu_, dmu_;
+  ScalarParam<T> mu_;
   typename Elementwise<T>::Array z_, e_;
 };
 

@@ -42,31 +42,25 @@ class Smu1 final : public Elementwise<T> {
       : Elementwise<T>(ctx),
         alpha_(static_cast<T>(a.number("alpha"))),
         c_(T(1) - alpha_),
-        learnable_(a.boolean("learnable")) {
-    mu_.setConstant(1, 1, static_cast<T>(a.number("mu")));
-    dmu_.setZero(1, 1);
-  }
+        mu_("mu", a.number("mu"), a.boolean("learnable")) {}
   std::string type() const override { return "smu1"; }
   std::vector<double> kinks() const override {
-    if (mu_(0, 0) == T(0)) return {0.0};
+    if (mu_() == T(0)) return {0.0};
     return {};
   }
 
-  std::vector<Param<T>> parameters() override {
-    if (!learnable_) return {};
-    return {{"mu", &mu_, &dmu_, {1}, false}};
-  }
+  std::vector<Param<T>> parameters() override { return mu_.parameters(); }
 
  protected:
   void f(In x, Out y) const override {
-    const T mu = mu_(0, 0), mu2 = mu * mu;
+    const T mu = mu_(), mu2 = mu * mu;
     Out& r = y;  // y holds r first
     this->hypot_into(r, c_ * x, std::abs(mu));
     y = alpha_ * x + (c_ * x >= T(0)).select(T(0.5) * (c_ * x) + T(0.5) * r, mu2 / (T(2) * (r - c_ * x)));
   }
 
   void df(In x, In, In dy, Out dx) const override {
-    const T mu = mu_(0, 0), mu2 = mu * mu;
+    const T mu = mu_(), mu2 = mu * mu;
     if (mu == T(0)) {  // Leaky ReLU(α), PyTorch's convention at 0
       dx = (x > T(0)).select(dy, alpha_ * dy);
       return;
@@ -78,17 +72,16 @@ class Smu1 final : public Elementwise<T> {
   }
 
   void param_grads(In x, In, In dy) override {
-    if (!learnable_) return;
-    const T mu = mu_(0, 0);
+    if (!mu_.learnable) return;
+    const T mu = mu_();
     r_.resize(x.size());  // allocates only when the batch size changes
     this->hypot_into(Out(r_.data(), r_.size()), c_ * x, std::abs(mu));
-    dmu_(0, 0) = (dy * (r_ > T(0)).select(mu / (T(2) * r_), T(0))).sum();
+    mu_.grad(0, 0) = (dy * (r_ > T(0)).select(mu / (T(2) * r_), T(0))).sum();
   }
 
  private:
   T alpha_, c_;
-  bool learnable_;
-  Mat<T> mu_, dmu_;
+  ScalarParam<T> mu_;
   typename Elementwise<T>::Array r_;
 };
 

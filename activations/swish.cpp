@@ -33,25 +33,19 @@ class Swish final : public Elementwise<T> {
  public:
   using typename Elementwise<T>::In;
   using typename Elementwise<T>::Out;
-  Swish(const Args& a, const BuildContext& c) : Elementwise<T>(c), learnable_(a.boolean("learnable")) {
-    beta_.setConstant(1, 1, static_cast<T>(a.number("beta")));
-    dbeta_.setZero(1, 1);
-  }
+  Swish(const Args& a, const BuildContext& c)
+      : Elementwise<T>(c), beta_("beta", a.number("beta"), a.boolean("learnable")) {}
   std::string type() const override { return "swish"; }
-
-  std::vector<Param<T>> parameters() override {
-    if (!learnable_) return {};
-    return {{"beta", &beta_, &dbeta_, {1}, false}};
-  }
+  std::vector<Param<T>> parameters() override { return beta_.parameters(); }
 
  protected:
   void f(In x, Out y) const override {
-    const T b = beta_(0, 0);
+    const T b = beta_();
     y = x / (T(1) + (-b * x).exp());
   }
 
   void df(In x, In, In dy, Out dx) const override {
-    const T b = beta_(0, 0);
+    const T b = beta_();
     Out& t = dx;  // dx doubles as scratch for t = e^(−|βx|) (element-wise, so no aliasing problem)
     t = (-(b * x).abs()).exp();
     // σ(βx) + βx·σ'(βx) = [e^(min(βx, 0)) + βx·t/(1 + t)] / (1 + t): e^(min(βx,0)) is 1 for βx ≥ 0 and
@@ -62,15 +56,14 @@ class Swish final : public Elementwise<T> {
   }
 
   void param_grads(In x, In, In dy) override {
-    if (!learnable_) return;
-    const T b = beta_(0, 0);
+    if (!beta_.learnable) return;
+    const T b = beta_();
     t_ = (-(b * x).abs()).exp();  // resized only when the batch size changes
-    dbeta_(0, 0) = (dy * x * (x * (t_ / (T(1) + t_).square()))).sum();
+    beta_.grad(0, 0) = (dy * x * (x * (t_ / (T(1) + t_).square()))).sum();
   }
 
  private:
-  bool learnable_;
-  Mat<T> beta_, dbeta_;
+  ScalarParam<T> beta_;
   typename Elementwise<T>::Array t_;
 };
 

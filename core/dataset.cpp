@@ -50,7 +50,6 @@ Dataset Dataset::take(std::span<const Index> idx, const std::string& new_name) c
   d.features = features, d.channels = channels, d.classes = classes;
   d.class_names = class_names, d.shape = shape;
   d.scale = scale, d.mean = mean, d.stddev = stddev;
-  d.crop_padding = crop_padding, d.random_flip = random_flip;
   const auto F = static_cast<std::size_t>(features);
   for (Index i : idx) {
     if (i < 0 || i >= rows) throw DataError(name + ": row " + std::to_string(i) + " out of range");

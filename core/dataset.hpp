@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,15 +41,6 @@ struct Dataset {
   std::vector<float> mean{0.0f};  // one per channel
   std::vector<float> stddev{1.0f};
 
-  // Training-time augmentation of image batches (applied by augment(), not by gather()):
-  // random crop after padding by `crop_padding` pixels with black (a 0 byte, i.e. −mean/std after
-  // normalisation, as torchvision's RandomCrop pads raw pixels), and random horizontal flips.
-  int crop_padding = 0;
-  bool random_flip = false;
-  bool augments() const { return crop_padding > 0 || random_flip; }
-  // Augment a gathered batch in place (each row one sample laid out as `shape` C×H×W), drawing from rng.
-  void augment(MatF& batch, Rng& rng) const;
-
   // Write the normalised samples idx[0..n) into out (n x features) and their labels.
   void gather(std::span<const Index> idx, MatF& out, std::vector<std::int32_t>& out_labels) const;
   template <typename T>
@@ -64,10 +56,21 @@ struct Dataset {
   void validate() const;
 };
 
-// Train and test sets as a loader returns them.
+// A transformation of gathered training batches (augmentation: random crops, flips, noise). The
+// training loop applies it after gather(), drawing from a stream of its own per epoch; evaluation
+// data is never transformed. `data` describes the samples (shape, normalisation).
+class BatchTransform {
+ public:
+  virtual ~BatchTransform() = default;
+  virtual std::string describe() const = 0;
+  virtual void apply(MatF& batch, const Dataset& data, Rng& rng) const = 0;
+};
+
+// Train and test sets as a loader returns them, and the loader's training augmentation (null: none).
 struct DataSplits {
   Dataset train;
   Dataset test;
+  std::shared_ptr<const BatchTransform> augment;
 };
 
 // A registered data-set format. `params` are the keys it accepts in the config's "data" section

@@ -48,6 +48,14 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 // "a, b, c" for error messages.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
 
+// Whether `text` is well-formed UTF-8 (what JSON text must be: configs, metadata, class names).
+bool valid_utf8(const std::string& text);
+// `text` for a one-line message: every byte that is not part of well-formed UTF-8 written as \xNN,
+// and control characters as \n, \r, \t or \xNN, so that a key, value or path a message quotes can
+// neither split it, nor plant a line that looks like another ("nnlab: error: ..."), nor end it
+// early (a NUL, where the message is read as a C string).
+std::string printable(const std::string& text);
+
 // "relu, elu , tanh" -> {"relu", "elu", "tanh"}: items separated by `sep`, spaces trimmed, empty items dropped.
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 

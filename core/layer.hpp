@@ -17,6 +17,7 @@
 // gradient checker). The templates are defined in the .cpp files, so headers stay light.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,12 +38,15 @@ struct Param {
 };
 
 // A non-learnable tensor that is part of the model's state (BatchNorm's running statistics): saved
-// and loaded with the weights, never touched by the optimizer.
+// and loaded with the weights, never touched by the optimizer. `min` and `integral` say what a
+// loaded value must be (a file may come from anywhere): a variance is >= 0, a count a whole number.
 template <typename T>
 struct Buffer {
   std::string name;  // "running_mean"; Model prefixes "layers.<i>."
   Mat<T>* value = nullptr;
   std::vector<std::int64_t> shape;
+  double min = -std::numeric_limits<double>::infinity();
+  bool integral = false;
 };
 
 template <typename T>

@@ -40,8 +40,8 @@ std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std:
 
 // ---- state ----------------------------------------------------------------------------------
 
-std::size_t Optimizer::add_slot(std::string name) {
-  slots_.push_back({std::move(name), {}});
+std::size_t Optimizer::add_slot(std::string name, SlotRange range) {
+  slots_.push_back({std::move(name), {}, range});
   return slots_.size() - 1;
 }
 
@@ -157,6 +157,15 @@ void Optimizer::load_state(const TensorFile& file, const std::vector<Param<float
         if (static_cast<Index>(t.data.size()) != v.size())
           throw fail("tensor '" + tname + "' holds " + std::to_string(t.data.size()) + " values, the parameter " +
                      std::to_string(v.size()));
+        for (std::size_t k = 0; k < t.data.size(); ++k) {
+          const float x = t.data[k];
+          if (!std::isfinite(x))
+            throw fail("tensor '" + tname + "' holds NaN or infinite values (element " + std::to_string(k) +
+                       "): a damaged file, or one written by a diverged run");
+          if (s.range == SlotRange::non_negative && x < 0)
+            throw fail("tensor '" + tname + "' holds " + exact_decimal(x) + " (element " + std::to_string(k) + "), but " +
+                       s.name + " is never negative (a damaged file?)");
+        }
         s.buffers[i].resize(v.rows(), v.cols());
         std::copy(t.data.begin(), t.data.end(), s.buffers[i].data());
       }

@@ -15,7 +15,8 @@
 //             "optimizer.lr"    current learning rate, the shortest decimal that reads back exactly
 // load_state(file, params, source) checks all of it against this optimizer and these parameters
 // and throws CheckpointError("<source>: ...") naming what is wrong (another optimizer's state, a
-// missing, unexpected or misshapen tensor, malformed metadata), changing nothing then. Tensors and
+// missing, unexpected or misshapen tensor, a NaN or infinite value, a negative value in a slot
+// that cannot be negative, malformed metadata), changing nothing then. Tensors and
 // metadata outside "optimizer." are ignored, so the model's weights and a schedule's state
 // (core/schedule.hpp) can share the file.
 #pragma once
@@ -83,8 +84,10 @@ class Optimizer {
   }
   static auto seg(MatF& m, Index offset, Index count) { return flat(m).segment(offset, count); }
 
-  // Declare a state slot (in the constructor). Returns its index for slot().
-  std::size_t add_slot(std::string name);
+  // Declare a state slot (in the constructor). Returns its index for slot(). A slot that can never
+  // be negative (a running sum of squares) says so, and load_state refuses negative values there.
+  enum class SlotRange { any, non_negative };
+  std::size_t add_slot(std::string name, SlotRange range = SlotRange::any);
   std::vector<MatF>& slot(std::size_t index) { return slots_[index].buffers; }
 
   double lr_;
@@ -93,6 +96,7 @@ class Optimizer {
   struct Slot {
     std::string name;
     std::vector<MatF> buffers;  // one per parameter; empty until the first step
+    SlotRange range = SlotRange::any;
   };
   void allocate(const std::vector<Param<float>>& params);
   std::vector<Slot> slots_;

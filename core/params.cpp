@@ -1,6 +1,7 @@
 #include "core/params.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -99,14 +100,25 @@ std::string json_type(const nlohmann::json& j) {
   return "null";
 }
 
-void check_range(const ParamSpec& s, double x, const std::string& where) {
+// `text`: the value as the user wrote it (integers exactly), for the message.
+void check_range(const ParamSpec& s, double x, const std::string& where, const std::string& text = "") {
   if (!std::isfinite(x)) throw ConfigError(where + ": must be a finite number");
   if (x < s.min || x > s.max) {
     std::ostringstream os;
-    os << where << ": " << x << " is out of range; allowed ";
-    if (std::isfinite(s.min) && std::isfinite(s.max)) os << "[" << s.min << ", " << s.max << "]";
-    else if (std::isfinite(s.min)) os << ">= " << s.min;
-    else os << "<= " << s.max;
+    os << where << ": ";
+    if (text.empty()) os << x;
+    else os << text;
+    os << " is out of range; allowed ";
+    // Bounds of an integer parameter exactly (9223372036854775807, not 9.2e+18).
+    const auto bound = [&](double b) {
+      if (s.kind == ValueKind::integer && std::abs(b) <= 9.2e18) return std::to_string(static_cast<std::int64_t>(b));
+      std::ostringstream b_os;
+      b_os << b;
+      return b_os.str();
+    };
+    if (std::isfinite(s.min) && std::isfinite(s.max)) os << "[" << bound(s.min) << ", " << bound(s.max) << "]";
+    else if (std::isfinite(s.min)) os << ">= " << bound(s.min);
+    else os << "<= " << bound(s.max);
     throw ConfigError(os.str());
   }
 }
@@ -121,12 +133,19 @@ Value convert(const ParamSpec& s, const nlohmann::json& j, const std::string& wh
       return j.get<bool>();
     case ValueKind::integer: {
       std::int64_t v;
+      // Integers beyond int64 (nlohmann keeps them unsigned) are out of every range: say so with the
+      // value as written, not its two's-complement reading.
+      if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        check_range(s, static_cast<double>(j.get<std::uint64_t>()), where, j.dump());
       if (j.is_number_integer() || j.is_number_unsigned()) v = j.get<std::int64_t>();
       else if (j.is_number_float() && std::nearbyint(j.get<double>()) == j.get<double>() &&
                std::abs(j.get<double>()) < 9e15)
         v = static_cast<std::int64_t>(j.get<double>());
-      else throw wrong();
-      check_range(s, static_cast<double>(v), where);
+      else if (j.is_number_float() && std::nearbyint(j.get<double>()) == j.get<double>()) {
+        check_range(s, j.get<double>(), where, j.dump());  // a whole number too large for int64
+        throw wrong();
+      } else throw wrong();
+      check_range(s, static_cast<double>(v), where, std::to_string(v));
       return v;
     }
     case ValueKind::number: {

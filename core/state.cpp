@@ -2,10 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 
 #include "core/error.hpp"
 
 namespace nnlab {
+
+namespace {
+std::string exact_min(double m) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.9g", m);
+  return b;
+}
+}  // namespace
 
 TensorFile model_tensors(Model<float>& model) {
   TensorFile f;
@@ -30,10 +40,12 @@ void load_model_tensors(Model<float>& model, const TensorFile& file, const std::
     std::string name;
     std::vector<std::int64_t> shape;
     Mat<float>* value;
+    double min = -std::numeric_limits<double>::infinity();  // buffers: what a valid value is
+    bool integral = false;
   };
   std::vector<Slot> params;
   for (const auto& p : model.parameters()) params.push_back({p.name, p.shape, p.value});
-  for (const auto& b : model.buffers()) params.push_back({b.name, b.shape, b.value});
+  for (const auto& b : model.buffers()) params.push_back({b.name, b.shape, b.value, b.min, b.integral});
   std::vector<std::string> expected;
   for (const auto& p : params) expected.push_back(p.name);
   for (const auto& [name, t] : file.tensors)
@@ -51,9 +63,20 @@ void load_model_tensors(Model<float>& model, const TensorFile& file, const std::
       throw CheckpointError(source + ": tensor '" + p.name + "' has shape " + str(it->second.shape) + ", the model needs " +
                             str(p.shape));
     }
-    for (float v : it->second.data)
+    const auto& data = it->second.data;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      const float v = data[i];
       if (!std::isfinite(v))
         throw CheckpointError(source + ": tensor '" + p.name + "' holds NaN or infinite values (written by a diverged run?)");
+      if (static_cast<double>(v) < p.min || (p.integral && std::floor(v) != v)) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%.9g", static_cast<double>(v));
+        throw CheckpointError(source + ": tensor '" + p.name + "' holds " + text + " (element " + std::to_string(i) +
+                              "), " + (p.integral && std::floor(v) != v ? std::string("not a whole number")
+                                                                         : "below its minimum " + exact_min(p.min)) +
+                              " (a damaged file?)");
+      }
+    }
     std::copy(it->second.data.begin(), it->second.data.end(), p.value->data());
   }
 }

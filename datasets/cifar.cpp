@@ -43,6 +43,9 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/file_check.hpp"
+#include "datasets/files.hpp"
+#include "datasets/augment.hpp"
 
 namespace nnlab {
 namespace {
@@ -100,21 +103,6 @@ std::string fetch_hint(const Format& fmt) {
   return "scripts/fetch_data.sh " + fmt.name + " downloads and unpacks " + fmt.archive;
 }
 
-// " (it holds: a, b, c, ...)" so a wrong directory is recognisable from the message.
-std::string listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    names.push_back(it->path().filename().string());
-  if (ec) return "";
-  if (names.empty()) return " (the directory is empty)";
-  std::sort(names.begin(), names.end());
-  constexpr std::size_t shown = 8;
-  const std::size_t more = names.size() > shown ? names.size() - shown : 0;
-  names.resize(std::min(names.size(), shown));
-  return " (it holds: " + join(names) + (more ? ", and " + std::to_string(more) + " more" : "") + ")";
-}
-
 // The directory must exist and hold every data file; all are checked before any is read.
 void check_directory(const Format& fmt, const fs::path& dir, const std::string& default_folder) {
   std::error_code ec;
@@ -135,13 +123,14 @@ void check_directory(const Format& fmt, const fs::path& dir, const std::string& 
   // A common slip: pointing at the folder that holds the unpacked archive's folder.
   if (fs::is_directory(dir / default_folder, ec))
     hint = "; did you mean data.path = '" + (dir / default_folder).string() + "'?";
-  throw DataError("data.path: '" + dir.string() + "' has no " + join(missing) + listing(dir) + hint);
+  throw DataError("data.path: '" + dir.string() + "' has no " + join(missing) + directory_listing(dir) + hint);
 }
 
 // Append the records of one file to d.bytes and d.labels; `target` is the label field used.
 void read_records(const Format& fmt, const fs::path& path, std::size_t target, Dataset& d) {
   const std::string p = path.string();
   const Index record = fmt.record_bytes();
+  if (const std::string why = unreadable_reason(path, fmt.name); !why.empty()) throw DataError(why);
   std::error_code ec;
   const auto size = static_cast<Index>(fs::file_size(path, ec));
   if (ec) throw DataError(p + ": cannot read its size: " + ec.message());
@@ -180,14 +169,21 @@ std::vector<std::string> read_class_names(const fs::path& path, int classes) {
     for (int k = 0; k < classes; ++k) numbers.push_back(std::to_string(k));
     return numbers;
   }
+  if (const std::string why = unreadable_reason(path, "class names"); !why.empty()) throw DataError(why);
   std::ifstream in(path);
   if (!in) throw DataError(path.string() + ": cannot open: " + std::error_code(errno, std::generic_category()).message());
   std::vector<std::string> names;
+  int number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     const auto last = line.find_last_not_of(" \t\r");
     names.push_back(line.substr(first, last - first + 1));
+    // The names go into the model's metadata (JSON): refuse them here, not after training.
+    if (!valid_utf8(names.back()))
+      throw DataError(path.string() + ": line " + std::to_string(number) + " ('" + printable(names.back()) +
+                      "') is not valid UTF-8 text");
   }
   if (static_cast<int>(names.size()) != classes)
     throw DataError(path.string() + ": " + std::to_string(names.size()) + " class names (non-empty lines) for " +
@@ -228,8 +224,7 @@ DataSplits load_format(const Format& fmt, const Args& a, std::size_t target, con
   DataSplits s;
   s.train = load_split(fmt, dir, fmt.train_files, target, class_names, "train");
   s.test = load_split(fmt, dir, fmt.test_files, target, class_names, "test");
-  s.train.crop_padding = static_cast<int>(a.integer("crop_padding"));
-  s.train.random_flip = a.boolean("random_flip");
+  s.augment = crop_flip(static_cast<int>(a.integer("crop_padding")), a.boolean("random_flip"));
   return s;
 }
 

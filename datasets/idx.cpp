@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/file_check.hpp"
 
 namespace nnlab {
 namespace {
@@ -58,8 +59,7 @@ std::string join_dims(const std::vector<std::uint32_t>& dims) {
 class ByteReader {
  public:
   explicit ByteReader(const fs::path& path) : path_(path.string()) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) throw DataError(path_ + ": is a directory, not an IDX file");
+    if (const std::string why = unreadable_reason(path, "IDX"); !why.empty()) throw DataError(why);
     file_.reset(std::fopen(path.c_str(), "rb"));
     if (!file_) throw DataError(path_ + ": cannot open (" + std::strerror(errno) + ")");
     in_.resize(in_block);

@@ -20,6 +20,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "datasets/files.hpp"
 #include "datasets/idx.hpp"
 
 namespace nnlab {
@@ -47,27 +48,12 @@ Family fashion_mnist() {
           "install the Debian package dataset-fashion-mnist or set data.path"};
 }
 
-// " (it holds: a, b, c, ...)" so a wrong directory is recognisable from the message.
-std::string listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    names.push_back(it->path().filename().string());
-  if (ec) return "";
-  if (names.empty()) return " (the directory is empty)";
-  std::sort(names.begin(), names.end());
-  constexpr std::size_t shown = 8;
-  const std::size_t more = names.size() > shown ? names.size() - shown : 0;
-  names.resize(std::min(names.size(), shown));
-  return " (it holds: " + join(names) + (more ? ", and " + std::to_string(more) + " more" : "") + ")";
-}
-
 // <dir>/<base>, else <dir>/<base>.gz.
 fs::path find_file(const fs::path& dir, const std::string& base) {
   std::error_code ec;
   for (const fs::path& candidate : {dir / base, dir / (base + ".gz")})
     if (fs::is_regular_file(candidate, ec)) return candidate;
-  throw DataError("data.path: '" + dir.string() + "' has no " + base + " or " + base + ".gz" + listing(dir));
+  throw DataError("data.path: '" + dir.string() + "' has no " + base + " or " + base + ".gz" + directory_listing(dir));
 }
 
 // One split from its two files. `split` is "train" or "test".

@@ -28,6 +28,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/memory.hpp"
 #include "core/rng.hpp"
 
 namespace nnlab {
@@ -37,7 +38,10 @@ Dataset make_2d_set(const std::string& name, int classes, std::int64_t per_class
                     std::vector<std::string> class_names) {
   Dataset d;
   d.name = name;
-  d.rows = static_cast<Index>(classes) * per_class;
+  // Two floats and a label per sample: refused before anything is generated if it cannot fit.
+  d.rows = checked_product({static_cast<Index>(classes), per_class}, name + ": classes x samples");
+  check_memory(12.0 * static_cast<double>(d.rows),
+               name + ": " + std::to_string(classes) + " classes x " + std::to_string(per_class) + " samples");
   d.features = 2;
   d.channels = 1;
   d.classes = classes;

@@ -133,8 +133,8 @@ class BatchNorm final : public Layer<T> {
 
   std::vector<Buffer<T>> buffers() override {
     return {{"running_mean", &running_mean_, {n_}},
-            {"running_var", &running_var_, {n_}},
-            {"num_batches_tracked", &num_batches_, {}}};
+            {"running_var", &running_var_, {n_}, /*min=*/0.0},
+            {"num_batches_tracked", &num_batches_, {}, /*min=*/0.0, /*integral=*/true}};
   }
 
  private:

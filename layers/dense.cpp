@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/init.hpp"
+#include "core/memory.hpp"
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
 
@@ -26,6 +27,11 @@ class Dense final : public Layer<T> {
                        std::to_string(in_) + " features");
     if (in_ <= 0) throw ShapeError("dense needs a positive input width, got " + std::to_string(in_));
     this->set_shapes(c.input, Shape{out_});
+    // Weight and gradient, and up to two optimizer moments of the same size: refused before any of it
+    // is allocated if it cannot fit.
+    check_elements({out_, in_}, 4.0 * sizeof(T),
+                   "dense(" + std::to_string(in_) + "->" + std::to_string(out_) +
+                       ") with its weight gradient and optimizer state");
     w_.resize(out_, in_);
     dw_.setZero(out_, in_);
     if (has_bias_) b_.resize(1, out_), db_.setZero(1, out_);

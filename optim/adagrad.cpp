@@ -19,7 +19,7 @@ class Adagrad final : public Optimizer {
         weight_decay_(a.number("weight_decay")),
         initial_accumulator_value_(a.number("initial_accumulator_value")),
         eps_(a.number("eps")) {
-    sum_ = add_slot("sum");
+    sum_ = add_slot("sum", SlotRange::non_negative);
   }
   std::string name() const override { return "adagrad"; }
 

@@ -31,8 +31,8 @@ class AdamBase : public Optimizer {
     if (beta1_ >= 1) throw ConfigError("beta1 must be < 1 (the first moment would never move), got 1");
     if (beta2_ >= 1) throw ConfigError("beta2 must be < 1 (the second moment would never move), got 1");
     m_ = add_slot("exp_avg");
-    v_ = add_slot("exp_avg_sq");
-    if (amsgrad_) vmax_ = add_slot("max_exp_avg_sq");
+    v_ = add_slot("exp_avg_sq", SlotRange::non_negative);
+    if (amsgrad_) vmax_ = add_slot("max_exp_avg_sq", SlotRange::non_negative);
   }
 
  protected:

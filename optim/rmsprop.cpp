@@ -23,7 +23,7 @@ class RmsProp final : public Optimizer {
         weight_decay_(a.number("weight_decay")),
         momentum_(a.number("momentum")),
         centered_(a.boolean("centered")) {
-    v_ = add_slot("square_avg");
+    v_ = add_slot("square_avg", SlotRange::non_negative);
     if (momentum_ > 0) buf_ = add_slot("momentum_buffer");
     if (centered_) avg_ = add_slot("grad_avg");
   }

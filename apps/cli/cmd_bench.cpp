@@ -49,6 +49,7 @@ double peak_rss_mb() {
 }
 
 void run_bench(const BenchArgs& a) {
+  require_utf8("config", a.config);
   const RunSpec spec = load_config(a.config, a.overrides);
   const int threads = set_threads(a.threads >= 0 ? a.threads : spec.train.threads);
   const auto t_load = std::chrono::steady_clock::now();
@@ -56,7 +57,8 @@ void run_bench(const BenchArgs& a) {
   const double load_seconds = seconds_since(t_load);
   TrainingSetup setup = make_training(spec, data.train);  // exactly what nnlab train trains
   Model<float>& model = setup.model;
-  const Index B = spec.train.batch_size;
+  // The batches training really forms: at most the training set (a batch_size beyond it is one batch).
+  const Index B = std::min<Index>(spec.train.batch_size, data.train.rows);
   const Index batches = setup.steps_per_epoch;
   Trainer trainer(model, *setup.loss, *setup.optimizer, spec.train, setup.schedule.get());
 
@@ -71,7 +73,7 @@ void run_bench(const BenchArgs& a) {
   double warmup = 0, last_loss = 0;
   for (int e = 0; e <= a.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
-    last_loss = trainer.train_epoch(data.train, e + 1).loss;
+    last_loss = trainer.train_epoch(data.train, e + 1, data.augment.get()).loss;
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
   const double s = median(epoch_seconds);

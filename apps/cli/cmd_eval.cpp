@@ -19,6 +19,9 @@ struct EvalArgs {
 };
 
 void run_eval(EvalArgs a) {
+  require_utf8("run directory", a.dir);
+  require_utf8("--weights", a.weights);
+  require_utf8("--data", a.data);
   if (!a.data.empty()) a.overrides.push_back("data.path=" + nlohmann::json(a.data).dump());
   SavedRun run = load_saved_run(a.dir, a.weights, a.overrides);
   set_threads(a.threads);

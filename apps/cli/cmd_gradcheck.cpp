@@ -209,7 +209,21 @@ void run(const Options& o) {
 void setup(CLI::App& sub) {
   auto o = std::make_shared<Options>();
   sub.add_option("--activations", o->activations, "comma-separated activation names (default: all registered)");
-  sub.add_option("--tolerance", o->tolerance, "largest allowed relative error")->capture_default_str();
+  sub.add_option("--tolerance", o->tolerance, "largest allowed relative error, in (0, 1)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            double v = 0;
+            try {
+              std::size_t used = 0;
+              v = std::stod(text, &used);
+              if (used != text.size()) return "not a number: " + text;
+            } catch (const std::exception&) {
+              return "not a number: " + text;
+            }
+            return v > 0 && v < 1 ? "" : "must be a relative error in (0, 1), got " + text;
+          },
+          "(0, 1)"));
   sub.add_option("--seed", o->seed, "seed for the test inputs, output weights and dense initialisation")
       ->capture_default_str();
   sub.callback([o] { run(*o); });

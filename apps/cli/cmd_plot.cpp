@@ -65,6 +65,8 @@ std::pair<double, double> parse_range(const std::string& s, const std::string& o
   }
   if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi))
     throw ConfigError(option + ": need finite LO < HI, got '" + s + "'");
+  if (!std::isfinite(hi - lo))
+    throw ConfigError(option + ": HI - LO overflows a double for '" + s + "'; give a narrower range");
   return {lo, hi};
 }
 
@@ -181,7 +183,8 @@ void run(const PlotOptions& o) {
   const auto [lo, hi] = parse_range(o.range, "--range");
   std::optional<std::pair<double, double>> ylim;
   if (!o.ylim.empty()) ylim = parse_range(o.ylim, "--ylim");
-  if (o.samples < 2) throw ConfigError("--samples: need at least 2 points, got " + std::to_string(o.samples));
+  if (o.samples < 2 || o.samples > 1000000)
+    throw ConfigError("--samples: need 2 to 1000000 points, got " + std::to_string(o.samples));
 
   std::vector<std::string> names = o.activations.empty() ? activation_names() : split_list(o.activations);
   if (names.empty()) throw ConfigError("--activations: no activation named");
@@ -199,6 +202,13 @@ void run(const PlotOptions& o) {
   for (const auto& n : names) {
     const auto it = params.find(n);
     curves.push_back(evaluate(n, it == params.end() ? nlohmann::json::object() : it->second, xs));
+    // A figure or CSV of inf/nan would be garbage: say where the function leaves double's range.
+    const Curve& c = curves.back();
+    for (std::size_t i = 0; i < c.x.size(); ++i)
+      if (!std::isfinite(c.y[i]) || !std::isfinite(c.dydx[i]))
+        throw ConfigError("--range " + o.range + ": " + c.title + " is not finite at x = " + std::to_string(c.x[i]) +
+                          " (f = " + std::to_string(c.y[i]) + ", f' = " + std::to_string(c.dydx[i]) +
+                          "); give a narrower range");
   }
 
   std::vector<std::string> written;

@@ -17,17 +17,22 @@ namespace nnlab::app {
 namespace {
 
 struct PredictArgs {
-  std::string dir, images, weights = "model.safetensors";
+  std::string dir, images, weights = "model.safetensors", format = "auto";
   int top = 3;
   int threads = 0;
 };
 
+// The image file format: given, or that of the data the model was trained on. Never guessed from
+// the bytes (a CIFAR-100 batch whose first labels are 0, 0 starts like an IDX file).
+std::string image_format(const std::string& given, const std::string& dataset) {
+  if (given != "auto") return given;
+  if (dataset == "cifar10" || dataset == "cifar100") return dataset;
+  return "idx";  // MNIST, Fashion-MNIST and the synthetic sets: IDX, the generic tensor format
+}
+
 // Raw image bytes, one row per image, and how many images.
-std::vector<std::uint8_t> read_images(const std::string& path, Index features, const std::string& dataset, Index& count) {
-  std::string head = read_file(path, "images").substr(0, 4);
-  const bool gz = head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b;
-  const bool idx = head.size() >= 4 && head[0] == 0 && head[1] == 0;
-  if (gz || idx) {
+std::vector<std::uint8_t> read_images(const std::string& path, Index features, const std::string& format, Index& count) {
+  if (format == "idx") {
     IdxArray a = read_idx(path, "image data");
     if (a.dims.size() < 2) throw DataError(path + ": an image file needs at least 2 dimensions, got " + a.dims_string());
     Index per = 1;
@@ -40,12 +45,23 @@ std::vector<std::uint8_t> read_images(const std::string& path, Index features, c
   }
   // CIFAR binary: records of <label bytes> + pixels.
   const std::string bytes = read_file(path, "images");
-  const std::size_t label_bytes = dataset.rfind("cifar100", 0) == 0 ? 2 : 1;
+  const std::size_t label_bytes = format == "cifar100" ? 2 : 1;
   const std::size_t record = label_bytes + static_cast<std::size_t>(features);
   if (bytes.empty() || bytes.size() % record != 0)
-    throw DataError(path + ": neither an IDX file nor a CIFAR batch of " + std::to_string(record) + "-byte records (" +
+    throw DataError(path + ": not a " + format + " batch of " + std::to_string(record) + "-byte records (" +
                     std::to_string(bytes.size()) + " bytes)");
   count = static_cast<Index>(bytes.size() / record);
+  // The label bytes say whether this is a batch of that format at all (CIFAR-10: 0..9; CIFAR-100:
+  // coarse 0..19, fine 0..99); the labels themselves are not used.
+  const std::vector<int> label_limits = format == "cifar100" ? std::vector<int>{20, 100} : std::vector<int>{10};
+  for (Index i = 0; i < count; ++i)
+    for (std::size_t k = 0; k < label_bytes; ++k) {
+      const auto label = static_cast<unsigned char>(bytes[static_cast<std::size_t>(i) * record + k]);
+      if (label >= label_limits[k])
+        throw DataError(path + ": not a " + format + " batch: record " + std::to_string(i) + " has label byte " +
+                        std::to_string(label) + " (a " + format + " label is below " + std::to_string(label_limits[k]) +
+                        "); give --format idx for an IDX file");
+    }
   std::vector<std::uint8_t> out(static_cast<std::size_t>(count) * static_cast<std::size_t>(features));
   for (Index i = 0; i < count; ++i)
     std::copy_n(bytes.data() + static_cast<std::size_t>(i) * record + label_bytes, features,
@@ -54,13 +70,16 @@ std::vector<std::uint8_t> read_images(const std::string& path, Index features, c
 }
 
 void run_predict(const PredictArgs& a) {
+  require_utf8("run directory", a.dir);
+  require_utf8("--weights", a.weights);
+  require_utf8("images", a.images);
   SavedRun run = load_saved_run(a.dir, a.weights);
   set_threads(a.threads);
   const Index F = run.model.in_features();
   Index count = 0;
   Dataset d;
   d.name = a.images;
-  d.bytes = read_images(a.images, F, run.spec.data.dataset(), count);
+  d.bytes = read_images(a.images, F, image_format(a.format, run.spec.data.dataset()), count);
   d.rows = count, d.features = F, d.classes = run.info.classes;
   d.channels = static_cast<int>(run.info.mean.size());
   d.scale = run.info.scale, d.mean = run.info.mean, d.stddev = run.info.stddev;
@@ -99,6 +118,8 @@ void setup(CLI::App& sub) {
   sub.add_option("dir", a->dir, "run directory written by nnlab train")->required();
   sub.add_option("images", a->images, "IDX image file (raw or .gz) or CIFAR binary batch")->required();
   sub.add_option("--top", a->top, "classes to print per image")->check(CLI::Range(1, 1000));
+  sub.add_option("--format", a->format, "image file format (auto: that of the data the model was trained on)")
+      ->check(CLI::IsMember({"auto", "idx", "cifar10", "cifar100"}));
   sub.add_option("--weights", a->weights, "weights file in DIR (model.safetensors, best.safetensors) or a path");
   sub.add_option("--threads", a->threads, "CPU threads (0: all cores)");
   sub.callback([a] { run_predict(*a); });

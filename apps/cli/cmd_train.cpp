@@ -1,12 +1,18 @@
 // nnlab train CONFIG [--set key=value ...] [--out DIR]
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 
 #include "apps/cli/command.hpp"
 #include "apps/cli/progress.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/parallel.hpp"
 #include "core/run/diagnostics.hpp"
 #include "core/run/run.hpp"
@@ -16,25 +22,77 @@ namespace nnlab::app {
 namespace {
 
 // Set by SIGINT/SIGTERM; the training loop checks it after every batch, so the batch in progress
-// is finished and the run stops with the checkpoint of its last completed epoch (exit status
-// 128 + signal). A second signal stops at once (the default action): files are written atomically,
-// so even then nothing is left half-written.
+// is finished and the run stops with a checkpoint (exit status 128 + signal).
+//
+// One request can arrive as several signals: coreutils timeout sends its signal to the process
+// and then to the whole process group, and a terminal sends Ctrl-C to every process of the
+// foreground group. Every copy within kSameRequest of the first is that same request. Only a
+// signal later than that (Ctrl-C pressed again) stops at once: it says so, then takes the default
+// action. Files are written atomically, so even then none is left half-written.
 std::atomic<int> g_stop_signal{0};
+std::atomic<std::int64_t> g_first_signal_ns{0};
+constexpr std::int64_t kSameRequest = 1'000'000'000;  // 1 s
+static_assert(std::atomic<std::int64_t>::is_always_lock_free, "used in a signal handler");
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 extern "C" void request_stop(int sig) {
-  if (g_stop_signal.exchange(sig) != 0) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
+  const std::int64_t now = monotonic_ns();
+  int none = 0;
+  if (g_stop_signal.compare_exchange_strong(none, sig)) {
+    g_first_signal_ns.store(now);
+    return;
   }
+  if (now - g_first_signal_ns.load() < kSameRequest) return;  // a copy of the first request
+  static const char msg[] =
+      "\nnnlab: error: stopped at once by a second signal: this point is not saved (the last checkpoint, if any, is "
+      "kept)\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // a read or write in progress is resumed, not failed with EINTR
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
 }
 
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig); }
 
-// "the checkpoint of epoch 3 is kept in DIR/checkpoint.safetensors" for a run stopped in `epoch`.
-std::string kept_checkpoint(const std::string& dir, int epoch) {
+// What is on disk to resume from, for a run stopped in `epoch`: "the checkpoint of epoch 3 is kept
+// in DIR/checkpoint.safetensors", or "the checkpoint at batch 120 of epoch 4 ..." when the last one
+// was written inside the epoch (train.checkpoint_every). Read from the checkpoint itself.
+bool has_checkpoint(const std::string& dir, int epoch, std::string* what = nullptr) {
   const auto path = std::filesystem::path(dir) / "checkpoint.safetensors";
-  if (epoch <= 1 || !std::filesystem::exists(path))
-    return "no epoch was completed, so there is no checkpoint to resume from";
-  return "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept in " + path.string();
+  if (!std::filesystem::exists(path)) return false;
+  long long done = -1, batch = 0;
+  try {
+    const auto meta = load_safetensors_metadata(path);
+    done = std::stoll(meta.at("nnlab.epoch"));
+    if (auto it = meta.find("nnlab.batch"); it != meta.end()) batch = std::stoll(it->second);
+  } catch (const std::exception&) {
+    done = epoch - 1, batch = 0;  // unreadable here: resume will say why
+  }
+  if (done >= epoch || (done == 0 && batch == 0)) return false;  // not this run's
+  if (what)
+    *what = (batch > 0 ? "the checkpoint at batch " + std::to_string(batch) + " of epoch " + std::to_string(done + 1)
+                       : "the checkpoint of epoch " + std::to_string(done)) +
+            " is kept in " + path.string();
+  return true;
+}
+
+std::string kept_checkpoint(const std::string& dir, int epoch) {
+  std::string what;
+  if (!has_checkpoint(dir, epoch, &what)) return "no epoch was completed, so there is no checkpoint to resume from";
+  return what;
 }
 
 struct TrainArgs {
@@ -46,6 +104,10 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& a) {
+  install_stop_handlers();  // first: a signal during the config and data loading is a request too
+  require_utf8("config", a.config);
+  require_utf8("--out", a.out);
+  require_utf8("--resume", a.resume);
   std::string config = a.config;
   if (config.empty()) {
     if (a.resume.empty()) throw ConfigError("train: give a CONFIG file (or --resume DIR)");
@@ -62,8 +124,6 @@ void run_train(const TrainArgs& a) {
   if (!out.empty()) spec.output.dir = out;
   const std::string& dir = spec.output.dir;
   const TrainSpec& train = spec.train;
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
   ProgressBar bar;
   RunCallbacks cb;
   cb.on_start = [&](const RunData& data, Model<float>& model) {
@@ -103,14 +163,17 @@ void run_train(const TrainArgs& a) {
   };
   std::vector<EpochMetrics> history;
   try {
+    // A stop signal writes a checkpoint at the batch where training stopped (checkpoint_on_interrupt).
     history = run_training(spec, cb, {.resume = !a.resume.empty()});
   } catch (const InterruptedError& e) {
     bar.clear();
     const int sig = g_stop_signal.load();
     std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
     msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
-    msg += "; " + kept_checkpoint(dir, e.epoch);
-    msg += e.epoch > 1 ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
+    // "...; the checkpoint at that batch is saved in DIR/checkpoint.safetensors" when one was
+    // written there; else what is on disk from before.
+    if (msg.find(" is saved in ") == std::string::npos) msg += "; " + kept_checkpoint(dir, e.epoch);
+    msg += has_checkpoint(dir, e.epoch) ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
     throw Error(msg, 128 + sig);
   } catch (const DivergedError& e) {
     bar.clear();
@@ -133,7 +196,7 @@ void run_train(const TrainArgs& a) {
 void setup(CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
   sub.add_option("config", a->config, "JSON config file (default with --resume: DIR/config.json)");
-  sub.add_option("--resume", a->resume, "continue the interrupted run in DIR from its last completed epoch");
+  sub.add_option("--resume", a->resume, "continue the run in DIR from its checkpoint (an epoch's end, or the batch where it was stopped)");
   sub.add_option("--set", a->overrides, "override a config value, e.g. --set train.epochs=3 (repeatable)");
   sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
   sub.add_flag("--diagnostics", a->diagnostics,

@@ -20,6 +20,10 @@ struct Command {
 std::vector<Command>& commands();
 bool add_command(Command c);
 
+// Command-line text is bytes; what nnlab writes (config.json, metadata) is JSON, which must be
+// UTF-8. A path or name given on the command line that is not is refused up front, naming it.
+void require_utf8(const std::string& what, const std::string& value);
+
 }  // namespace nnlab::app
 
 #define NNLAB_COMMAND(name, help, setup_fn) \

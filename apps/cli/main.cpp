@@ -6,6 +6,7 @@
 
 #include "apps/cli/command.hpp"
 #include "core/error.hpp"
+#include "core/memory.hpp"
 
 namespace nnlab::app {
 
@@ -17,6 +18,12 @@ std::vector<Command>& commands() {
 bool add_command(Command c) {
   commands().push_back(std::move(c));
   return true;
+}
+
+void require_utf8(const std::string& what, const std::string& value) {
+  if (!valid_utf8(value))
+    throw ConfigError(what + " '" + printable(value) + "': not valid UTF-8 text (nnlab writes paths and names into "
+                      "JSON files, which must be UTF-8; rename it)");
 }
 
 }  // namespace nnlab::app
@@ -34,13 +41,25 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A usage mistake is an error like any other: one line, exit status 1, and where to look.
+    std::fprintf(stderr, "nnlab: error: %s (see nnlab %s--help)\n", printable(e.what()).c_str(),
+                 app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
+    return exit_error;
   } catch (const Error& e) {
-    std::fprintf(stderr, "nnlab: error: %s\n", e.what());
+    std::fprintf(stderr, "nnlab: error: %s\n", printable(e.what()).c_str());
     return e.exit_status;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "nnlab: error: out of memory (%s)\n", available_memory_text().c_str());
+    return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nnlab: error: %s\n", e.what());
+    std::fprintf(stderr, "nnlab: error: %s\n", printable(e.what()).c_str());
     return 1;
   }
   return 0;

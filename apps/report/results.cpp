@@ -19,18 +19,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::vector<std::string> split(const std::string& line, char sep) {
-  std::vector<std::string> cells;
-  std::size_t b = 0;
-  while (true) {
-    const auto c = line.find(sep, b);
-    cells.push_back(line.substr(b, c == std::string::npos ? std::string::npos : c - b));
-    if (c == std::string::npos) break;
-    b = c + 1;
-  }
-  return cells;
-}
-
 std::string number(double v) {
   if (!std::isfinite(v)) return "";
   char buf[64];

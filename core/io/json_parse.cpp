@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/error.hpp"
+
 namespace nnlab {
 
 nlohmann::json parse_json(std::string_view text, bool ignore_comments) {
@@ -13,6 +15,15 @@ nlohmann::json parse_json(std::string_view text, bool ignore_comments) {
     return true;
   };
   return json::parse(text, limit_depth, /*allow_exceptions=*/true, ignore_comments);
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string text = e.what();
+  if (text.rfind("[json.exception.", 0) == 0) {
+    const std::size_t end = text.find("] ");
+    if (end != std::string::npos) text.erase(0, end + 2);
+  }
+  return printable(text);
 }
 
 }  // namespace nnlab

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace nnlab {
@@ -15,5 +16,9 @@ namespace nnlab {
 inline constexpr int max_json_depth = 64;
 
 nlohmann::json parse_json(std::string_view text, bool ignore_comments = false);
+
+// What a JSON exception says, for a user: without the library's "[json.exception.parse_error.101] "
+// tag, and with bytes that are not UTF-8 (an ill-formed file quoted in "last read") written as \xNN.
+std::string json_error_text(const nlohmann::json::exception& e);
 
 }  // namespace nnlab

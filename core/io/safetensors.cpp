@@ -1,6 +1,8 @@
 #include "core/io/safetensors.hpp"
 
 #include <bit>
+#include <charconv>
+#include <fstream>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,21 @@
 namespace nnlab {
 
 static_assert(std::endian::native == std::endian::little, "nnlab's file formats assume a little-endian host");
+
+int format_version(const TensorFile& file, const std::string& source) {
+  const auto it = file.metadata.find(kFormatVersionKey);
+  if (it == file.metadata.end()) return 1;
+  const std::string& text = it->second;
+  int v = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() || v < 1 || text[0] == '0')
+    throw CheckpointError(source + ": format version '" + text + "' is not a version number (metadata " +
+                          kFormatVersionKey + ")");
+  if (v > kFormatVersion)
+    throw CheckpointError(source + ": format version " + text + " is newer than this nnlab reads (versions 1 to " +
+                          std::to_string(kFormatVersion) + "); use the nnlab that wrote it, or a newer one");
+  return v;
+}
 
 std::string encode_safetensors(const TensorFile& file) {
   nlohmann::json header = nlohmann::json::object();
@@ -46,7 +63,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
   try {
     header = parse_json(std::string_view(bytes).substr(8, n));
   } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("header is not valid JSON (corrupt file?): ") + e.what());
+    throw fail("header is not valid JSON (corrupt file?): " + json_error_text(e));
   }
   if (!header.is_object()) throw fail("header is not a JSON object");
   const std::uint64_t data_size = bytes.size() - 8 - n;
@@ -119,7 +136,43 @@ void save_safetensors(const std::filesystem::path& path, const TensorFile& file)
 
 TensorFile load_safetensors(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw CheckpointError(path.string() + ": no such file");
-  return decode_safetensors(read_file(path, "checkpoint"), path.string());
+  return decode_safetensors(read_file(path, "safetensors"), path.string());
+}
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::filesystem::path& path) {
+  const std::string src = path.string();
+  if (!std::filesystem::exists(path)) throw CheckpointError(src + ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError(src + ": cannot open");
+  char head[8] = {};
+  in.read(head, 8);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got < 8) throw CheckpointError(src + ": truncated: " + std::to_string(got) + " bytes, not even the 8-byte header length");
+  std::uint64_t n = 0;
+  std::memcpy(&n, head, 8);
+  const auto size = std::filesystem::file_size(path);
+  if (n > size - 8)
+    throw CheckpointError(src + ": header length " + std::to_string(n) + " exceeds the file size " + std::to_string(size) +
+                          " (truncated or not a safetensors file)");
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  nlohmann::json header;
+  try {
+    header = parse_json(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(src + ": header is not valid JSON (corrupt file?): " + e.what());
+  }
+  if (!header.is_object()) throw CheckpointError(src + ": header is not a JSON object");
+  std::map<std::string, std::string> meta;
+  if (header.contains("__metadata__")) {
+    const auto& m = header["__metadata__"];
+    if (!m.is_object()) throw CheckpointError(src + ": __metadata__ is not an object");
+    for (const auto& [k, v] : m.items()) {
+      if (!v.is_string()) throw CheckpointError(src + ": __metadata__." + k + " is not a string");
+      meta[k] = v.get<std::string>();
+    }
+  }
+  return meta;
 }
 
 }  // namespace nnlab

@@ -10,8 +10,8 @@
 namespace nnlab {
 
 namespace {
-Dataset first_rows(const Dataset& d, Index limit) {
-  if (limit <= 0 || limit >= d.rows) return d;
+Dataset first_rows(Dataset d, Index limit) {
+  if (limit <= 0 || limit >= d.rows) return d;  // moved, not copied: a data set may be most of the memory
   std::vector<Index> idx(static_cast<std::size_t>(limit));
   std::iota(idx.begin(), idx.end(), Index{0});
   return d.take(idx, d.name);
@@ -21,8 +21,9 @@ Dataset first_rows(const Dataset& d, Index limit) {
 RunData load_run_data(const DataSpec& spec, std::uint64_t seed) {
   DataSplits splits = spec.format->load(spec.format_args);
   RunData out;
-  out.train = first_rows(splits.train, spec.limit_train);
-  out.test = first_rows(splits.test, spec.limit_test);
+  out.augment = splits.augment;
+  out.train = first_rows(std::move(splits.train), spec.limit_train);
+  out.test = first_rows(std::move(splits.test), spec.limit_test);
   if (!spec.normalize) {
     for (Dataset* s : {&out.train, &out.test}) {
       s->mean.assign(s->mean.size(), 0.0f);
@@ -44,7 +45,6 @@ RunData load_run_data(const DataSpec& spec, std::uint64_t seed) {
     std::sort(rest.begin(), rest.end());
     const std::string base = out.train.name;
     out.validation = out.train.take(val, base + "[validation]");
-    out.validation.crop_padding = 0, out.validation.random_flip = false;  // evaluation data is not augmented
     out.train = out.train.take(rest, base);
   }
   for (const Dataset* s : {&out.train, &out.test}) s->validate();

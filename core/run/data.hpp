@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "core/dataset.hpp"
 #include "core/run/spec.hpp"
@@ -11,6 +12,7 @@ namespace nnlab {
 
 struct RunData {
   Dataset train, validation, test;  // validation.rows == 0 without a split
+  std::shared_ptr<const BatchTransform> augment;  // the format's training augmentation (null: none)
 };
 
 // Load train and test sets of `spec.format`, keep the first limit_train / limit_test samples, turn

@@ -63,7 +63,7 @@ std::vector<Index> Trainer::epoch_order(Index rows, int epoch) const {
   return order;
 }
 
-EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
+EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTransform* augment, const EpochPosition* from) {
   const std::vector<Index> order = epoch_order(data.rows, epoch);
   const Index B = settings_.batch_size;
   const Index total = settings_.drop_last ? (data.rows / B) * B : data.rows;
@@ -72,10 +72,26 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
   Index correct = 0, seen = 0, skipped = 0;
   const bool skip_mode = settings_.on_nonfinite == "skip";
   const Index batches = (total + B - 1) / B;
-  for (Index start = 0; start < total; start += B) {
+  Index first = 0;
+  if (from) {
+    if (from->epoch != epoch || from->batch < 0 || from->batch >= batches)
+      throw Error("internal: resuming epoch " + std::to_string(epoch) + " at batch " + std::to_string(from->batch) +
+                  " of a position in epoch " + std::to_string(from->epoch));
+    first = from->batch * B;
+    loss_sum = from->loss_sum, correct = from->correct, seen = from->seen, skipped = from->skipped;
+    skips_in_a_row_ = from->skips_in_a_row;
+    augment_rng.set_state(from->augment);
+    position_ = *from;
+  } else {
+    position_ = EpochPosition{};
+    position_.epoch = epoch;
+    position_.lr = optimizer_.lr();
+    position_.augment = augment_rng.state();
+  }
+  for (Index start = first; start < total; start += B) {
     const Index n = std::min(B, total - start);
     data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
-    if (data.augments()) data.augment(x_, augment_rng);
+    if (augment) augment->apply(x_, data, augment_rng);
     if (skip_mode) {  // a skipped batch must not leave its statistics in BatchNorm's running buffers
       saved_buffers_.resize(buffers_.size());
       for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].value;
@@ -102,8 +118,13 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch) {
     }
     const Index batch = start / B + 1;
     if (!finite) nonfinite_batch(epoch, batch, batches, loss), ++skipped;  // throws unless skipping
+    position_.batch = batch;
+    position_.loss_sum = loss_sum, position_.correct = correct, position_.seen = seen, position_.skipped = skipped;
+    position_.skips_in_a_row = skips_in_a_row_;
+    position_.augment = augment_rng.state();
     if (hooks_.on_batch)
       hooks_.on_batch({epoch, batch, batches, start + n, total, seen ? loss_sum / static_cast<double>(seen) : 0.0});
+    if (on_position_ && batch < batches) on_position_(position_);
     if (hooks_.should_stop && hooks_.should_stop())
       throw InterruptedError("interrupted during epoch " + std::to_string(epoch) + ", after batch " +
                                  std::to_string(batch) + " of " + std::to_string(batches),

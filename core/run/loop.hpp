@@ -28,6 +28,7 @@
 #include "core/optimizer.hpp"
 #include "core/run/metrics.hpp"
 #include "core/run/spec.hpp"
+#include "core/rng.hpp"
 #include "core/schedule.hpp"
 
 namespace nnlab {
@@ -40,6 +41,19 @@ struct BatchProgress {
   Index done = 0;            // samples processed so far this epoch, of `total`
   Index total = 0;
   double running_loss = 0;   // mean loss of this epoch's stepped batches so far
+};
+
+// Where training stands inside an epoch, after `batch` of its batches: everything needed to go on
+// from there bit-identically (a mid-epoch checkpoint). The epoch's order is a function of seed and
+// epoch; the augmentation stream is not, so its state is kept.
+struct EpochPosition {
+  int epoch = 0;             // 1-based; the epoch in progress
+  Index batch = 0;           // batches of it done (0: at its start)
+  double loss_sum = 0;       // sum of loss · samples over the stepped batches
+  Index correct = 0, seen = 0, skipped = 0;
+  int skips_in_a_row = 0;
+  double lr = 0;             // the lr at the epoch's start (its metrics row reports it)
+  Rng::State augment{};      // the augmentation stream after `batch` batches
 };
 
 struct LoopHooks {
@@ -90,8 +104,17 @@ class Trainer {
   Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSpec& settings,
           Schedule* schedule = nullptr, LoopHooks hooks = {});
 
-  // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only).
-  EvalResult train_epoch(const Dataset& data, int epoch);
+  // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only);
+  // `augment` (may be null) transforms every gathered batch, drawing from Rng(seed, "augment", epoch).
+  // `from` (may be null): go on from a position of this epoch instead of its start.
+  EvalResult train_epoch(const Dataset& data, int epoch, const BatchTransform* augment = nullptr,
+                         const EpochPosition* from = nullptr);
+
+  // The position after the last completed batch (after an InterruptedError: where it stopped).
+  const EpochPosition& position() const { return position_; }
+  // Called after every completed batch with the position (a checkpoint every N steps or seconds);
+  // runs before hooks().should_stop.
+  void set_on_position(std::function<void(const EpochPosition&)> f) { on_position_ = std::move(f); }
 
   // Evaluator::evaluate with this trainer's model and loss.
   EvalResult evaluate(const Dataset& data, Index batch = 1000, const OutputsHook& on_outputs = {}) {
@@ -118,6 +141,8 @@ class Trainer {
   std::vector<Buffer<float>> buffers_;
   std::vector<MatF> saved_buffers_;  // skip mode: buffers (BatchNorm statistics) before the batch
   int skips_in_a_row_ = 0;
+  EpochPosition position_;
+  std::function<void(const EpochPosition&)> on_position_;
   MatF x_;
   std::vector<std::int32_t> y_;
 };

@@ -3,7 +3,8 @@
 //
 // Columns, in this order:
 //   standard     epoch, train_loss, train_acc, test_loss, test_acc, seconds, val_loss, val_acc, lr
-//                (seconds: wall time of the epoch's training pass, evaluation excluded; val_* empty
+//                (seconds: wall time of the epoch's training pass, evaluation excluded; for an epoch
+//                resumed from a mid-epoch checkpoint, of the part after the resume; val_* empty
 //                without a validation split)
 //   extras       named values a run adds, in the order it adds them:
 //                skipped_batches                  train.on_nonfinite = skip

@@ -25,7 +25,7 @@ json meta_json(const TensorFile& f, const std::string& key, const std::string& s
   try {
     return parse_json(it->second);
   } catch (const json::exception& e) {
-    throw CheckpointError(source + ": metadata '" + key + "' is malformed: " + e.what());
+    throw CheckpointError(source + ": metadata '" + key + "' is malformed: " + json_error_text(e));
   }
 }
 
@@ -77,6 +77,7 @@ TensorFile weights_file(Model<float>& model, const ModelInfo& info, int epoch,
   TensorFile f = model_tensors(model);
   auto& meta = f.metadata;
   meta["format"] = "pt";
+  meta[kFormatVersionKey] = std::to_string(kFormatVersion);
   meta["nnlab.architecture"] = model.summary();
   meta["nnlab.dataset"] = info.dataset;
   meta["nnlab.scale"] = json(info.scale).dump();
@@ -91,6 +92,7 @@ TensorFile weights_file(Model<float>& model, const ModelInfo& info, int epoch,
 }
 
 ModelInfo read_model_info(const TensorFile& file, const std::string& src) {
+  format_version(file, src);  // a newer version is refused before anything in it is read
   ModelInfo info;
   if (auto it = file.metadata.find("nnlab.dataset"); it != file.metadata.end()) info.dataset = it->second;
   const json scale = meta_json(file, "nnlab.scale", src);
@@ -117,7 +119,25 @@ ModelInfo read_model_info(const TensorFile& file, const std::string& src) {
     features *= info.shape.back();
   }
   if (info.mean.empty() || info.mean.size() != info.stddev.size())
-    throw CheckpointError(src + ": normalisation metadata is inconsistent");
+    throw CheckpointError(src + ": metadata 'nnlab.mean' has " + std::to_string(info.mean.size()) +
+                          " values and 'nnlab.std' " + std::to_string(info.stddev.size()) +
+                          "; both need one per channel (or one for all)");
+  // Each value is checked against the others it describes the samples with.
+  const std::size_t channels = info.shape.size() == 3 ? static_cast<std::size_t>(info.shape[0]) : 1;
+  if (info.mean.size() != 1 && info.mean.size() != channels)
+    throw CheckpointError(src + ": metadata 'nnlab.mean' has " + std::to_string(info.mean.size()) +
+                          " values for samples of " + std::to_string(channels) + " channel(s) (nnlab.shape " +
+                          shape.dump() + ")");
+  for (std::size_t c = 0; c < info.mean.size(); ++c)
+    for (const double byte : {0.0, 255.0}) {  // what gather() computes from a pixel byte, in float
+      const double v = (byte * info.scale - info.mean[c]) / info.stddev[c];
+      if (!(std::abs(v) <= std::numeric_limits<float>::max()))
+        throw CheckpointError(src + ": metadata 'nnlab.std' " + json(info.stddev[c]).dump() + " of channel " +
+                              std::to_string(c) + " turns pixel values into infinities; not a standard deviation of data");
+    }
+  if (!info.class_names.empty() && info.class_names.size() != static_cast<std::size_t>(info.classes))
+    throw CheckpointError(src + ": metadata 'nnlab.class_names' has " + std::to_string(info.class_names.size()) +
+                          " names for nnlab.classes " + std::to_string(info.classes));
   return info;
 }
 
@@ -148,8 +168,13 @@ SavedRun load_saved_run(const std::string& dir, const std::string& weights, cons
     if (it == run.weights.tensors.end() || it->second.shape.size() != 2) throw CheckpointError(src + ": cannot tell the input width");
     features = it->second.shape[1];
   }
-  const ModelSpec model = run.spec.model.bind(run.info.sample_shape(features), run.info.classes, run.spec.data.dataset());
-  run.model = build_model<float>(model.layers, model.input_shape, run.spec.train.seed);
+  try {
+    const ModelSpec model = run.spec.model.bind(run.info.sample_shape(features), run.info.classes, run.spec.data.dataset());
+    run.model = build_model<float>(model.layers, model.input_shape, run.spec.train.seed);
+  } catch (const ShapeError& e) {
+    throw CheckpointError(src + ": its metadata (nnlab.shape, nnlab.classes) do not fit the model of " + config.string() +
+                          ": " + e.what());
+  }
   // The metadata describe this model, or the file is not usable with it.
   if (run.model.out_features() != run.info.classes)
     throw CheckpointError(src + ": metadata 'nnlab.classes' is " + std::to_string(run.info.classes) + " but the model of " +

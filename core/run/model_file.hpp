@@ -3,6 +3,9 @@
 // writes them here and eval/predict read them back here.
 //
 //   format                  "pt" (what PyTorch's safetensors loader expects)
+//   nnlab.format_version    2 (core/io/safetensors.hpp owns the key and the version; files without
+//                           it are version 1 and read the same, with defaults for what they lack,
+//                           e.g. nnlab.shape; a newer version is refused, naming it)
 //   nnlab.architecture      Model::summary(), e.g. "dense(784->256) relu dense(256->10)"
 //   nnlab.dataset           the training set's name ("fashion-mnist/train")
 //   nnlab.scale             x' = (x·scale − mean[c]) / std[c]: scale, a JSON number

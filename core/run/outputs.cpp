@@ -1,18 +1,51 @@
 #include "core/run/outputs.hpp"
 
+#include <utility>
+
+#include "core/error.hpp"
 #include "core/io/safetensors.hpp"
 
 namespace nnlab {
 
-RunOutputs::RunOutputs(const std::filesystem::path& dir) : dir_(dir), prepared_(dir) {}
+RunOutputs::RunOutputs(const std::filesystem::path& dir) : dir_(dir), prepared_(dir, "nnlab train") {}
 
 void RunOutputs::write_config(const nlohmann::json& resolved) {
   write_file_atomic(dir_ / "config.json", resolved.dump(2) + "\n");
 }
 
-void RunOutputs::write_metrics(const std::string& csv, const std::string& jsonl) {
+RunOutputs::MetricsLengths RunOutputs::write_metrics(const std::string& csv, const std::string& jsonl) {
   write_file_atomic(dir_ / "metrics.csv", csv);
   write_file_atomic(dir_ / "metrics.jsonl", jsonl);
+  return {csv.size(), jsonl.size()};
+}
+
+RunOutputs::MetricsLengths RunOutputs::append_metrics(const std::string& csv, const std::string& jsonl) {
+  MetricsLengths before;
+  std::error_code ec;
+  if (const auto n = std::filesystem::file_size(dir_ / "metrics.csv", ec); !ec) before.csv = n;
+  MetricsLengths after;
+  after.csv = append_file_durable(dir_ / "metrics.csv", csv);
+  try {
+    after.jsonl = append_file_durable(dir_ / "metrics.jsonl", jsonl);
+  } catch (const Error&) {
+    truncate_file(dir_ / "metrics.csv", before.csv);  // both files or neither
+    throw;
+  }
+  return after;
+}
+
+void RunOutputs::cut_metrics(MetricsLengths lengths) {
+  for (const auto& [name, length] : {std::pair{"metrics.csv", lengths.csv}, std::pair{"metrics.jsonl", lengths.jsonl}}) {
+    const std::filesystem::path path = dir_ / name;
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::exists(path) ? std::filesystem::file_size(path, ec) : 0;
+    if (ec) throw Error(path.string() + ": cannot read its size: " + ec.message());
+    if (size < length)
+      throw CheckpointError(path.string() + ": holds " + std::to_string(size) + " bytes, but the checkpoint's epochs need " +
+                            std::to_string(length) + " (metrics of completed epochs are missing: restore the file, "
+                            "or train the run again without --resume)");
+    if (size > length) truncate_file(path, length);
+  }
 }
 
 void RunOutputs::save_best(const TensorFile& weights) { save_safetensors(dir_ / "best.safetensors", weights); }

@@ -5,7 +5,10 @@
 //   --resume: restore the checkpoint (it must come from the same config)
 //   write config.json; callbacks.on_start
 //   for each epoch:
-//     Trainer::train_epoch          (core/run/loop.hpp; callbacks.loop are its hooks)
+//     Trainer::train_epoch          (core/run/loop.hpp; callbacks.loop are its hooks); a resume
+//                                   from a mid-epoch checkpoint goes on at its batch; inside the
+//                                   epoch a checkpoint every train.checkpoint_every, and one where
+//                                   it stopped on should_stop (InterruptedError)
 //     weights finite?               else DivergedError, nothing of the epoch saved
 //     evaluate validation and test; callbacks.on_epoch_end may add metrics (diagnostics)
 //     write metrics; callbacks.on_epoch
@@ -36,6 +39,9 @@ struct RunCallbacks {
 
 struct RunOptions {
   bool resume = false;  // continue from <output.dir>/checkpoint.safetensors
+  // On InterruptedError (should_stop), write a checkpoint at the batch where training stopped, so
+  // that resume goes on from there; off: the last epoch's (or checkpoint_every's) is kept.
+  bool checkpoint_on_interrupt = true;
 };
 
 // Train as the spec says and write into spec.output.dir (core/run/outputs.hpp). Returns every

@@ -1,6 +1,8 @@
 #include "core/run/spec.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -31,6 +33,33 @@ std::vector<std::string> with_auto_none(const std::vector<std::string>& metrics)
   return out;
 }
 
+// "epoch", "<N> steps" (N a whole number from 1 to 10^12) or "<N> s" (N seconds, 0.001 to 10^7).
+void parse_checkpoint_every(TrainSpec& t) {
+  const std::string& v = t.checkpoint_every;
+  t.checkpoint_steps = 0, t.checkpoint_seconds = 0;
+  if (v == "epoch") return;
+  auto fail = [&](const std::string& why) {
+    return ConfigError("train.checkpoint_every: '" + v + "' " + why +
+                       "; give \"epoch\", \"<N> steps\" or \"<N> s\" (e.g. \"500 steps\", \"60 s\")");
+  };
+  const auto space = v.find(' ');
+  if (space == std::string::npos || space == 0) throw fail("is not a count with a unit");
+  const std::string number = v.substr(0, space), unit = v.substr(space + 1);
+  double n = 0;
+  const auto r = std::from_chars(number.data(), number.data() + number.size(), n);
+  if (r.ec != std::errc() || r.ptr != number.data() + number.size() || !std::isfinite(n))
+    throw fail("does not start with a number");
+  if (unit == "steps" || unit == "step") {
+    if (n < 1 || n > 1e12 || std::floor(n) != n) throw fail("needs a whole number of steps from 1 to 10^12");
+    t.checkpoint_steps = static_cast<std::int64_t>(n);
+  } else if (unit == "s" || unit == "seconds") {
+    if (n < 0.001 || n > 1e7) throw fail("needs seconds from 0.001 to 10^7");
+    t.checkpoint_seconds = n;
+  } else {
+    throw fail("has the unit '" + unit + "', not steps or s");
+  }
+}
+
 const std::vector<ParamSpec>& train_specs() {
   static const std::vector<ParamSpec> s = {
       integer("epochs", 10, "passes over the training set", 1, 1e6),
@@ -42,7 +71,7 @@ const std::vector<ParamSpec>& train_specs() {
       boolean("drop_last", false, "drop the last incomplete batch of each epoch"),
       text("monitor", "auto", "metric for best.safetensors and early stopping (auto: val_loss with a validation split)",
            with_auto_none(monitorable_metrics())),
-      integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0),
+      integer("patience", 0, "early stopping: epochs without improvement of the monitored metric (0: off)", 0, 1e6),
       number("min_delta", 0.0, "early stopping: smallest change that counts as an improvement", 0),
       boolean("save_best", true, "save best.safetensors when the monitored metric improves"),
       number("clip_grad_norm", 0.0, "clip the global gradient norm to this before each step (0: off)", 0),
@@ -52,6 +81,9 @@ const std::vector<ParamSpec>& train_specs() {
            {"stop", "skip"}),
       integer("max_consecutive_skips", 10, "on_nonfinite=skip: stop anyway after this many skipped batches in a row",
               1, 1e6),
+      text("checkpoint_every", "epoch",
+           "also write the checkpoint inside epochs: \"<N> steps\" or \"<N> s\" (bounds what a kill loses); "
+           "\"epoch\": only at epoch ends"),
   };
   return s;
 }
@@ -65,12 +97,6 @@ const std::vector<ParamSpec>& data_specs() {
       integer("limit_test", 0, "use only the first N test samples (0: all)", 0),
   };
   return s;
-}
-
-std::vector<std::string> generic_data_keys() {
-  std::vector<std::string> keys;
-  for (const auto& p : data_specs()) keys.push_back(p.name);
-  return keys;
 }
 
 DataSpec resolve_data(const json& data) {
@@ -187,7 +213,8 @@ json TrainSpec::to_json() const {
           {"save_best", save_best},
           {"clip_grad_norm", clip_grad_norm},
           {"on_nonfinite", on_nonfinite},
-          {"max_consecutive_skips", max_consecutive_skips}};
+          {"max_consecutive_skips", max_consecutive_skips},
+          {"checkpoint_every", checkpoint_every}};
 }
 
 json DataSpec::to_json() const {
@@ -269,8 +296,7 @@ void apply_override(json& doc, const std::string& assignment) {
   try {
     (void)json(assignment).dump();
   } catch (const json::type_error&) {
-    throw ConfigError("--set " + json(assignment).dump(-1, ' ', false, json::error_handler_t::replace) +
-                      ": not valid UTF-8 text");
+    throw ConfigError("--set '" + printable(assignment) + "': not valid UTF-8 text");
   }
   const std::string path = assignment.substr(0, eq), text_value = assignment.substr(eq + 1);
   json value;
@@ -343,6 +369,8 @@ RunSpec resolve_config(json doc, const std::string& source) {
   train.clip_grad_norm = t.number("clip_grad_norm");
   train.on_nonfinite = t.text("on_nonfinite");
   train.max_consecutive_skips = static_cast<int>(t.integer("max_consecutive_skips"));
+  train.checkpoint_every = t.text("checkpoint_every");
+  parse_checkpoint_every(train);
   const bool validation = spec.data.validation_split > 0;
   if (doc.contains("schedule") && !doc["schedule"].is_null()) {
     spec.schedule = resolve_schedule_spec(doc["schedule"], "schedule");
@@ -369,7 +397,7 @@ RunSpec load_config(const std::string& path, const std::vector<std::string>& ove
   try {
     doc = parse_json(read_file(path, "config"), /*ignore_comments=*/true);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large for a double
-    throw ConfigError(path + ": not valid JSON: " + e.what());
+    throw ConfigError(path + ": not valid JSON: " + json_error_text(e));
   }
   for (const auto& o : overrides) apply_override(doc, o);
   return resolve_config(std::move(doc), path);

@@ -57,6 +57,11 @@ struct TrainSpec {
   // checkpoint is kept) or "skip" it (no update) and stop only after max_consecutive_skips in a row.
   std::string on_nonfinite = "stop";
   int max_consecutive_skips = 10;
+  // How often a checkpoint is written besides every epoch's end (what a SIGKILL or power loss can
+  // lose at most): "epoch" (only then), "<N> steps" or "<N> s" (seconds of wall time).
+  std::string checkpoint_every = "epoch";
+  std::int64_t checkpoint_steps = 0;   // from checkpoint_every; 0: not by steps
+  double checkpoint_seconds = 0;       // 0: not by time
 
   // Optimizer steps (batches) per epoch over `rows` training samples.
   Index steps_per_epoch(Index rows) const;

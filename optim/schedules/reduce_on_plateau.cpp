@@ -79,6 +79,13 @@ class ReduceOnPlateau final : public LrSchedule {
     const std::int64_t bad = parse_count(read("num_bad_epochs"), where + "num_bad_epochs");
     const std::int64_t cool = parse_count(read("cooldown_counter"), where + "cooldown_counter");
     if (!std::isfinite(lr) || lr < 0) throw CheckpointError(where + "lr: " + read("lr") + " is not a learning rate");
+    // The lr starts at the configured one and only goes down, to min_lr at the lowest.
+    if (lr > base_lr())
+      throw CheckpointError(where + "lr: " + read("lr") + " is above the configured lr " + exact_decimal(base_lr()) +
+                            ", which reduce_on_plateau only lowers (a damaged file?)");
+    if (lr < std::min(min_lr_, base_lr()))
+      throw CheckpointError(where + "lr: " + read("lr") + " is below min_lr " + exact_decimal(min_lr_) +
+                            " (a damaged file?)");
     if (std::isnan(best)) throw CheckpointError(where + "best: NaN is not a best value");
     if (bad > patience_)
       throw CheckpointError(where + "num_bad_epochs: " + std::to_string(bad) + " exceeds the patience " +

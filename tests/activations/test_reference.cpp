@@ -294,11 +294,32 @@ TEST_CASE("every registered activation has PyTorch reference entries in both pre
   for (const json& e : data.at("entries")) (e.at("dtype") == "float32" ? f32 : f64).insert(e.at("name").get<std::string>());
   const auto registered = registered_activations();
   CHECK(registered.size() >= 3);
+  const char* regenerate = ": declare its PyTorch form in its registration (LayerEntry::reference) and run "
+                           "/usr/bin/python3 tools/torch_reference.py";
   for (const std::string& name : registered) {
-    CHECK_MESSAGE(f64.count(name), "activation '" << name << "' has no float64 entry in " << kDataFile
-                                                  << ": add it to tools/torch_reference.py and regenerate");
-    CHECK_MESSAGE(f32.count(name), "activation '" << name << "' has no float32 entry in " << kDataFile
-                                                  << ": add it to tools/torch_reference.py and regenerate");
+    CHECK_MESSAGE(f64.count(name), "activation '" << name << "' has no float64 entry in " << kDataFile << regenerate);
+    CHECK_MESSAGE(f32.count(name), "activation '" << name << "' has no float32 entry in " << kDataFile << regenerate);
+  }
+}
+
+TEST_CASE("the reference data is that of the declared variants (regenerated after every declaration change)") {
+  const json& data = reference();
+  REQUIRE(data.is_object());
+  std::map<std::string, std::set<std::string>> entries;  // name -> params of its entries (one per variant and dtype)
+  std::map<std::string, std::size_t> counts;
+  for (const json& e : data.at("entries")) {
+    entries[e.at("name").get<std::string>()].insert(e.at("params").dump());
+    ++counts[e.at("name").get<std::string>()];
+  }
+  for (const LayerEntry* entry : LayerRegistry::instance().all()) {
+    if (!is_activation(entry->kind)) continue;
+    CAPTURE(entry->name);
+    CHECK_MESSAGE(!entry->reference.torch.empty(), "every activation declares its PyTorch form (LayerEntry::reference.torch)");
+    std::set<std::string> declared;
+    for (const auto& v : entry->reference.variants) declared.insert(json::parse(v.params).dump());
+    CHECK_MESSAGE(entries[entry->name] == declared, "the reference variants of " << entry->name << " changed since "
+                                                        << kDataFile << " was written: run /usr/bin/python3 tools/torch_reference.py");
+    CHECK(counts[entry->name] == 2 * entry->reference.variants.size());
   }
 }
 

@@ -6,7 +6,7 @@
 //   * that the failed run wrote nothing: no file of the case directory is created, changed or
 //     removed (so no model file, no half-written file, no temporary, no empty output directory).
 // The tables themselves are in tests/apps/cli/bad_inputs/, compiled once into a library that the
-// three test executables share, so that each table runs in its own test and one test can still
+// four test executables share, so that each table runs in its own test and one test can still
 // count them all.
 #pragma once
 
@@ -170,6 +170,7 @@ std::vector<Case> config_cases();
 std::vector<Case> data_cases();
 std::vector<Case> checkpoint_cases();
 std::vector<Case> io_cases();
+std::vector<Case> robustness_cases();
 
 inline void check_case(const Case& c) {
   CAPTURE(c.name);

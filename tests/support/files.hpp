@@ -54,14 +54,16 @@ inline std::vector<std::string> file_lines(const fs::path& p) {
 }
 
 // Files under `dir` (recursively) that a clean failure must not leave: the temporaries of atomic
-// writes ("<file>.tmp.<pid>") and write probes (".nnlab-write-test.<pid>").
+// writes (".<file>.nnlab-tmp.<pid>.<random>", and "<file>.tmp.<pid>" of writers outside the run)
+// and write probes.
 inline std::vector<std::string> leftover_temporaries(const fs::path& dir) {
   std::vector<std::string> found;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return found;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.find(".tmp.") != std::string::npos || name.rfind(".nnlab-write-test", 0) == 0)
+    if (name.find(".nnlab-tmp.") != std::string::npos || name.find(".tmp.") != std::string::npos ||
+        name.rfind(".nnlab-write-test", 0) == 0)
       found.push_back(it->path().string());
   }
   return found;

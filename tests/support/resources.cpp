@@ -1,7 +1,11 @@
 // The resource checks behind resources.hpp.
 #include "support/resources.hpp"
 
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <stdexcept>
@@ -93,6 +97,7 @@ fs::path resource_location(const std::string& r) {
   if (r == "python3") return program_location("NNLAB_TEST_PYTHON", {"python3"});
   if (r == "chromium") return program_location("NNLAB_TEST_CHROMIUM", {"chromium", "chromium-browser", "google-chrome"});
   if (r == "allocation-counting") return {};
+  if (r == "tmpfs") return {};
   throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
 }
 
@@ -123,6 +128,16 @@ std::string resource_missing(const std::string& r) {
 #else
     return "heap allocations cannot be counted in this build: a sanitizer's allocator replaces malloc";
 #endif
+  }
+  if (r == "tmpfs") {
+    if (const Override o = override_of("NNLAB_TEST_TMPFS"); o.set && o.value == "0")
+      return "mounting a tmpfs is turned off (NNLAB_TEST_TMPFS=0)";
+    TempDir probe("tmpfs-probe");
+    if (::mount("nnlab-test", probe.path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") != 0)
+      return std::string("cannot mount a small tmpfs to fill (") + std::strerror(errno) +
+             "; needs root or CAP_SYS_ADMIN)";
+    ::umount2(probe.path.c_str(), MNT_DETACH);
+    return "";
   }
   throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
 }

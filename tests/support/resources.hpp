@@ -14,6 +14,8 @@
 //                                                         chromium, chromium-browser or google-chrome)
 //   allocation-counting  glibc's malloc, which support/allocations.cpp interposes (not available in
 //                        sanitizer builds, whose allocator owns malloc)
+//   tmpfs                the right to mount a small tmpfs (support/tmpfs.hpp: disk-full tests)
+//                                                         NNLAB_TEST_TMPFS=0 hides it
 //
 // e.g. NNLAB_TEST_FASHION_MNIST=/nonexistent ctest ... reports the Fashion-MNIST test as skipped.
 #pragma once

@@ -12,8 +12,9 @@ TEST_CASE("bad configs: non-zero exit, one line naming the key and the nearest v
   for (const auto& c : cases) check_case(c);
 }
 
-TEST_CASE("the table covers at least 40 bad inputs") {
-  const std::size_t n = config_cases().size() + data_cases().size() + checkpoint_cases().size() + io_cases().size();
+TEST_CASE("the tables cover at least 140 bad inputs") {
+  const std::size_t n = config_cases().size() + data_cases().size() + checkpoint_cases().size() + io_cases().size() +
+                        robustness_cases().size();
   MESSAGE("bad-input cases: " << n);
-  CHECK(n >= 40);
+  CHECK(n >= 140);
 }

@@ -1,11 +1,15 @@
 // nnlab train / eval / predict run as the built binary: outputs, exit codes and one-line errors, and
 // a diverging run's exit status 3 with the last good checkpoint kept.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/run/spec.hpp"
 #include "core/io/fileio.hpp"
@@ -137,4 +141,76 @@ TEST_CASE("nnlab train: divergence exits 3 naming epoch, batch and layer; the la
     REQUIRE(saved.count("model." + name));
     CHECK(saved.at("model." + name).data == t.data);
   }
+}
+
+TEST_CASE("train never removes a user's file from --out, even when the run then fails") {
+  TempDir dir("user-files");
+  write_config(dir / "c.json");
+  const fs::path out = dir / "run";
+  fs::create_directories(out);
+  // A pid that ran and is gone, and names that look like temporaries but are the user's.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const std::vector<std::string> users = {"thesis.tmp.20240101", "notes.tmp." + std::to_string(gone),
+                                          "model.safetensors.tmp." + std::to_string(gone), ".nnlab-write-test.1",
+                                          "x.nnlab-tmp.1.0123456789abcdef"};
+  for (const auto& f : users) std::ofstream(out / f) << "the user's " << f;
+
+  // A run that fails (no such data) after preparing the directory ...
+  ProcessResult r = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string(), "--set",
+                               "data.dataset=fashion-mnist", "--set", "data.path=/nonexistent"},
+                              dir.path);
+  CHECK(r.status == 1);
+  for (const auto& f : users) {
+    CAPTURE(f);
+    CHECK(slurp(out / f) == "the user's " + f);
+  }
+  // ... and one that succeeds leave them all; only nnlab's own temporary of a dead writer goes.
+  const fs::path stale = out / (".checkpoint.safetensors.nnlab-tmp." + std::to_string(gone) + ".00112233aabbccdd");
+  std::ofstream(stale) << "half a checkpoint";
+  r = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(r.err);
+  CHECK(r.status == 0);
+  for (const auto& f : users) {
+    CAPTURE(f);
+    CHECK(slurp(out / f) == "the user's " + f);
+  }
+  CHECK_FALSE(fs::exists(stale));
+}
+
+TEST_CASE("a second nnlab train into a directory in use is refused, naming the directory and the holder's pid") {
+  TempDir dir("two-writers");
+  std::ofstream(dir / "long.json") << R"({"model": {"hidden": [32, 32], "activation": "tanh"},
+    "data": {"dataset": "spirals", "samples": 2000},
+    "optimizer": {"type": "sgd", "lr": 0.05},
+    "train": {"epochs": 400, "batch_size": 16, "seed": 3, "threads": 1}})";
+  write_config(dir / "c.json");
+  const fs::path out = dir / "run";
+  Process first = start_nnlab({"train", (dir / "long.json").string(), "--out", out.string()}, dir.path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(out / "checkpoint.safetensors") && !first.exited() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE_FALSE(first.exited());
+  const ProcessResult second = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(second.err);
+  CHECK(second.status == 1);
+  CHECK(lines_of(second.err).size() == 1);
+  CHECK(contains(second.err, "output directory '" + out.string() + "' is in use by another nnlab train (pid " +
+                                 std::to_string(first.pid())));
+  // Resuming it is just as refused while it runs.
+  const ProcessResult resumed = run_nnlab({"train", "--resume", out.string()}, dir.path);
+  CHECK(resumed.status == 1);
+  CHECK(contains(resumed.err, "is in use by another nnlab train"));
+  first.kill(SIGINT);
+  const ProcessResult stopped = first.wait();
+  CHECK(stopped.status == 130);
+  // The first one has ended: its lock is gone with it, also when it is killed outright.
+  Process killed = start_nnlab({"train", (dir / "long.json").string(), "--out", out.string()}, dir.path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  killed.kill(SIGKILL);
+  killed.wait();
+  const ProcessResult after = run_nnlab({"train", (dir / "c.json").string(), "--out", out.string()}, dir.path);
+  CAPTURE(after.err);
+  CHECK(after.status == 0);
 }

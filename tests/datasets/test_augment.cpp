@@ -1,4 +1,4 @@
-// Training augmentation (Dataset::augment, core/augment.cpp: random crop with padding, horizontal
+// Training augmentation (CropFlip, datasets/augment.cpp: random crop with padding, horizontal
 // flip) against a reference written out the long way: pad explicitly, cut the window, mirror; on
 // toy image sets and on a gathered batch of a tiny CIFAR-10 directory.
 #include <doctest/doctest.h>
@@ -12,6 +12,7 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "datasets/augment.hpp"
 #include "support/cifar_files.hpp"
 #include "support/datasets.hpp"
 #include "support/temp_dir.hpp"
@@ -22,9 +23,17 @@ using namespace nnlab::test;
 
 namespace {
 
-// A data set description for augment(): C×H×W samples with the given normalisation.
-Dataset image_set(Index C, Index H, Index W, int crop_padding, bool random_flip) {
-  Dataset d;
+// A data set description and the augmentation under test.
+struct Images : Dataset {
+  int crop_padding = 0;
+  bool random_flip = false;
+  bool augments() const { return crop_flip(crop_padding, random_flip) != nullptr; }
+  void augment(MatF& batch, Rng& rng) const { CropFlip(crop_padding, random_flip).apply(batch, *this, rng); }
+};
+
+// C×H×W samples with the given normalisation.
+Images image_set(Index C, Index H, Index W, int crop_padding, bool random_flip) {
+  Images d;
   d.name = "toy/train";
   d.features = C * H * W;
   d.channels = static_cast<int>(C);
@@ -50,8 +59,8 @@ MatF distinct_batch(Index n, Index features) {
 
 // The long way round: build the (H+2p)×(W+2p) padded image, cut the H×W window at (top, left),
 // mirror it if asked.
-std::vector<float> reference(const Dataset& d, const float* x, Index top, Index left, bool flip) {
-  const Index C = d.shape[0], H = d.shape[1], W = d.shape[2], p = d.crop_padding;
+std::vector<float> reference(const Dataset& d, int crop_padding, const float* x, Index top, Index left, bool flip) {
+  const Index C = d.shape[0], H = d.shape[1], W = d.shape[2], p = crop_padding;
   const Index PH = H + 2 * p, PW = W + 2 * p;
   std::vector<float> padded(static_cast<std::size_t>(C * PH * PW));
   for (Index c = 0; c < C; ++c)
@@ -79,7 +88,7 @@ std::vector<float> row_of(const MatF& m, Index r) {
 }  // namespace
 
 TEST_CASE("augment: flip mirrors every row of every channel, about half the time, as the Rng decides") {
-  const Dataset d = image_set(3, 4, 5, 0, true);
+  const Images d = image_set(3, 4, 5, 0, true);
   const MatF original = distinct_batch(200, d.features);
   MatF batch = original;
   Rng rng(42, 7);
@@ -109,14 +118,14 @@ TEST_CASE("augment: flip mirrors every row of every channel, about half the time
 TEST_CASE("augment: crop with padding shifts the content and fills with the normalised black pixel") {
   const Index C = 3, H = 6, W = 5;
   const int p = 2;
-  const Dataset d = image_set(C, H, W, p, false);
+  const Images d = image_set(C, H, W, p, false);
   const MatF original = distinct_batch(1, d.features).replicate(500, 1);
   MatF batch = original;
   Rng rng(3, 1);
   d.augment(batch, rng);
 
   // The pad value is what gather() makes of a 0 byte in each channel: −mean/std.
-  Dataset bytes_set = image_set(C, H, W, 0, false);
+  Images bytes_set = image_set(C, H, W, 0, false);
   bytes_set.rows = 1;
   bytes_set.bytes.assign(static_cast<std::size_t>(d.features), 0);
   bytes_set.labels = {0};
@@ -162,7 +171,7 @@ TEST_CASE("augment: crop with padding shifts the content and fills with the norm
 
   // A shift by (+2, −1) spelled out: top two rows come from rows 2, 3; the last two rows and the
   // first column are padding.
-  const Dataset one = image_set(1, 4, 3, 2, false);
+  const Images one = image_set(1, 4, 3, 2, false);
   MatF img(1, 12);
   for (Index j = 0; j < 12; ++j) img(0, j) = static_cast<float>(j + 1);
   // Find a seed whose first draws are top = 4 (dy = +2), left = 1 (dx = −1).
@@ -184,7 +193,7 @@ TEST_CASE("augment: crop with padding shifts the content and fills with the norm
 TEST_CASE("augment: crop and flip together equal pad → crop → mirror done the long way") {
   for (const int p : {1, 3, 7}) {  // 7 > H and W: some windows are almost all padding
     CAPTURE(p);
-    const Dataset d = image_set(3, 5, 6, p, true);
+    const Images d = image_set(3, 5, 6, p, true);
     const MatF original = distinct_batch(300, d.features);
     MatF batch = original;
     Rng rng(11, static_cast<std::uint64_t>(p));
@@ -196,7 +205,7 @@ TEST_CASE("augment: crop and flip together equal pad → crop → mirror done th
       const auto left = static_cast<Index>(replay.below(static_cast<std::uint64_t>(2 * p + 1)));
       const bool flip = replay.uniform() < 0.5;
       flips += flip, shifted += (top != p || left != p);
-      REQUIRE(row_of(batch, r) == reference(d, original.data() + r * d.features, top, left, flip));
+      REQUIRE(row_of(batch, r) == reference(d, d.crop_padding, original.data() + r * d.features, top, left, flip));
     }
     CHECK(rng.state() == replay.state());
     CHECK(flips > 100);
@@ -205,7 +214,7 @@ TEST_CASE("augment: crop and flip together equal pad → crop → mirror done th
 }
 
 TEST_CASE("augment: deterministic for a given Rng, different for another; off means untouched") {
-  const Dataset d = image_set(3, 8, 8, 4, true);
+  const Images d = image_set(3, 8, 8, 4, true);
   const MatF original = distinct_batch(64, d.features);
   MatF a = original, b = original, c = original;
   Rng ra(5, 2), rb(5, 2), rc(6, 2);
@@ -217,7 +226,7 @@ TEST_CASE("augment: deterministic for a given Rng, different for another; off me
   CHECK(a != original);
 
   {
-    const Dataset off = image_set(3, 8, 8, 0, false);
+    const Images off = image_set(3, 8, 8, 0, false);
     CHECK_FALSE(off.augments());
     MatF x = original;
     Rng r(5, 2);
@@ -227,7 +236,7 @@ TEST_CASE("augment: deterministic for a given Rng, different for another; off me
     CHECK(r.state() == before);  // nothing drawn
   }
   // Without augmentation any shape is fine (flat features, MNIST-style 1×28×28, ...).
-  Dataset flat = image_set(3, 8, 8, 0, false);
+  Images flat = image_set(3, 8, 8, 0, false);
   flat.shape = {192};
   MatF x = original;
   Rng r(1);
@@ -238,7 +247,7 @@ TEST_CASE("augment: deterministic for a given Rng, different for another; off me
 TEST_CASE("augment: a sample shape that is not C×H×W is an error when augmentation is requested") {
   Rng rng(1);
   MatF x = distinct_batch(2, 12);
-  Dataset d = image_set(3, 2, 2, 0, true);
+  Images d = image_set(3, 2, 2, 0, true);
   d.shape = {12};
   std::string msg = data_error([&] { d.augment(x, rng); });
   CHECK(msg == "toy/train: augmentation (crop_padding = 0, random_flip = true) needs image samples of shape "
@@ -268,10 +277,11 @@ TEST_CASE("augment on real CIFAR layout: the padded border of a gathered batch i
   s.train.gather(idx, x, y);
   const MatF before = x;
   Rng rng(9, 9);
-  s.train.augment(x, rng);
+  REQUIRE(s.augment);
+  s.augment->apply(x, s.train, rng);
   Rng replay(9, 9);
   for (Index r = 0; r < x.rows(); ++r) {
     const auto top = static_cast<Index>(replay.below(9)), left = static_cast<Index>(replay.below(9));
-    REQUIRE(row_of(x, r) == reference(s.train, before.data() + r * 3072, top, left, false));
+    REQUIRE(row_of(x, r) == reference(s.train, 4, before.data() + r * 3072, top, left, false));
   }
 }

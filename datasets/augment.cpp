@@ -1,5 +1,5 @@
-// Dataset::augment — training-time image augmentation of a gathered (already normalised) batch,
-// in place, one sample per row laid out C×H×W as in `shape`:
+// CropFlip — training-time image augmentation of a gathered (already normalised) batch, in place,
+// one sample per row laid out C×H×W as in the data set's `shape`:
 //
 //   random crop   pad the image by p = crop_padding pixels on every side, then cut out an H×W
 //                 window at a random offset (top, left) ∈ {0..2p}²; i.e. shift the content by
@@ -26,9 +26,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "datasets/augment.hpp"
 
 namespace nnlab {
 
@@ -41,10 +41,25 @@ std::string shape_string(const std::vector<Index>& shape) {
 }
 }  // namespace
 
-void Dataset::augment(MatF& batch, Rng& rng) const {
-  if (!augments()) return;
-  const std::string what = "crop_padding = " + std::to_string(crop_padding) +
-                           ", random_flip = " + (random_flip ? "true" : "false");
+std::string CropFlip::describe() const {
+  return "crop_padding = " + std::to_string(crop_padding_) + ", random_flip = " + (random_flip_ ? "true" : "false");
+}
+
+std::shared_ptr<const BatchTransform> crop_flip(int crop_padding, bool random_flip) {
+  if (crop_padding <= 0 && !random_flip) return nullptr;
+  return std::make_shared<CropFlip>(crop_padding, random_flip);
+}
+
+void CropFlip::apply(MatF& batch, const Dataset& data, Rng& rng) const {
+  const int crop_padding = crop_padding_;
+  const bool random_flip = random_flip_;
+  if (crop_padding <= 0 && !random_flip) return;
+  const std::string& name = data.name;
+  const std::vector<Index>& shape = data.shape;
+  const Index features = data.features;
+  const std::vector<float>& mean = data.mean;
+  const std::vector<float>& stddev = data.stddev;
+  const std::string what = describe();
   if (shape.size() != 3)
     throw DataError(name + ": augmentation (" + what + ") needs image samples of shape {channels, height, width}, " +
                     "but the sample shape is " + shape_string(shape));
