@@ -7,7 +7,7 @@ How to run (the Debian interpreter has python3-torch 1.13 and python3-numpy):
     /usr/bin/python3 tools/torch_layers_reference.py -o FILE    # writes FILE instead
 
 The output is deterministic (fixed seeds, one thread), so a re-run on the same PyTorch gives a
-byte-identical file. tests/test_layers.cpp reads it.
+byte-identical file. tests/layers/test_*.cpp read it (through tests/support/layers_reference.hpp).
 
 batchnorm: nn.BatchNorm1d(6, eps=1e-5, momentum=0.1) on (8, 6) batches
 ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ How to run (the Debian interpreter has python3-torch 1.13 and python3-numpy):
     /usr/bin/python3 tools/torch_optim_reference.py -o FILE    # writes FILE instead
 
 The output is deterministic (Python's own Mersenne Twister for the problem, one thread), so a re-run
-on the same PyTorch and CPU gives the same file. tests/test_optim.cpp replays it.
+on the same PyTorch and CPU gives the same file. tests/optim/test_reference.cpp replays it.
 
 The problem
 -----------
@@ -45,8 +45,8 @@ gradients. "torch_float32_error" is the largest |float32 − float64| over all s
 exact rule. nnlab's float32 result and PyTorch's can each be that far from the float64 one, so the
 test's tolerance must be at least about twice this; the script prints it per case.
 
-What PyTorch 1.13 cannot serve as a reference for (tested in tests/test_optim.cpp by their definition)
--------------------------------------------------------------------------------------------------
+What PyTorch 1.13 cannot serve as a reference for (tested in tests/optim/schedules/test_schedules.cpp by their definition)
+-----------------------------------------------------------------------------------------------------------------------
 * Warmup from start_factor 0: 1.13's chainable LinearLR divides by zero at its first step
   (ZeroDivisionError); nnlab evaluates LinearLR's closed form, which is fine at 0.
 * Warmup before reduce_on_plateau: SequentialLR cannot chain ReduceLROnPlateau.

@@ -15,7 +15,7 @@ its reference in its own file and re-running this script; nothing here names an 
 the few places where PyTorch 1.13 itself deviates (below).
 
 The output is deterministic (fixed seeds, Python's own Mersenne Twister, no threads involved), so a
-re-run on the same PyTorch gives a byte-identical file. tests/test_activation_reference.cpp reads it.
+re-run on the same PyTorch gives a byte-identical file. tests/activations/test_reference.cpp reads it.
 
 What it writes
 --------------

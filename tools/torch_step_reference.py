@@ -7,7 +7,7 @@ How to run (the Debian interpreter has python3-torch 1.13 and python3-numpy):
     /usr/bin/python3 tools/torch_step_reference.py -o FILE    # writes FILE instead
 
 The output is deterministic (fixed seeds, one thread, float64 arithmetic), so a re-run on the same
-PyTorch gives a byte-identical file; it takes under a minute. tests/test_step_reference.cpp reads
+PyTorch gives a byte-identical file; it takes under a minute. tests/core/run/test_step_reference.cpp reads
 it. Like llm.c's test_gpt2.c: one batch through a whole model, loss, backward, optimizer, checked
 end to end, so every piece has to agree with PyTorch in the way training really combines them.
 
@@ -70,7 +70,7 @@ and they shift the later steps' gradients of everything downstream a little. Hen
     step (~0.5% of them; there the factor above exceeds 100) are only checked to within STEPS·lr;
   * "torch_float32_error": per state tensor, PyTorch float32's own largest |float32 − float64| over
     all of the tensor's other elements; the test uses atol = max(FINE_ATOL, AFTER_ATOL_FACTOR · that)
-    for the state after the steps, as tests/test_optim.cpp allows twice PyTorch's own float32 error.
+    for the state after the steps, as tests/optim/test_reference.cpp allows twice PyTorch's own float32 error.
     For SGD it is below 2.5e-8 (BatchNorm's running_var: 2.4e-7); for the mlp's Adam run it is 6e-6
     (first layer), 1.8e-6 (last layer), 9e-7 (first bias).
 ReLU's kink would be a worse amplifier (a sample on the other side of 0 changes a gradient by its
@@ -103,7 +103,7 @@ BATCH, FEATURES, CLASSES = 32, 784, 10
 STEPS = 5
 DATA_SEED = 20240605
 KINK_MARGIN, KINK_FACTOR = 1e-5, 10  # every ReLU input z: |z| >= max(1e-5, 10·|z_float32 − z|)
-RTOL, ATOL = 1e-5, 1e-6   # the test's float32 rule (tests/test_step_reference.cpp) for logits and losses,
+RTOL, ATOL = 1e-5, 1e-6   # the test's float32 rule (tests/core/run/test_step_reference.cpp) for logits and losses,
 FINE_ATOL = 1e-7          # with this atol for gradients and the state after the steps (small values)
 SAMPLE_ABOVE, SAMPLE_STRIDE = 20000, 9
 NOISY_SQRT_VHAT = 1e-5    # Adam: elements whose √v̂ (nonzero) falls below this are noise-dominated

@@ -640,10 +640,22 @@ std::string render(const BarChart& chart) {
   const int max_yticks = std::clamp(static_cast<int>(plot_h / 45), 3, 11);
   const std::vector<double> yticks = nice_ticks(lo, hi, max_yticks);
   const double ystep = nice_step(lo, hi, max_yticks);
-  const double left = 12 + (chart.y_label.empty() ? 0 : kLabelFont + 8) + kTickLength + kTickGap +
-                      max_label_width(yticks, ystep, kTickFont);
+  double left = 12 + (chart.y_label.empty() ? 0 : kLabelFont + 8) + kTickLength + kTickGap +
+                max_label_width(yticks, ystep, kTickFont);
   LegendLayout ll;
   if (show_legend) ll = legend_layout(legend, plot_h), right += ll.width + 4;
+  // A rotated label ends 4 px right of its tick, at x = left + group·(k + ½) + 4, and runs down to
+  // the left by 0.71·(width + glyph height). The first labels (the long ones especially) would start
+  // left of the canvas: widen the left margin until every label starts at x >= 4. The group width
+  // shrinks as the margin grows, group = (W − right − left) / ncat, so solve for left exactly.
+  if (rotate) {
+    const double n = static_cast<double>(std::max<std::size_t>(ncat, 1));
+    for (std::size_t k = 0; k < ncat; ++k) {
+      const double reach = 0.71 * (text_width(chart.categories[k], kTickFont) + kTickFont * 0.8);
+      const double f = (static_cast<double>(k) + 0.5) / n;  // the tick's fraction of the plot width
+      left = std::max(left, (reach - (W - right) * f) / (1 - f));
+    }
+  }
   const Rect plot{left, top, W - right, H - bottom};
   const Scale sy{lo, hi, plot.y1, plot.y0};
   const double group = (plot.x1 - plot.x0) / std::max<std::size_t>(ncat, 1);
