@@ -240,7 +240,7 @@ Experiment load_experiment(const std::string& path) {
     (void)parse_json(text, /*ignore_comments=*/true);
     doc = ojson::parse(text, nullptr, true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::exception& err) {  // parse_error, and out_of_range for a number too large for a double
-    throw ConfigError(path + ": not valid JSON: " + err.what());
+    throw ConfigError(path + ": not valid JSON: " + json_error_text(err));
   }
   return parse_experiment(doc, path, fs::path(path).parent_path());
 }

@@ -24,12 +24,12 @@ using namespace nnlab::test;
 namespace {
 
 // Long enough to be interrupted mid-run, short enough for CI: `samples` points per class.
-std::string config(int samples = 2000) {
+std::string config(int samples = 2000, int epochs = 400) {
   return R"({
   "model": {"hidden": [32, 32], "activation": "tanh"},
   "data": {"dataset": "spirals", "samples": )" + std::to_string(samples) + R"(},
   "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
-  "train": {"epochs": 400, "batch_size": 16, "seed": 3, "threads": 1}})";
+  "train": {"epochs": )" + std::to_string(epochs) + R"(, "batch_size": 16, "seed": 3, "threads": 1}})";
 }
 
 // Start `nnlab args`, wait until `file` exists, send `sig`, and return the outcome.
@@ -203,7 +203,7 @@ TEST_CASE("a signal sent twice at once (coreutils timeout signals the process an
 TEST_CASE("nnlab train under coreutils timeout ends with its message and a checkpoint to resume") {
   REQUIRE_FALSE(find_on_path("timeout").empty());  // coreutils
   TempDir dir("timeout");
-  std::ofstream(dir / "c.json") << config();
+  std::ofstream(dir / "c.json") << config(2000, 100000);  // minutes of work: the timeout always comes first
   for (int attempt = 0; attempt < 3; ++attempt) {
     CAPTURE(attempt);
     const fs::path run = dir / ("run" + std::to_string(attempt));

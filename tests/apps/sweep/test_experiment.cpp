@@ -149,6 +149,7 @@ TEST_CASE("an experiment nested deeper than the JSON depth limit is refused with
   const std::string msg = error_of(dir.path, R"({"base": "base.json", "sweep": {"model.hidden": )" + deep + "}}");
   CHECK(msg.find("exp.json: not valid JSON") != std::string::npos);
   CHECK(msg.find("nested more than 64 levels deep") != std::string::npos);
+  CHECK(msg.find("[json.exception.") == std::string::npos);  // the library's tag is not for users
   // Up to the limit it is just JSON (and then a value the config rejects, named).
   const std::string shallow = std::string(30, '[') + "1" + std::string(30, ']');
   const std::string ok_json = error_of(dir.path, R"({"base": "base.json", "sweep": {"model.hidden": )" + shallow + "}}");
