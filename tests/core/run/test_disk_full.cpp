@@ -17,6 +17,7 @@
 #include "core/run/run.hpp"
 #include "core/run/spec.hpp"
 #include "support/files.hpp"
+#include "support/metrics_text.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
 #include "support/tmpfs.hpp"
@@ -50,16 +51,6 @@ std::size_t jsonl_rows(const fs::path& dir) {
   return fs::exists(dir / "metrics.jsonl") ? lines_of(slurp(dir / "metrics.jsonl")).size() : 0;
 }
 
-// The jsonl without its wall-time field.
-std::string jsonl_without_time(const std::string& text) {
-  std::string out;
-  for (const auto& line : lines_of(text)) {
-    json j = json::parse(line);
-    j.erase("seconds");
-    out += j.dump() + "\n";
-  }
-  return out;
-}
 
 void run_out_of_space(const json& train_extra, const std::vector<std::string>& must_fail) {
   TempDir ref_dir("disk-full-ref");

@@ -19,6 +19,7 @@
 #include "core/run/spec.hpp"
 #include "support/configs.hpp"
 #include "support/files.hpp"
+#include "support/metrics_text.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
 
@@ -34,15 +35,6 @@ struct RunFiles {
   std::string model, best, csv, jsonl;
 };
 
-std::string jsonl_without_time(const std::string& text) {
-  std::string out;
-  for (const auto& line : lines_of(text)) {
-    json j = json::parse(line);
-    j.erase("seconds");
-    out += j.dump() + "\n";
-  }
-  return out;
-}
 
 RunFiles outputs_of(const fs::path& d) {
   return {read_file(d / "model.safetensors"), read_file(d / "best.safetensors"),
