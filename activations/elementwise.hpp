@@ -50,6 +50,7 @@ class Elementwise : public Layer<T> {
 
   explicit Elementwise(const BuildContext& c) : n_(c.in_features()) { this->set_shapes(c.input, c.input); }
 
+  double flops() const override { return static_cast<double>(n_); }  // one per value
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape(this->type(), x.rows(), x.cols(), n_);

@@ -77,6 +77,11 @@ class Layer {
   // checker skips inputs within 1e-3 of these; the PyTorch comparison fixes the convention there.
   virtual std::vector<double> kinks() const { return {}; }
 
+  // Floating-point operations of one sample's forward pass (a multiply-add counts 2): what the model
+  // summary and `nnlab bench` report per layer. Layers whose cost is negligible beside a matrix
+  // product may leave it 0; element-wise activations count one per output value.
+  virtual double flops() const { return 0; }
+
   // Whether backward must compute dL/dx. Model turns it off for its first layer while training
   // (nobody needs the gradient with respect to the data), which saves Dense its largest matrix
   // multiply. When off, backward still sets the parameter gradients and may return a stale dx.

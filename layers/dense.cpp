@@ -71,6 +71,8 @@ class Dense final : public Layer<T> {
     return dx_;
   }
 
+  double flops() const override { return flops(1); }
+
   std::vector<Param<T>> parameters() override {
     std::vector<Param<T>> p{{"weight", &w_, &dw_, {out_, in_}, true}};
     if (has_bias_) p.push_back({"bias", &b_, &db_, {out_}, true});
