@@ -239,3 +239,14 @@ TEST_CASE("dropout2d config and shape errors") {
   d->forward(MatF::Ones(2, 18), true);
   CHECK_THROWS_AS(d->backward(MatF::Ones(3, 18)), ShapeError);
 }
+
+TEST_CASE("dropout2d float32: extreme finite and tiny inputs stay finite (kept channels are x·s exactly)") {
+  auto d = make_layer<float>("dropout2d", Shape{4, 2, 2}, {{"p", 0.5}}, 5);
+  MatF x = random_batch<float>(6, 16, 2, 0.5, 2.0);
+  x.topRows(3) *= 1e30f;
+  x.bottomRows(3) *= 1e-38f;
+  const MatF y = d->forward(x, true);
+  CHECK(y.allFinite());
+  check_channels(x, y, 4, 2.0f);
+  CHECK(d->backward(MatF::Constant(6, 16, 1e30f)).allFinite());
+}
