@@ -16,6 +16,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/memory.hpp"
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
 
@@ -43,6 +44,10 @@ class AdaptiveAvgPool2d final : public Layer<T> {
     C_ = c.input[0], H_ = c.input[1], W_ = c.input[2];
     if (C_ <= 0 || H_ <= 0 || W_ <= 0)
       throw ShapeError("adaptive_avg_pool2d needs a non-empty input, got " + c.input.str());
+    // output_size is unbounded (as in PyTorch; out > H repeats rows): refuse one that cannot fit before
+    // anything is allocated (the output and its gradient, per sample).
+    check_elements({C_, out_, out_}, 2.0 * sizeof(T),
+                   "adaptive_avg_pool2d(output_size " + std::to_string(out_) + ") on " + c.input.str());
     rows_ = windows(H_, out_);
     cols_ = windows(W_, out_);
     this->set_shapes(c.input, Shape{C_, out_, out_});

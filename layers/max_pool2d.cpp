@@ -62,6 +62,8 @@ class MaxPool2d final : public Layer<T> {
       throw ShapeError("max_pool2d: kernel " + std::to_string(k_) + " (dilation " + std::to_string(d_) +
                        ") does not fit the padded input " + std::to_string(H_ + 2 * p_) + "x" +
                        std::to_string(W_ + 2 * p_) + " (input " + c.input.str() + ", padding " + std::to_string(p_) + ")");
+    if (c.input.numel() > std::numeric_limits<std::int32_t>::max())
+      throw ShapeError("max_pool2d: input " + c.input.str() + " has more values per sample than its int32 argmax can index");
     Ho_ = pooled_size(H_, k_, s_, p_, d_, ceil_);
     Wo_ = pooled_size(W_, k_, s_, p_, d_, ceil_);
     this->set_shapes(c.input, Shape{C_, Ho_, Wo_});

@@ -118,6 +118,9 @@ TEST_CASE("adaptive_avg_pool2d errors and float32 extremes") {
   CHECK_THROWS_WITH_AS(make_layer<float>("adaptive_avg_pool2d", Shape{64}, json::object()),
                        doctest::Contains("needs an image input [channels, height, width], got [64]"), ShapeError);
   CHECK_THROWS_AS(make_layer<float>("adaptive_avg_pool2d", Shape{1, 4, 4}, {{"output_size", 0}}), ConfigError);
+  // An output that cannot fit is refused before anything is allocated (not std::bad_alloc).
+  CHECK_THROWS_WITH_AS(make_layer<float>("adaptive_avg_pool2d", Shape{64, 4, 4}, {{"output_size", 2000000000}}),
+                       doctest::Contains("adaptive_avg_pool2d(output_size 2000000000) on [64, 4, 4]"), Error);
   auto l = make_layer<float>("adaptive_avg_pool2d", Shape{2, 4, 4}, {{"output_size", 1}});
   CHECK_THROWS_AS(l->forward(MatF::Ones(2, 31), true), ShapeError);
   MatF x = random_batch<float>(3, 32, 9);
