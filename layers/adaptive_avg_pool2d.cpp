@@ -14,6 +14,7 @@
 // Window bounds depend only on the shapes and are computed when the layer is built; threads split
 // the batch rows.
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/memory.hpp"
@@ -56,7 +57,8 @@ class AdaptiveAvgPool2d final : public Layer<T> {
   std::string type() const override { return "adaptive_avg_pool2d"; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
-    check_input_shape("adaptive_avg_pool2d", x.rows(), x.cols(), this->in_features());
+    static const std::string where = "adaptive_avg_pool2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
     const Index N = x.rows();
     y_.resize(N, this->out_features());
     parallel_for_blocks(N, static_cast<double>(N) * flops(), [&](Index begin, Index end) {
@@ -77,7 +79,8 @@ class AdaptiveAvgPool2d final : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape("adaptive_avg_pool2d backward", dy.rows(), dy.cols(), this->out_features());
+    static const std::string where = "adaptive_avg_pool2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->out_features());
     if (dy.rows() != y_.rows())
       throw ShapeError("adaptive_avg_pool2d backward: gradient has " + std::to_string(dy.rows()) +
                        " rows, the last forward had " + std::to_string(y_.rows()));

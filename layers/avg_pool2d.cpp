@@ -19,6 +19,7 @@
 // input element and D ≥ 1. The clipped window bounds and divisors depend only on the shapes: they
 // are computed once when the layer is built. Threads split the batch rows.
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -79,7 +80,8 @@ class AvgPool2d final : public Layer<T> {
   std::string type() const override { return "avg_pool2d"; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
-    check_input_shape("avg_pool2d", x.rows(), x.cols(), this->in_features());
+    static const std::string where = "avg_pool2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
     const Index N = x.rows();
     y_.resize(N, this->out_features());
     parallel_for_blocks(N, static_cast<double>(N) * flops(), [&](Index begin, Index end) {
@@ -101,7 +103,8 @@ class AvgPool2d final : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape("avg_pool2d backward", dy.rows(), dy.cols(), this->out_features());
+    static const std::string where = "avg_pool2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->out_features());
     if (dy.rows() != y_.rows())
       throw ShapeError("avg_pool2d backward: gradient has " + std::to_string(dy.rows()) + " rows, the last forward had " +
                        std::to_string(y_.rows()));

@@ -31,6 +31,7 @@
 // (init 1), "num_batches_tracked" {} (PyTorch's state_dict names and shapes). affine = false drops
 // γ and β (y = x̂). A feature-vector input is refused: nn.BatchNorm1d is nnlab's `batchnorm`.
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -67,7 +68,8 @@ class BatchNorm2d final : public Layer<T> {
   std::string type() const override { return "batch_norm2d"; }
 
   const Mat<T>& forward(const Mat<T>& x, bool training) override {
-    check_input_shape("batch_norm2d", x.rows(), x.cols(), this->in_features());
+    static const std::string where = "batch_norm2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
     const Index N = x.rows();
     const Acc M = static_cast<Acc>(N * HW_);
     trained_ = training;
@@ -109,7 +111,8 @@ class BatchNorm2d final : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape("batch_norm2d backward", dy.rows(), dy.cols(), this->in_features());
+    static const std::string where = "batch_norm2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->in_features());
     if (dy.rows() != xhat_.rows())
       throw ShapeError("batch_norm2d backward: gradient has " + std::to_string(dy.rows()) +
                        " rows, the last forward had " + std::to_string(xhat_.rows()));

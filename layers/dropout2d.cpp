@@ -17,6 +17,7 @@
 // rng_state()/set_rng_state() expose the 4 xoshiro words for checkpoints (as layers/dropout.cpp).
 // The draws are sequential (N·C of them, cheap); applying the mask splits the batch rows over threads.
 #include <cmath>
+#include <string>
 
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
@@ -46,7 +47,8 @@ class Dropout2d final : public Layer<T> {
   std::string type() const override { return "dropout2d"; }
 
   const Mat<T>& forward(const Mat<T>& x, bool training) override {
-    check_input_shape("dropout2d", x.rows(), x.cols(), this->in_features());
+    static const std::string where = "dropout2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
     masked_ = training && p_ > 0.0;
     if (!masked_) {
       y_ = x;
@@ -62,7 +64,8 @@ class Dropout2d final : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape("dropout2d backward", dy.rows(), dy.cols(), this->in_features());
+    static const std::string where = "dropout2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->in_features());
     if (!masked_) {
       dx_ = dy;
       return dx_;

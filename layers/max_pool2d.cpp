@@ -24,6 +24,7 @@
 // rows; each row's scatter runs in a fixed order, so results do not depend on the thread count.
 // PyTorch requires p ≤ k/2 (a window then always holds at least one input element); so does nnlab.
 #include <cmath>
+#include <string>
 #include <limits>
 
 #include "core/parallel.hpp"
@@ -72,7 +73,8 @@ class MaxPool2d final : public Layer<T> {
   std::string type() const override { return "max_pool2d"; }
 
   const Mat<T>& forward(const Mat<T>& x, bool) override {
-    check_input_shape("max_pool2d", x.rows(), x.cols(), this->in_features());
+    static const std::string where = "max_pool2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
     const Index N = x.rows();
     y_.resize(N, this->out_features());
     argmax_.resize(N, this->out_features());
@@ -83,7 +85,8 @@ class MaxPool2d final : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape("max_pool2d backward", dy.rows(), dy.cols(), this->out_features());
+    static const std::string where = "max_pool2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->out_features());
     if (dy.rows() != argmax_.rows())
       throw ShapeError("max_pool2d backward: gradient has " + std::to_string(dy.rows()) + " rows, the last forward had " +
                        std::to_string(argmax_.rows()));
