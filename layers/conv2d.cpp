@@ -36,7 +36,6 @@
 //
 // Init ("pytorch", PyTorch's default): W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = C/g·K·K.
 #include <algorithm>
-#include <cstring>
 
 #include "core/init.hpp"
 #include "core/memory.hpp"
@@ -217,16 +216,19 @@ class Conv2d final : public Layer<T> {
           const Index off = v * d_ - p_;
           for (Index i = 0; i < ho_; ++i, out += wo_) {
             const Index row = i * s_ - p_ + u * d_;
+            // Rows are short (a few dozen values): plain loops, which the compiler vectorises,
+            // beat a memcpy/memset call per row.
             if (row < 0 || row >= h_) {
-              std::fill(out, out + wo_, T(0));
+              for (Index j = 0; j < wo_; ++j) out[j] = T(0);
               continue;
             }
             const T* in = x + (c * h_ + row) * w_;  // the input row; output j reads in[j·s + off]
-            std::fill(out, out + lo, T(0));
-            if (s_ == 1) std::memcpy(out + lo, in + lo + off, static_cast<std::size_t>(hi - lo) * sizeof(T));
+            for (Index j = 0; j < lo; ++j) out[j] = T(0);
+            if (s_ == 1)
+              for (Index j = lo; j < hi; ++j) out[j] = in[j + off];
             else
               for (Index j = lo; j < hi; ++j) out[j] = in[j * s_ + off];
-            std::fill(out + hi, out + wo_, T(0));
+            for (Index j = hi; j < wo_; ++j) out[j] = T(0);
           }
         }
   }

@@ -164,6 +164,45 @@ TEST_CASE("max_pool2d NaN wins (the last NaN of a window takes the gradient) and
   CHECK((dxi.array() == (Eigen::Array<double, 1, 9>() << 4, 2, 2, 2, 1, 1, 2, 1, 1).finished()).all());
 }
 
+TEST_CASE_TEMPLATE("max_pool2d 2x2 stride 2 (the unrolled path) follows the scan rules: ties, NaN, -inf, odd sizes", T, float, double) {
+  // Values from a small set so that ties are everywhere, with NaNs and -inf sprinkled in; each output
+  // is compared with a brute-force scan (first maximum in row-major order, a NaN replaces anything).
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  for (auto [H, W] : {std::pair<Index, Index>{4, 6}, {5, 7}, {2, 2}, {9, 4}}) {
+    const Index C = 3, N = 4, Ho = H / 2, Wo = W / 2;
+    auto l = make_layer<T>("max_pool2d", Shape{C, H, W}, {{"kernel_size", 2}});
+    REQUIRE(l->output_shape() == Shape{C, Ho, Wo});
+    Rng rng(5, Rng::stream_id("ties"));
+    Mat<T> x(N, C * H * W);
+    for (Index i = 0; i < x.size(); ++i) {
+      const double u = rng.uniform();
+      x.data()[i] = u < 0.05 ? nan : u < 0.1 ? -inf : static_cast<T>(std::floor(u * 4));
+    }
+    const Mat<T> y = l->forward(x, true);
+    Mat<T> dy(N, l->out_features());
+    for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = static_cast<T>(i + 1);  // distinct: shows where each went
+    const Mat<T> dx = l->backward(dy);
+    Mat<T> expect_dx = Mat<T>::Zero(N, x.cols());
+    for (Index n = 0; n < N; ++n)
+      for (Index c = 0; c < C; ++c)
+        for (Index i = 0; i < Ho; ++i)
+          for (Index j = 0; j < Wo; ++j) {
+            Index best = (c * H + 2 * i) * W + 2 * j;
+            T m = x(n, best);
+            for (Index a = 0; a < 2; ++a)
+              for (Index b = 0; b < 2; ++b) {
+                const Index at = (c * H + 2 * i + a) * W + 2 * j + b;
+                if (x(n, at) > m || std::isnan(x(n, at))) m = x(n, at), best = at;
+              }
+            const Index o = (c * Ho + i) * Wo + j;
+            if (std::isnan(m)) CHECK(std::isnan(y(n, o)));
+            else CHECK(y(n, o) == m);
+            expect_dx(n, best) += dy(n, o);
+          }
+    CHECK(dx == expect_dx);
+  }
+}
+
 namespace {
 
 template <typename T>
