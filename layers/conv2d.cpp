@@ -246,7 +246,10 @@ class Conv2d final : public Layer<T> {
             const Index row = i * s_ - p_ + u * d_;
             if (row < 0 || row >= h_) continue;
             T* out = dx + (c * h_ + row) * w_;
-            for (Index j = lo; j < hi; ++j) out[j * s_ + off] += in[j];
+            if (s_ == 1)  // contiguous: vectorised
+              for (Index j = lo; j < hi; ++j) out[j + off] += in[j];
+            else
+              for (Index j = lo; j < hi; ++j) out[j * s_ + off] += in[j];
           }
         }
   }

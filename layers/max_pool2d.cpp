@@ -101,6 +101,22 @@ class MaxPool2d final : public Layer<T> {
         T* dx = dx_.row(n).data();
         const T* g = dy.row(n).data();
         const std::int32_t* am = argmax_.row(n).data();
+        if (pairs_ && 2 * Ho_ == H_ && 2 * Wo_ == W_) {
+          // Disjoint 2×2 windows tiling the input: every input value belongs to one window, so each
+          // window writes its four values (the gradient at its argmax, 0 elsewhere) and nothing
+          // needs clearing first.
+          for (Index c = 0, o = 0; c < C_; ++c)
+            for (Index i = 0; i < Ho_; ++i)
+              for (Index j = 0; j < Wo_; ++j, ++o) {
+                const auto top = static_cast<std::int32_t>(c * H_ * W_ + 2 * i * W_ + 2 * j);
+                const auto below = top + static_cast<std::int32_t>(W_);
+                dx[top] = am[o] == top ? g[o] : T(0);
+                dx[top + 1] = am[o] == top + 1 ? g[o] : T(0);
+                dx[below] = am[o] == below ? g[o] : T(0);
+                dx[below + 1] = am[o] == below + 1 ? g[o] : T(0);
+              }
+          continue;
+        }
         std::fill(dx, dx + this->in_features(), T(0));
         for (Index o = 0; o < outs; ++o) dx[am[o]] += g[o];
       }

@@ -1,4 +1,4 @@
-// The CNN layers (pooling, batch_norm2d, dropout2d) allocate nothing per batch after the first: their
+// The CNN layers (conv2d, pooling, batch_norm2d, dropout2d) allocate nothing per batch after the first: their
 // buffers are sized once and resized to the same size. Requires the resource allocation-counting
 // (tests/CMakeLists.txt: support/allocations.cpp counts malloc): reported as skipped in sanitizer
 // builds, whose allocator replaces malloc.
@@ -16,9 +16,13 @@ using namespace nnlab;
 using namespace nnlab::test;
 using json = nlohmann::json;
 
-TEST_CASE("pooling, batch_norm2d and dropout2d allocate nothing per batch after the first") {
+TEST_CASE("conv2d, pooling, batch_norm2d and dropout2d allocate nothing per batch after the first") {
   const Shape in{8, 12, 12};
-  for (const char* spec : {R"({"type": "max_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1})",
+  for (const char* spec : {R"({"type": "conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1})",
+                           R"({"type": "conv2d", "out_channels": 8, "kernel_size": 3, "stride": 2, "groups": 8})",
+                           R"({"type": "conv2d", "out_channels": 4, "kernel_size": 1})",
+                           R"({"type": "max_pool2d", "kernel_size": 2})",
+                           R"({"type": "max_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1})",
                            R"({"type": "avg_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": true})",
                            R"({"type": "adaptive_avg_pool2d", "output_size": 5})", R"({"type": "batch_norm2d"})",
                            R"({"type": "dropout2d", "p": 0.3})"}) {
