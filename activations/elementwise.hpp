@@ -63,7 +63,7 @@ class Elementwise : public Layer<T> {
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
-    check_input_shape(this->type() + " backward", dy.rows(), dy.cols(), n_);
+    check_input_shape(this->type(), dy.rows(), dy.cols(), n_, " backward");
     dx_.resize(dy.rows(), dy.cols());
     const T* x = x_->data();
     const T* y = y_.data();

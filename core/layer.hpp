@@ -100,7 +100,15 @@ class Layer {
 template <typename T>
 using LayerPtr = std::unique_ptr<Layer<T>>;
 
-// Throws ShapeError unless x has `features` columns.
-void check_input_shape(const std::string& layer, Index rows, Index cols, Index features);
+// Throws ShapeError unless x has `features` columns. The check is inline and builds no string
+// unless it fails, so layers call it on every batch without allocating: `layer` names the layer in
+// the message ("dropout backward"), and `suffix` is appended to it (" backward" after a type()).
+[[noreturn]] void throw_input_shape(const std::string& layer, Index rows, Index cols, Index features);
+inline void check_input_shape(const char* layer, Index rows, Index cols, Index features) {
+  if (cols != features) throw_input_shape(layer, rows, cols, features);
+}
+inline void check_input_shape(const std::string& layer, Index rows, Index cols, Index features, const char* suffix = "") {
+  if (cols != features) throw_input_shape(layer + suffix, rows, cols, features);
+}
 
 }  // namespace nnlab

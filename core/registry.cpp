@@ -4,10 +4,9 @@
 
 namespace nnlab {
 
-void check_input_shape(const std::string& layer, Index rows, Index cols, Index features) {
-  if (cols != features)
-    throw ShapeError(layer + ": expected input with " + std::to_string(features) + " features, got " +
-                     std::to_string(rows) + "x" + std::to_string(cols));
+void throw_input_shape(const std::string& layer, Index rows, Index cols, Index features) {
+  throw ShapeError(layer + ": expected input with " + std::to_string(features) + " features, got " +
+                   std::to_string(rows) + "x" + std::to_string(cols));
 }
 
 LayerSpec resolve_layer(const nlohmann::json& spec, const std::string& path) {

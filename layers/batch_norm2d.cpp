@@ -181,7 +181,7 @@ class BatchNorm2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(BatchNorm2d, {.name = "batch_norm2d",
                                    .kind = LayerKind::layer,
                                    .summary = "Batch normalisation per channel over batch, height and width, with learnable scale/shift " "and running statistics (PyTorch nn.BatchNorm2d)",
-                                   .params = {integer("num_features", 0, "input channels; 0 = inferred from the previous layer", 0),
+                                   .params = {input_channels("num_features", "input channels; 0 = inferred from the previous layer"),
                                               number("eps", 1e-5, "added to the variance before the square root (> 0)"),
                                               number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),
                                               boolean("affine", true, "learnable per-channel scale (weight) and shift (bias)")}});
