@@ -88,3 +88,14 @@ TEST_CASE("to_torch.py rebuilds a trained MLP in PyTorch with the same logits; d
   CHECK(r.status == 2);
   CHECK(r.err.find("no config.json") != std::string::npos);
 }
+
+TEST_CASE("to_torch.py without PyTorch says what is missing and exits 2") {
+  TempDir dir("to-torch");
+  // The interpreter with `import torch` made to fail (a None entry in sys.modules), then the script.
+  const std::string code = "import runpy, sys; sys.modules['torch'] = None; sys.argv = ['to_torch.py', 'run']; "
+                           "runpy.run_path('" + kScript.string() + "', run_name='__main__')";
+  const auto r = run_program({resource_location("torch").string(), "-c", code}, dir.path);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("to_torch: error: PyTorch and numpy are needed") != std::string::npos);
+  CHECK(r.err.find("python3-torch") != std::string::npos);
+}
