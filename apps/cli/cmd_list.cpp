@@ -1,6 +1,7 @@
 // nnlab list: everything a config can name, straight from the registries.
 //
 //   nnlab list [activations|layers|optimizers|schedules|datasets] [--json [--width N]]
+//   nnlab list --model CONFIG [--set key=value ...]
 //
 // Each entry prints its one-line summary, then one row per declared parameter: name, default,
 // type with allowed range or choices, and help. Columns are aligned within a section. Because the
@@ -12,6 +13,11 @@
 // reference with its variants). Each reference variant is also built (float64, for a feature
 // vector of --width values, default 8) to report what the layer holds: its resolved parameters,
 // its learnable tensors (name, shape, initial values) and its kinks.
+//
+// --model CONFIG prints the model summary of the config instead (core/run/summary.hpp): the model
+// `nnlab train CONFIG` would build, layer by layer, without training it. The model is bound to the
+// data set's sample shape and class count, which come from loading the data set (a format knows
+// them only from its files), then built by make_training exactly as training builds it.
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -22,8 +28,13 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/optimizer.hpp"
+#include "core/parallel.hpp"
 #include "core/schedule.hpp"
 #include "core/registry.hpp"
+#include "core/run/data.hpp"
+#include "core/run/setup.hpp"
+#include "core/run/spec.hpp"
+#include "core/run/summary.hpp"
 
 namespace nnlab::app {
 namespace {
@@ -191,18 +202,43 @@ void run(const std::string& section, bool json, Index width) {
   if (wanted("datasets")) print_section("Datasets", datasets);
 }
 
+void run_model(const std::string& config, const std::vector<std::string>& overrides) {
+  require_utf8("--model", config);
+  const RunSpec spec = load_config(config, overrides);
+  set_threads(spec.train.threads);
+  const RunData data = load_run_data(spec.data, spec.train.seed);
+  TrainingSetup s = make_training(spec, data.train);
+  std::printf("model of %s for %s (samples %s, %d classes)\n", config.c_str(), spec.data.dataset().c_str(),
+              data.train.sample_shape().str().c_str(), data.train.classes);
+  std::printf("%s", model_summary(s.model, s.model_spec.layers).c_str());
+}
+
 void setup(CLI::App& sub) {
   struct Args {
     std::string section;
     bool json = false;
     Index width = 8;
+    std::string model;
+    std::vector<std::string> overrides;
   };
   auto a = std::make_shared<Args>();
   sub.add_option("section", a->section, "activations, layers, optimizers, schedules or datasets (default: all)");
   sub.add_flag("--json", a->json, "print one JSON document (for tools) instead of the tables");
   sub.add_option("--width", a->width, "--json: build each reference variant for a feature vector of this width")
       ->check(CLI::Range(1, 4096));
-  sub.callback([a] { run(a->section, a->json, a->width); });
+  sub.add_option("--model", a->model,
+                 "print the model summary of this run config (each layer's output shape, parameters, MFLOP) "
+                 "instead of the registries");
+  sub.add_option("--set", a->overrides, "--model: override a config value, e.g. --set model.hidden=[64] (repeatable)");
+  sub.callback([a] {
+    if (a->model.empty()) {
+      if (!a->overrides.empty()) throw ConfigError("list: --set applies to --model CONFIG; give --model CONFIG too");
+      return run(a->section, a->json, a->width);
+    }
+    if (!a->section.empty() || a->json)
+      throw ConfigError("list: --model CONFIG prints the model's table; it takes no section and no --json");
+    run_model(a->model, a->overrides);
+  });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// nnlab predict DIR IMAGES [--top K] [--weights FILE]
+// nnlab predict DIR IMAGES [--top K] [--weights FILE] [--logits]
 // Top-K classes with probabilities for every image of an IDX file (MNIST format, raw or .gz) or a
-// CIFAR binary batch file, using the normalisation stored with the weights.
+// CIFAR binary batch file, using the normalisation stored with the weights. --logits prints the
+// model's raw outputs instead, all of them, to 9 significant digits (what tools/to_torch.py compares).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,7 @@ struct PredictArgs {
   std::string dir, images, weights = "model.safetensors", format = "auto";
   int top = 3;
   int threads = 0;
+  bool logits = false;
 };
 
 // The image file format: given, or that of the data the model was trained on. Never guessed from
@@ -94,7 +96,12 @@ void run_predict(const PredictArgs& a) {
     std::iota(idx.begin(), idx.end(), start);
     d.gather(idx, x, unused);
     const MatF& logits = run.model.forward(x, false);
-    for (Index r = 0; r < n; ++r) {
+    for (Index r = 0; r < n && a.logits; ++r) {
+      std::printf("%ld:", static_cast<long>(start + r));
+      for (Index c = 0; c < logits.cols(); ++c) std::printf(" %.9g", static_cast<double>(logits(r, c)));
+      std::printf("\n");
+    }
+    for (Index r = 0; r < n && !a.logits; ++r) {
       // softmax of the row, max subtracted
       Eigen::ArrayXf p = (logits.row(r).array() - logits.row(r).maxCoeff()).exp().transpose();
       p /= p.sum();
@@ -122,6 +129,7 @@ void setup(CLI::App& sub) {
       ->check(CLI::IsMember({"auto", "idx", "cifar10", "cifar100"}));
   sub.add_option("--weights", a->weights, "weights file in DIR (model.safetensors, best.safetensors) or a path");
   sub.add_option("--threads", a->threads, "CPU threads (0: all cores)");
+  sub.add_flag("--logits", a->logits, "print every raw output (logit) of each image, to 9 significant digits");
   sub.callback([a] { run_predict(*a); });
 }
 

@@ -17,6 +17,7 @@
 #include "core/run/diagnostics.hpp"
 #include "core/run/run.hpp"
 #include "core/run/spec.hpp"
+#include "core/run/summary.hpp"
 
 namespace nnlab::app {
 namespace {
@@ -131,6 +132,11 @@ void run_train(const TrainArgs& a) {
     spdlog::info("data: {} train, {} validation, {} test samples, {} features, {} classes", data.train.rows,
                  data.validation.rows, data.test.rows, data.train.features, data.train.classes);
     spdlog::info("model: {} ({} parameters)", model.summary(), model.parameter_count());
+    // The table of layers, with the config key of each (the spec bound to this data, as built).
+    const ModelSpec bound = spec.model.bind(data.train.sample_shape(), data.train.classes, spec.data.dataset());
+    const std::string table = model_summary(model, bound.layers);
+    for (std::size_t begin = 0, end; (end = table.find('\n', begin)) != std::string::npos; begin = end + 1)
+      spdlog::info("{}", table.substr(begin, end - begin));
     spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", spec.optimizer.to_json().dump(), train.epochs,
                  train.batch_size, train.seed, set_threads(train.threads));
     spdlog::info("writing to {}", dir);

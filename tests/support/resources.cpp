@@ -74,6 +74,21 @@ std::string program_missing(const char* variable, const std::vector<std::string>
 
 const fs::path kSourceData = fs::path(NNLAB_SOURCE_DIR) / "data";
 
+// A Python 3 that imports torch and numpy: NNLAB_TEST_TORCH if set, else the first of python3 on
+// PATH and /usr/bin/python3 (Debian's python3-torch) that does; empty if none.
+fs::path torch_python() {
+  const Override o = override_of("NNLAB_TEST_TORCH");
+  std::vector<fs::path> candidates;
+  if (o.set) candidates.push_back(o.value.find('/') == std::string::npos && !o.value.empty() ? find_on_path(o.value) : fs::path(o.value));
+  else candidates = {find_on_path("python3"), "/usr/bin/python3"};
+  for (const fs::path& p : candidates) {
+    if (!executable(p)) continue;
+    TempDir scratch("torch-probe");
+    if (run_program({p.string(), "-c", "import torch, numpy"}, scratch.path).status == 0) return p;
+  }
+  return {};
+}
+
 }  // namespace
 
 fs::path find_on_path(const std::string& name) {
@@ -96,6 +111,7 @@ fs::path resource_location(const std::string& r) {
   if (r == "cifar100") return data_location("NNLAB_TEST_CIFAR100", kSourceData / "cifar-100-binary");
   if (r == "python3") return program_location("NNLAB_TEST_PYTHON", {"python3"});
   if (r == "chromium") return program_location("NNLAB_TEST_CHROMIUM", {"chromium", "chromium-browser", "google-chrome"});
+  if (r == "torch") return torch_python();
   if (r == "allocation-counting") return {};
   if (r == "tmpfs") return {};
   throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
@@ -119,6 +135,13 @@ std::string resource_missing(const std::string& r) {
       return "Python 3 at " + resource_location(r).string() + " does not run (python3 -c pass: status " +
              std::to_string(probe.status) + ")";
     return "";
+  }
+  if (r == "torch") {
+    if (!torch_python().empty()) return "";
+    if (const Override o = override_of("NNLAB_TEST_TORCH"); o.set)
+      return "PyTorch not found: NNLAB_TEST_TORCH=" + o.value + " is not a Python that imports torch and numpy";
+    return "PyTorch not found: neither python3 on PATH nor /usr/bin/python3 imports torch and numpy (install "
+           "python3-torch and python3-numpy, or set NNLAB_TEST_TORCH)";
   }
   if (r == "chromium")
     return program_missing("NNLAB_TEST_CHROMIUM", {"chromium", "chromium-browser", "google-chrome"}, "Chromium");

@@ -10,6 +10,9 @@
 //                        data/cifar-10-batches-bin, data/cifar-100-binary
 //                                                         NNLAB_TEST_CIFAR10, NNLAB_TEST_CIFAR100
 //   python3              a Python 3 interpreter           NNLAB_TEST_PYTHON (program; default: PATH)
+//   torch                a Python 3 with PyTorch and numpy NNLAB_TEST_TORCH (program; default: the
+//                        (Debian python3-torch)           first of python3 on PATH and /usr/bin/python3
+//                                                         that imports both)
 //   chromium             a Chromium / Chrome browser      NNLAB_TEST_CHROMIUM (program; default:
 //                                                         chromium, chromium-browser or google-chrome)
 //   allocation-counting  glibc's malloc, which support/allocations.cpp interposes (not available in
