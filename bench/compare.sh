@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# nnlab vs PyTorch on the Fashion-MNIST MLP, in one run, alternating, per activation.
+# nnlab vs PyTorch on the Fashion-MNIST MLP or CNN, in one run, alternating, per activation.
 #
-#   bench/compare.sh [--activations relu,tanh,...] [--rounds N] [--threads N] [--out DIR]
+#   bench/compare.sh [--config configs/fashion_mlp.json] [--activations relu,tanh,...] [--rounds N]
+#                    [--threads N] [--out DIR]
+#
+# A convolutional config (configs/fashion_cnn.json: it names conv2d layers or the cnn/resnet
+# shorthand) is compared with bench/torch_cnn.py, the same network in PyTorch timed under its three
+# CPU settings (oneDNN NCHW, channels_last, mkldnn off); the target ratio is then 0.8 and the GEMM
+# floor is nnlab's own (Eigen, Dense and Conv2d products, from `nnlab bench`). The rest of this
+# header describes the MLP comparison.
 #
 # For each round and activation it runs `nnlab bench` (configs/fashion_mlp.json with that
 # activation) and then bench/torch_mlp.py under every OpenBLAS kernel setting: the environment as
@@ -62,6 +69,20 @@ run_setting() {  # run_setting "label=value" command... : with OPENBLAS_CORETYPE
 }
 
 IFS=, read -ra acts <<< "$activations"
+if grep -qE '"(conv2d|cnn|resnet)"' "$config"; then
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads: $config vs bench/torch_cnn.py"
+  for ((round = 1; round <= rounds; round++)); do
+    echo "round $round/$rounds"
+    for a in "${acts[@]}"; do
+      build/nnlab bench "$config" --set "model.activation=\"$a\"" --threads "$threads" --epochs 1 --floor-repeats 1 --json \
+        | tag "{\"system\": \"nnlab\", \"setting\": \"eigen\", \"round\": $round}"
+      /usr/bin/python3 bench/torch_cnn.py --activations "$a" --threads "$threads" --epochs 1 \
+        | tag "{\"system\": \"pytorch\", \"round\": $round}"
+    done
+  done
+  /usr/bin/python3 bench/summarize.py summary "$raw" 0.8 | tee "$out/summary.md"
+  exit 0
+fi
 for ((round = 1; round <= rounds; round++)); do
   echo "round $round/$rounds"
   for a in "${acts[@]}"; do

@@ -70,4 +70,55 @@ double epoch_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, In
   return best;
 }
 
+double gemm_flop(const std::vector<ConvShape>& shapes, Index batch) {
+  double f = 0;
+  for (const auto& s : shapes)
+    f += 2.0 * static_cast<double>(batch * s.filters * s.positions * s.group_inputs) * (s.first ? 2 : 3);
+  return f;
+}
+
+double epoch_conv_gemm_seconds(const std::vector<ConvShape>& shapes, Index batch, Index samples, int repeats) {
+  struct Buffers {
+    MatF w, col, y, dw, dcol;  // per layer; col, y, dcol stand for any sample's (they are overwritten)
+  };
+  // Per thread block, as the layer keeps them (reading and writing the same buffers every sample).
+  const int blocks = parallel_block_count(batch, 1e300);
+  std::vector<std::vector<Buffers>> L(static_cast<std::size_t>(blocks));
+  for (auto& per_block : L)
+    for (const auto& s : shapes) {
+      const Index fg = s.filters / s.groups;
+      per_block.push_back({MatF::Random(s.filters, s.group_inputs), MatF::Random(s.group_inputs, s.positions),
+                           MatF::Random(fg, s.positions), MatF::Zero(s.filters, s.group_inputs),
+                           MatF(s.group_inputs, s.positions)});
+    }
+  double best = 1e300;
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (Index start = 0; start < samples; start += batch) {
+      const Index B = std::min(batch, samples - start);
+      for (bool backward : {false, true})
+        parallel_blocks(B, 1e300, [&](int block, Index begin, Index end) {
+          auto& bufs = L[static_cast<std::size_t>(block)];
+          for (std::size_t i = 0; i < shapes.size(); ++i) {
+            const ConvShape& s = shapes[i];
+            Buffers& b = bufs[i];
+            const Index fg = s.filters / s.groups;
+            for (Index n = begin; n < end; ++n)
+              for (Index g = 0; g < s.groups; ++g) {
+                const auto w = b.w.middleRows(g * fg, fg);
+                if (!backward) {
+                  b.y.noalias() = w * b.col;
+                  continue;
+                }
+                b.dw.middleRows(g * fg, fg).noalias() += b.y * b.col.transpose();
+                if (!s.first) b.dcol.noalias() = w.transpose() * b.y;
+              }
+          }
+        });
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
 }  // namespace nnlab::bench

@@ -111,4 +111,15 @@ void CropFlip::apply(MatF& batch, const Dataset& data, Rng& rng) const {
   }
 }
 
+ParamSpec crop_padding_param() {
+  return integer("crop_padding", 0,
+                 "training augmentation: a random crop of the image's size from the image padded by this many "
+                 "black pixels on each side (4 is usual; 0: off)",
+                 0, 32);
+}
+
+ParamSpec random_flip_param() {
+  return boolean("random_flip", false, "training augmentation: mirror each image left-right with probability 1/2");
+}
+
 }  // namespace nnlab

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/dataset.hpp"
+#include "core/params.hpp"
 
 namespace nnlab {
 
@@ -22,5 +23,10 @@ class CropFlip final : public BatchTransform {
 
 // A CropFlip, or null when both are off (nothing to do, nothing drawn).
 std::shared_ptr<const BatchTransform> crop_flip(int crop_padding, bool random_flip);
+
+// The two data keys that configure it, for every image format that offers them (cifar10, cifar100,
+// shapes): "crop_padding" and "random_flip".
+ParamSpec crop_padding_param();
+ParamSpec random_flip_param();
 
 }  // namespace nnlab

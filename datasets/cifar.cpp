@@ -243,17 +243,6 @@ DataSplits load_cifar100(const Args& a) {
   });
 }
 
-ParamSpec crop_padding_param() {
-  return integer("crop_padding", 0,
-                 "training augmentation: random 32x32 crop of the image padded by this many black pixels "
-                 "on each side (4 is usual; 0: off)",
-                 0, 32);
-}
-
-ParamSpec random_flip_param() {
-  return boolean("random_flip", false, "training augmentation: mirror each image left-right with probability 1/2");
-}
-
 }  // namespace
 
 NNLAB_REGISTER_DATASET(load_cifar10, "cifar10",

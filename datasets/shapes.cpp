@@ -53,6 +53,7 @@
 #include "core/memory.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
+#include "datasets/augment.hpp"
 
 namespace nnlab {
 namespace {
@@ -319,6 +320,7 @@ DataSplits load_shapes(const Args& a) {
   s.test.mean = s.train.mean, s.test.stddev = s.train.stddev;
   s.train.validate();
   s.test.validate();
+  s.augment = crop_flip(static_cast<int>(a.integer("crop_padding")), a.boolean("random_flip"));
   return s;
 }
 
@@ -331,6 +333,7 @@ NNLAB_REGISTER_DATASET(load_shapes, "shapes",
                         integer("test_samples", 10000, "test images", 1, 1.0e9),
                         integer("size", 32, "image side in pixels", 16, 64),
                         number("clutter", 0.5, "background clutter: distractors and pixel noise (0: a plain gradient)", 0, 1),
-                        integer("seed", 0, "data seed (independent of the training seed)", 0, 9.0e15)});
+                        integer("seed", 0, "data seed (independent of the training seed)", 0, 9.0e15),
+                        crop_padding_param(), random_flip_param()});
 
 }  // namespace nnlab

@@ -5,7 +5,7 @@
 //   seconds per training epoch (median of the timed epochs, after one warm-up epoch), images per
 //   second, the GFLOP/s of the epoch's matrix multiplies, peak resident memory of the process, and
 //   the "GEMM floor": the time of that epoch's matrix multiplies alone with Eigen at the same batch
-//   size and thread count (apps/gemm_floor.hpp), i.e. what the epoch would take if everything but
+//   size and thread count (bench/gemm_floor.hpp; Dense and Conv2d products), i.e. what the epoch would take if everything but
 //   the matrix multiplies were free. bench/gemm_floor times the same products through OpenBLAS;
 //   bench/compare.sh puts all of it beside PyTorch's figures.
 #include <sys/resource.h>
@@ -66,8 +66,18 @@ void run_bench(const BenchArgs& a) {
   for (std::size_t i = 0; i < model.size(); ++i)
     if (model.layer(i).type() == "dense")
       shapes.push_back({model.layer(i).in_features(), model.layer(i).out_features(), shapes.empty() && i == 0});
+  // Convolutions: F, C/g·K·K and g from the weight's shape {F, C/g, K, K} and the input's channels.
+  std::vector<bench::ConvShape> convs;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    Layer<float>& l = model.layer(i);
+    if (l.type() != "conv2d") continue;
+    const auto& w = l.parameters().at(0).shape;
+    const Shape& out = l.output_shape();
+    convs.push_back({w[0], w[1] * w[2] * w[3], l.input_shape().channels() / w[1], out[1] * out[2], i == 0});
+  }
   const Index samples = batches == data.train.rows / B ? batches * B : data.train.rows;  // drop_last drops the rest
-  const double flop_per_epoch = bench::gemm_flop(shapes, B) * static_cast<double>(samples) / static_cast<double>(B);
+  const double flop_per_epoch =
+      (bench::gemm_flop(shapes, B) + bench::gemm_flop(convs, B)) * static_cast<double>(samples) / static_cast<double>(B);
 
   std::vector<double> epoch_seconds;
   double warmup = 0, last_loss = 0;
@@ -77,7 +87,8 @@ void run_bench(const BenchArgs& a) {
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
   const double s = median(epoch_seconds);
-  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::eigen_sgemm(), /*split=*/true);
+  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::eigen_sgemm(), /*split=*/true) +
+                       (convs.empty() ? 0.0 : bench::epoch_conv_gemm_seconds(convs, B, samples, a.floor_repeats));
   const double rss = peak_rss_mb();
   std::string activation;  // the first activation's name, the thing comparisons vary
   for (std::size_t i = 0; i < model.size() && activation.empty(); ++i)

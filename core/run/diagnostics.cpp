@@ -52,17 +52,24 @@ ActivationStats activation_stats(Layer<float>& layer, const MatF& y) {
     return s;
   }
   const MatF& slope = layer.backward(MatF::Ones(y.rows(), y.cols()));
+  // A unit is a feature of a feature vector, a whole channel of an image (its H·W contiguous values
+  // in every row): a convolution's channel is one filter, dead when no position of any sample passes
+  // a gradient.
+  const Shape& shape = layer.output_shape();
+  const Index units = shape.rank() == 3 ? shape.channels() : slope.cols();
+  const Index width = slope.cols() / units;  // values per unit in a row
   Index dead_units = 0, saturated = 0;
-  for (Index j = 0; j < slope.cols(); ++j) {
+  for (Index u = 0; u < units; ++u) {
     bool dead = true;
-    for (Index n = 0; n < slope.rows(); ++n) {
-      const float d = slope(n, j);
-      if (d != 0.0f) dead = false;
-      if (!(std::abs(d) >= kSaturatedSlope)) ++saturated;  // NaN slopes count as saturated too
-    }
+    for (Index n = 0; n < slope.rows(); ++n)
+      for (Index j = u * width; j < (u + 1) * width; ++j) {
+        const float d = slope(n, j);
+        if (d != 0.0f) dead = false;
+        if (!(std::abs(d) >= kSaturatedSlope)) ++saturated;  // NaN slopes count as saturated too
+      }
     if (dead) ++dead_units;
   }
-  s.dead = static_cast<double>(dead_units) / static_cast<double>(slope.cols());
+  s.dead = static_cast<double>(dead_units) / static_cast<double>(units);
   s.saturated = static_cast<double>(saturated) / count;
   return s;
 }

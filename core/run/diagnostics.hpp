@@ -9,7 +9,10 @@
 //   act<k>_mean   mean of the outputs y over all probe samples and units   (zero-centredness)
 //   act<k>_std    their standard deviation (population, over the same entries)
 //   act<k>_dead   fraction of units j with f'(x_nj) = 0 for every probe sample n ("dead" units:
-//                 no gradient flows through them for any of these inputs)
+//                 no gradient flows through them for any of these inputs). A unit is a feature of
+//                 a feature vector and a whole channel of an image ([C, H, W] output: dead when
+//                 f' = 0 at every position of every probe sample, i.e. a convolution filter that
+//                 never learns again)
 //   act<k>_sat    fraction of (sample, unit) entries with |f'(x_nj)| < 0.01 (saturated: the
 //                 gradient through them is damped at least 100-fold). For ReLU-like functions
 //                 this is simply the fraction of entries on the flat side (f' = 0).
@@ -19,8 +22,8 @@
 // activation that mixes units (softmax) gets NaN (an empty cell) for dead and sat, which are
 // per-unit notions.
 //
-// For the k-th layer with a weight matrix (a 2-D "weight" parameter: dense layers, not BatchNorm's
-// 1-D scale, not activations):
+// For the k-th layer with a weight matrix (a "weight" parameter of 2 or more dimensions: dense and
+// conv2d layers, not BatchNorm's 1-D scale, not activations):
 //
 //   w<k>_grad     ‖∂L/∂W_k‖ (Frobenius/L2 norm) of the training loss on the probe batch: forward,
 //                 loss, backward once. Small norms in the first layers and large ones in the last

@@ -318,3 +318,27 @@ TEST_CASE("the probe batch is the first 512 test samples, whatever the training 
   CHECK(first.row(0) == x1.row(0));
   CHECK(first.row(1) == x1.row(511));
 }
+
+TEST_CASE("after a convolution a unit is a channel: dead when no position of any sample passes a gradient") {
+  // conv2d 1 -> 3 channels (1x1 kernel), relu, flatten, dense. Channel 0 has weight -1 and bias -1
+  // (all negative for non-negative inputs: dead), channel 1 weight +1 (alive wherever x > 0),
+  // channel 2 weight +1 but bias -2.5 (alive only at the one position where x = 3).
+  Model<float> m = build_model<float>(json::parse(R"([{"type": "conv2d", "out_channels": 3, "kernel_size": 1}, "relu",
+                                                     "flatten", {"type": "dense", "out_features": 2}])"),
+                                      Shape{1, 2, 2}, 7);
+  auto ps = m.layer(0).parameters();
+  *ps[0].value = (MatF(3, 1) << -1, 1, 1).finished();
+  *ps[1].value = (MatF(1, 3) << -1, 0, -2.5f).finished();
+  const MatF x = batch({{0.0f, 1.0f, 2.0f, 0.5f}, {1.0f, 0.0f, 3.0f, 0.0f}});
+  const std::vector<std::int32_t> y = {0, 1};
+  const ProbeDiagnostics d = probe_diagnostics(m, x, y, "cross_entropy");
+  REQUIRE(d.activations.size() == 1);
+  // channel 0 dead; channel 2 is alive (one position of one sample), though 7 of its 8 entries are flat
+  CHECK(d.activations[0].dead == doctest::Approx(1.0 / 3.0));
+  // flat entries: channel 0 all 8, channel 1 where x = 0 (3 of 8), channel 2 all but one (7 of 8)
+  CHECK(d.activations[0].saturated == doctest::Approx(18.0 / 24.0));
+  // both weight matrices (the 4-D convolution weight and the dense one) get a gradient norm
+  REQUIRE(d.weights.size() == 2);
+  CHECK(d.weights[0].type == "conv2d");
+  CHECK(d.weights[0].grad_norm > 0);
+}
