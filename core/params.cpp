@@ -23,6 +23,11 @@ ParamSpec input_width(std::string name, std::string help) {
   s.input_width = true;
   return s;
 }
+ParamSpec input_channels(std::string name, std::string help) {
+  ParamSpec s = input_width(std::move(name), std::move(help));
+  s.input_channels = true;
+  return s;
+}
 ParamSpec boolean(std::string name, bool def, std::string help) {
   ParamSpec s;
   s.name = std::move(name), s.kind = ValueKind::boolean, s.default_value = Value{def}, s.help = std::move(help);

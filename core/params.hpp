@@ -45,6 +45,9 @@ struct ParamSpec {
   // An integer whose 0 means "the width of the layer's input" (dense in_features, batchnorm
   // num_features): the resolved config of a built model shows the real width instead of 0.
   bool input_width = false;
+  // With input_width: the 0 stands for the input's channels (Shape::channels(): conv2d in_channels,
+  // batch_norm2d num_features) rather than its values per sample.
+  bool input_channels = false;
 };
 
 // Helpers that read like a table in the component's source file.
@@ -58,6 +61,8 @@ ParamSpec required_integer(std::string name, std::string help, double min = 1,
                            double max = std::numeric_limits<double>::infinity());
 // integer(name, 0, help, 0) marked input_width (see ParamSpec::input_width).
 ParamSpec input_width(std::string name, std::string help);
+// integer(name, 0, help, 0) whose 0 means the input's channels (see ParamSpec::input_channels).
+ParamSpec input_channels(std::string name, std::string help);
 ParamSpec boolean(std::string name, bool def, std::string help);
 ParamSpec text(std::string name, std::string def, std::string help,
                std::vector<std::string> choices = {});

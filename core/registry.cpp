@@ -67,7 +67,7 @@ nlohmann::json LayerSpec::to_json(const Shape* input) const {
   for (const auto& [k, v] : a.items()) j[k] = v;
   if (input) {
     for (const auto& p : entry->params)
-      if (p.input_width && j[p.name] == 0) j[p.name] = input->numel();
+      if (p.input_width && j[p.name] == 0) j[p.name] = p.input_channels ? input->channels() : input->numel();
     if (entry->nested_json) {
       const nlohmann::json nested = entry->nested_json(args, *input, path);
       for (const auto& [k, v] : nested.items()) j[k] = v;
