@@ -1,5 +1,6 @@
-// Micro-benchmarks (Google Benchmark): every registered activation's forward and backward, and
-// Dense forward/backward at the shapes of the Fashion-MNIST MLP.
+// Micro-benchmarks (Google Benchmark): every registered activation's forward and backward, Dense
+// forward/backward at the shapes of the Fashion-MNIST MLP, and Conv2d forward/backward at the shapes
+// of the shipped CNN configs (configs/fashion_cnn.json, the CIFAR VGG and ResNet-20 stages).
 //
 //   build/bench/bench_layers [--benchmark_filter=relu] [--benchmark_min_time=0.2]
 //   NNLAB_THREADS=2 build/bench/bench_layers      (default 1 thread: the kernels' own speed)
@@ -66,6 +67,34 @@ void dense_backward(benchmark::State& state) {
       products * 2.0 * static_cast<double>(batch * in * out) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// Conv2d on a batch of range(0) samples [range(1), range(2), range(2)] -> range(3) channels, kernel
+// range(4), padding range(4)/2, stride range(5); range(6) = 1: backward computes dx too.
+nlohmann::json conv_params(const benchmark::State& state) {
+  return {{"out_channels", state.range(3)}, {"kernel_size", state.range(4)}, {"padding", state.range(4) / 2},
+          {"stride", state.range(5)}};
+}
+
+void conv_forward(benchmark::State& state) {
+  const Index batch = state.range(0);
+  auto layer = make_layer<float>("conv2d", Shape{state.range(1), state.range(2), state.range(2)}, conv_params(state));
+  const MatF x = random_batch(batch, layer->in_features(), 1);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->forward(x, true).data());
+  state.counters["FLOP/s"] = benchmark::Counter(layer->flops() * static_cast<double>(batch * state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
+void conv_backward(benchmark::State& state) {
+  const Index batch = state.range(0);
+  auto layer = make_layer<float>("conv2d", Shape{state.range(1), state.range(2), state.range(2)}, conv_params(state));
+  layer->set_input_grad(state.range(6) != 0);
+  const MatF x = random_batch(batch, layer->in_features(), 1), dy = random_batch(batch, layer->out_features(), 2);
+  layer->forward(x, true);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->backward(dy).data());
+  const double products = state.range(6) != 0 ? 2.0 : 1.0;
+  state.counters["FLOP/s"] = benchmark::Counter(products * layer->flops() * static_cast<double>(batch * state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +116,18 @@ int main(int argc, char** argv) {
       args.push_back(dx);
       benchmark::RegisterBenchmark("dense/backward", dense_backward)->Args(args)->Unit(benchmark::kMicrosecond);
     }
+  }
+  // batch, in channels, side, out channels, kernel, stride, (backward: dx)
+  for (auto shape : {std::vector<std::int64_t>{128, 1, 28, 32, 3, 1, 0},  // fashion_cnn conv1 (first layer: no dx)
+                     {128, 32, 14, 64, 3, 1, 1},                          // fashion_cnn conv2
+                     {128, 16, 32, 16, 3, 1, 1},                          // ResNet-20 stage 1
+                     {128, 32, 16, 32, 3, 1, 1},                          // ResNet-20 stage 2
+                     {128, 64, 8, 64, 3, 1, 1},                           // ResNet-20 stage 3
+                     {128, 16, 32, 32, 1, 2, 1}}) {                       // a projection shortcut
+    benchmark::RegisterBenchmark("conv2d/forward", conv_forward)
+        ->Args({shape.begin(), shape.end() - 1})
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("conv2d/backward", conv_backward)->Args(shape)->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

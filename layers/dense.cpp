@@ -23,8 +23,8 @@ class Dense final : public Layer<T> {
   Dense(const Args& a, const BuildContext& c)
       : in_(c.in_features()), out_(a.integer("out_features")), has_bias_(a.boolean("bias")) {
     if (a.integer("in_features") != 0 && a.integer("in_features") != in_)
-      throw ShapeError("in_features is " + std::to_string(a.integer("in_features")) + " but the input has " +
-                       std::to_string(in_) + " features");
+      throw ShapeError("in_features is " + std::to_string(a.integer("in_features")) + " but the input " +
+                       c.input.str() + " has " + std::to_string(in_) + " values");
     if (in_ <= 0) throw ShapeError("dense needs a positive input width, got " + std::to_string(in_));
     this->set_shapes(c.input, Shape{out_});
     // Weight and gradient, and up to two optimizer moments of the same size: refused before any of it

@@ -213,7 +213,7 @@ TEST_CASE("explicit layers: resolved once with their paths; the saved config sho
   doc["model"]["layers"][3]["in_features"] = 5;
   const ModelSpec bad = resolve_config(doc, "t.json").model.bind(Shape{2}, 3, "spirals");
   CHECK_THROWS_WITH_AS(build_model<float>(bad.layers, bad.input_shape, 1),
-                       doctest::Contains("model.layers[3]: in_features is 5 but the input has 6 features"), ShapeError);
+                       doctest::Contains("model.layers[3]: in_features is 5 but the input [6] has 6 values"), ShapeError);
 }
 
 namespace {

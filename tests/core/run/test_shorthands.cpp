@@ -124,6 +124,10 @@ TEST_CASE("model.cnn expands to conv/act/pool stages, flatten and the dense head
   // conv 1->32 3x3 (320), conv 32->64 3x3 (18,496), dense 3136->128 (401,536), dense 128->10 (1,290).
   CHECK(model.parameter_count() == 320 + 18496 + 401536 + 1290);
   CHECK(cfg.model.bind(Shape{1, 28, 28}, 10, "fashion-mnist").to_json() == bound.to_json());  // pure
+  // The same layers as configs/fashion_cnn.json's explicit list.
+  const RunSpec file = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/fashion_cnn.json");
+  REQUIRE(file.model.layers.size() == bound.layers.size());
+  for (std::size_t i = 0; i < bound.layers.size(); ++i) CHECK(file.model.layers[i].to_json() == bound.layers[i].to_json());
 }
 
 TEST_CASE("model.cnn stages, batch norm, avg pooling, no pooling, dropout and kernel size") {

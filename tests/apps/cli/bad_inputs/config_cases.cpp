@@ -89,7 +89,7 @@ std::vector<Case> config_cases() {
       {"model.layers widths do not chain (in_features)", [](Fixture& f) {
          return f.train({}, R"({"model": {"layers": [{"type": "dense", "out_features": 8}, "relu",
                                {"type": "dense", "in_features": 4, "out_features": 3}]}, "data": {"dataset": "spirals"}})"); },
-       {"model.layers[2]", "in_features is 4 but the input has 8 features"}},
+       {"model.layers[2]", "in_features is 4 but the input [8] has 8 values"}},
       {"model.layers widths do not chain (prelu)", [](Fixture& f) {
          return f.train({}, R"({"model": {"layers": [{"type": "dense", "out_features": 8}, {"type": "prelu", "num_parameters": 5},
                                {"type": "dense", "out_features": 3}]}, "data": {"dataset": "spirals"}})"); },

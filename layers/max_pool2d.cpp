@@ -1,0 +1,159 @@
+// MaxPool2d — the maximum over sliding windows of each channel, PyTorch nn.MaxPool2d on (N, C, H, W).
+//
+//   window of output (c, i, j):  rows    h = i·s − p + a·d,  a = 0 .. k − 1
+//                                columns w = j·s − p + b·d,  b = 0 .. k − 1      (k kernel, s stride,
+//                                                                                 p padding, d dilation)
+//   y_cij = max over the window of x_chw          (padding counts as −∞: it is never selected)
+//   Ho    = ⌊(H + 2p − d(k − 1) − 1 + (ceil_mode ? s − 1 : 0)) / s⌋ + 1, and with ceil_mode the last
+//           window is dropped when it would start in the right padding ((Ho − 1)·s ≥ H + p),
+//           PyTorch's pooling_output_shape; the same for Wo.
+//
+// Backward: y_cij equals one input element x_c,h*,w* (the argmax), so ∂y_cij/∂x_chw = [h,w = h*,w*]
+// and
+//   dx_chw = Σ_{(i,j) whose argmax is (h,w)} dy_cij
+// The whole gradient of an output goes to its single argmax; where windows overlap (s < k) one input
+// can be the argmax of several outputs and receives the sum of their gradients. max is not
+// differentiable where two window elements tie: the convention is PyTorch's CPU kernel's, which
+// scans a window row by row (a, then b) and keeps the FIRST maximum (it replaces the running maximum
+// only on a strictly larger value), so the gradient goes to that element alone. A NaN wins (it
+// replaces the running maximum whatever it holds, so the last NaN of a window is the argmax and y is
+// NaN), as in PyTorch. A window of −∞ only returns −∞ with its first element as the argmax.
+//
+// Forward saves the argmax of every output (its column in the sample's row, one int per output value,
+// the buffer sized on the first batch), so backward is a scatter-add of dy. Threads split the batch
+// rows; each row's scatter runs in a fixed order, so results do not depend on the thread count.
+// PyTorch requires p ≤ k/2 (a window then always holds at least one input element); so does nnlab.
+#include <cmath>
+#include <string>
+#include <limits>
+
+#include "core/parallel.hpp"
+#include "core/registry.hpp"
+
+namespace nnlab {
+namespace {
+
+// PyTorch's pooling_output_shape for one dimension.
+Index pooled_size(Index in, Index k, Index s, Index p, Index d, bool ceil_mode) {
+  const Index span = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  Index out = span / s + 1;  // span >= 0 once the kernel fits the padded input
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+template <typename T>
+class MaxPool2d final : public Layer<T> {
+ public:
+  MaxPool2d(const Args& a, const BuildContext& c)
+      : k_(a.integer("kernel_size")),
+        s_(a.integer("stride") == 0 ? k_ : a.integer("stride")),
+        p_(a.integer("padding")),
+        d_(a.integer("dilation")),
+        ceil_(a.boolean("ceil_mode")) {
+    if (c.input.rank() != 3)
+      throw ShapeError("max_pool2d needs an image input [channels, height, width], got " + c.input.str() +
+                       (c.input.rank() == 1 ? " (a feature vector: pool before flatten/dense)" : ""));
+    C_ = c.input[0], H_ = c.input[1], W_ = c.input[2];
+    if (C_ <= 0 || H_ <= 0 || W_ <= 0) throw ShapeError("max_pool2d needs a non-empty input, got " + c.input.str());
+    if (p_ > k_ / 2)
+      throw ConfigError("padding " + std::to_string(p_) + " must be at most half of kernel_size " + std::to_string(k_) +
+                        " (PyTorch's rule); nearest valid: " + std::to_string(k_ / 2));
+    const Index span = d_ * (k_ - 1) + 1;
+    if (span > H_ + 2 * p_ || span > W_ + 2 * p_)
+      throw ShapeError("max_pool2d: kernel " + std::to_string(k_) + " (dilation " + std::to_string(d_) +
+                       ") does not fit the padded input " + std::to_string(H_ + 2 * p_) + "x" +
+                       std::to_string(W_ + 2 * p_) + " (input " + c.input.str() + ", padding " + std::to_string(p_) + ")");
+    if (c.input.numel() > std::numeric_limits<std::int32_t>::max())
+      throw ShapeError("max_pool2d: input " + c.input.str() + " has more values per sample than its int32 argmax can index");
+    Ho_ = pooled_size(H_, k_, s_, p_, d_, ceil_);
+    Wo_ = pooled_size(W_, k_, s_, p_, d_, ceil_);
+    this->set_shapes(c.input, Shape{C_, Ho_, Wo_});
+  }
+
+  std::string type() const override { return "max_pool2d"; }
+
+  const Mat<T>& forward(const Mat<T>& x, bool) override {
+    static const std::string where = "max_pool2d";  // once, not a string per batch
+    check_input_shape(where, x.rows(), x.cols(), this->in_features());
+    const Index N = x.rows();
+    y_.resize(N, this->out_features());
+    argmax_.resize(N, this->out_features());
+    parallel_for_blocks(N, static_cast<double>(N) * flops(), [&](Index begin, Index end) {
+      for (Index n = begin; n < end; ++n) forward_row(x.row(n).data(), y_.row(n).data(), argmax_.row(n).data());
+    });
+    return y_;
+  }
+
+  const Mat<T>& backward(const Mat<T>& dy) override {
+    static const std::string where = "max_pool2d backward";  // once, not a string per batch
+    check_input_shape(where, dy.rows(), dy.cols(), this->out_features());
+    if (dy.rows() != argmax_.rows())
+      throw ShapeError("max_pool2d backward: gradient has " + std::to_string(dy.rows()) + " rows, the last forward had " +
+                       std::to_string(argmax_.rows()));
+    if (!this->input_grad()) return dx_;
+    const Index N = dy.rows(), outs = this->out_features();
+    dx_.resize(N, this->in_features());
+    parallel_for_blocks(N, static_cast<double>(N * outs), [&](Index begin, Index end) {
+      for (Index n = begin; n < end; ++n) {
+        T* dx = dx_.row(n).data();
+        const T* g = dy.row(n).data();
+        const std::int32_t* am = argmax_.row(n).data();
+        std::fill(dx, dx + this->in_features(), T(0));
+        for (Index o = 0; o < outs; ++o) dx[am[o]] += g[o];
+      }
+    });
+    return dx_;
+  }
+
+  // One comparison per window element and output value.
+  double flops() const override { return static_cast<double>(this->out_features() * k_ * k_); }
+
+ private:
+  // One sample: y and the argmax (a column of the sample's row) of every output value.
+  void forward_row(const T* x, T* y, std::int32_t* am) const {
+    for (Index c = 0; c < C_; ++c) {
+      const T* xc = x + c * H_ * W_;
+      const Index base = c * H_ * W_;
+      for (Index i = 0; i < Ho_; ++i) {
+        Index h0 = i * s_ - p_;
+        const Index h1 = std::min(h0 + d_ * (k_ - 1) + 1, H_);
+        while (h0 < 0) h0 += d_;
+        for (Index j = 0; j < Wo_; ++j) {
+          Index w0 = j * s_ - p_;
+          const Index w1 = std::min(w0 + d_ * (k_ - 1) + 1, W_);
+          while (w0 < 0) w0 += d_;
+          // PyTorch's scan: start at the first element in the input, replace on a larger value or a NaN.
+          Index best = h0 * W_ + w0;
+          T m = -std::numeric_limits<T>::infinity();
+          for (Index h = h0; h < h1; h += d_)
+            for (Index w = w0; w < w1; w += d_) {
+              const T v = xc[h * W_ + w];
+              if (v > m || std::isnan(v)) m = v, best = h * W_ + w;
+            }
+          const Index o = (c * Ho_ + i) * Wo_ + j;
+          y[o] = m;
+          am[o] = static_cast<std::int32_t>(base + best);
+        }
+      }
+    }
+  }
+
+  Index k_, s_, p_, d_;
+  bool ceil_;
+  Index C_ = 0, H_ = 0, W_ = 0, Ho_ = 0, Wo_ = 0;
+  Mat<T> y_, dx_;
+  Mat<std::int32_t> argmax_;  // per output value: the column of its argmax in the input row
+};
+
+}  // namespace
+
+NNLAB_REGISTER_LAYER(MaxPool2d, {.name = "max_pool2d",
+                                 .kind = LayerKind::layer,
+                                 .summary = "Maximum over k x k windows of each channel (PyTorch nn.MaxPool2d); the gradient goes to " "the first maximum of each window",
+                                 .params = {required_integer("kernel_size", "window height and width"),
+                                            integer("stride", 0, "step between windows; 0 = kernel_size", 0),
+                                            integer("padding", 0, "implicit -inf border on each side (<= kernel_size/2)", 0),
+                                            integer("dilation", 1, "spacing between window elements", 1),
+                                            boolean("ceil_mode", false, "round the output size up (a last partial window)")}});
+
+}  // namespace nnlab
