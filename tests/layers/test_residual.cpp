@@ -189,7 +189,7 @@ TEST_CASE("residual: errors inside the body, shortcut and activation name the ne
   // Errors found while building (a factory's ConfigError, a ShapeError) name the nested key once.
   msg = build_error(json::parse(R"([{"type": "residual", "body": [{"type": "dense", "out_features": 4},
     {"type": "dense", "in_features": 5, "out_features": 3}]}])"), 3);
-  CHECK(contains(msg, "model.layers[0].body[1]: in_features is 5 but the input has 4 features"));
+  CHECK(contains(msg, "model.layers[0].body[1]: in_features is 5 but the input [4] has 4 values"));
   CHECK_FALSE(contains(msg, "model.layers[0]: model.layers[0]"));
   msg = build_error(json::parse(R"([{"type": "residual", "body": [{"type": "dense", "out_features": 3}],
     "activation": {"type": "prelu", "num_parameters": 2}}])"), 3);
