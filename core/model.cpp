@@ -106,18 +106,21 @@ std::string Model<T>::summary() const {
 
 template <typename T>
 Model<T> build_model(const std::vector<LayerSpec>& layers, const Shape& input, std::uint64_t seed) {
+  if (static_cast<std::int64_t>(layers.size()) >= max_top_level_layers)
+    throw ConfigError("model: " + std::to_string(layers.size()) + " layers; at most " +
+                      std::to_string(max_top_level_layers - 1) + " (each layer's random streams are numbered)");
   Model<T> m;
   Shape shape = input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     BuildContext ctx;
     ctx.input = shape;
     ctx.seed = seed;
-    ctx.index = static_cast<int>(i);
+    ctx.index = static_cast<std::int64_t>(i);
     LayerPtr<T> layer;
     try {
       layer = make_layer<T>(layers[i], ctx);
     } catch (const ShapeError& e) {
-      throw ShapeError(layers[i].path + ": " + e.what());
+      throw ShapeError(at_path(layers[i].path, e.what()));
     }
     shape = layer->output_shape();
     m.add(std::move(layer));

@@ -46,6 +46,28 @@ ParamSpec numbers(std::string name, std::vector<double> def, std::string help) {
   return s;
 }
 
+ParamSpec required_layer_list(std::string name, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::layers, s.help = std::move(help), s.min = 1;
+  return s;
+}
+ParamSpec layer_list(std::string name, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::layers, s.default_value = Value{layer_json(nlohmann::json::array())};
+  s.help = std::move(help), s.min = 0;
+  return s;
+}
+ParamSpec optional_layer(std::string name, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name), s.kind = ValueKind::layer, s.default_value = Value{layer_json(nullptr)};
+  s.help = std::move(help);
+  return s;
+}
+
+LayerJson layer_json(const nlohmann::json& j) { return LayerJson{std::make_shared<const nlohmann::json>(j)}; }
+bool LayerJson::operator==(const LayerJson& other) const { return *json == *other.json; }
+void to_json(nlohmann::json& j, const LayerJson& l) { j = *l.json; }
+
 std::string kind_name(ValueKind k) {
   switch (k) {
     case ValueKind::boolean: return "a boolean";
@@ -53,6 +75,8 @@ std::string kind_name(ValueKind k) {
     case ValueKind::number: return "a number";
     case ValueKind::text: return "a string";
     case ValueKind::numbers: return "an array of numbers";
+    case ValueKind::layers: return "an array of layer specs";
+    case ValueKind::layer: return "a layer spec or null";
   }
   return "?";
 }
@@ -73,6 +97,7 @@ std::string to_string(const Value& v) {
       for (std::size_t i = 0; i < xs.size(); ++i) out += (i ? "," : "") + (*this)(xs[i]);
       return out + "]";
     }
+    std::string operator()(const LayerJson& l) const { return l.json->dump(); }
   };
   return std::visit(V{}, v);
 }
@@ -93,6 +118,7 @@ const std::string& Args::text(const std::string& name) const { return std::get<s
 const std::vector<double>& Args::numbers(const std::string& name) const {
   return std::get<std::vector<double>>(get(name));
 }
+const nlohmann::json& Args::layers(const std::string& name) const { return *std::get<LayerJson>(get(name)).json; }
 
 namespace {
 std::string json_type(const nlohmann::json& j) {
@@ -176,6 +202,15 @@ Value convert(const ParamSpec& s, const nlohmann::json& j, const std::string& wh
       }
       return v;
     }
+    case ValueKind::layers:
+      // Only the list itself: core/registry resolves each entry with its own path.
+      if (!j.is_array()) throw wrong();
+      if (static_cast<double>(j.size()) < s.min)
+        throw ConfigError(where + ": expected a non-empty array of layer specs, got " + j.dump());
+      return layer_json(j);
+    case ValueKind::layer:
+      if (!j.is_null() && !j.is_string() && !j.is_object()) throw wrong();
+      return layer_json(j);
   }
   throw wrong();
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,8 +19,19 @@
 
 namespace nnlab {
 
-using Value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;
-enum class ValueKind { boolean, integer, number, text, numbers };
+// Layer specs held by a layer that contains layers (residual's body, shortcut and activation), as
+// JSON: a list for ValueKind::layers, one spec or null (none) for ValueKind::layer. params knows no
+// layers: core/registry's resolve_layer resolves every nested spec (with its own path) and stores them
+// back with their defaults filled in, so the resolved config prints them in full.
+struct LayerJson {
+  std::shared_ptr<const nlohmann::json> json;  // never null
+  bool operator==(const LayerJson& other) const;
+};
+void to_json(nlohmann::json& j, const LayerJson& l);  // lets nlohmann assign a LayerJson: j[key] = l
+LayerJson layer_json(const nlohmann::json& j);
+
+using Value = std::variant<bool, std::int64_t, double, std::string, std::vector<double>, LayerJson>;
+enum class ValueKind { boolean, integer, number, text, numbers, layers, layer };
 
 struct ParamSpec {
   std::string name;
@@ -29,6 +41,7 @@ struct ParamSpec {
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds (integer/number)
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices;  // allowed values for text parameters (empty: any)
+  // (layers: min is the fewest entries the list may have.)
   // An integer whose 0 means "the width of the layer's input" (dense in_features, batchnorm
   // num_features): the resolved config of a built model shows the real width instead of 0.
   bool input_width = false;
@@ -54,6 +67,11 @@ ParamSpec boolean(std::string name, bool def, std::string help);
 ParamSpec text(std::string name, std::string def, std::string help,
                std::vector<std::string> choices = {});
 ParamSpec numbers(std::string name, std::vector<double> def, std::string help);
+// A list of layer specs: required and non-empty, or optional with the default [].
+ParamSpec required_layer_list(std::string name, std::string help);
+ParamSpec layer_list(std::string name, std::string help);
+// One layer spec, or null (the default: none).
+ParamSpec optional_layer(std::string name, std::string help);
 
 std::string to_string(const Value& v);
 std::string kind_name(ValueKind k);
@@ -69,6 +87,8 @@ class Args {
   bool boolean(const std::string& name) const;
   const std::string& text(const std::string& name) const;
   const std::vector<double>& numbers(const std::string& name) const;
+  // The JSON of a layers or layer parameter (an array, one spec, or null).
+  const nlohmann::json& layers(const std::string& name) const;
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   const std::map<std::string, Value>& values() const { return values_; }
   void set(const std::string& name, Value v) { values_[name] = std::move(v); }

@@ -74,11 +74,24 @@ inline bool is_activation(LayerKind k) { return k != LayerKind::layer; }
 
 // What a layer factory knows besides its own parameters.
 struct BuildContext {
-  Shape input;             // the shape of one input sample
-  std::uint64_t seed = 0;  // the run's seed; layers derive their own streams from it
-  int index = 0;           // position in the model (so each layer's stream differs)
+  Shape input;              // the shape of one input sample
+  std::uint64_t seed = 0;   // the run's seed; layers derive their own streams from it
+  std::int64_t index = 0;   // position in the model (so each layer's stream differs); see nested_index
+  std::string path;         // the layer's JSON path, for messages of the layers a layer builds inside it
   Index in_features() const { return input.numel(); }
 };
+
+// The stream index of a layer built inside another (residual): entry `position` of the parent's
+// list `branch` (0, 1, 2: body, shortcut, activation). Top-level layers have indices below 2^20;
+// nested(p, b, i) = (p + 1)·2^20 + b·2^18 + i is at least 2^20 and decodes back to (p, b, i), so no
+// two layers of a model, at any depth, share an init or dropout stream. ConfigError past 3 levels of
+// nesting (the index would not fit 63 bits) or for 2^18 entries in one list.
+std::int64_t nested_index(std::int64_t parent, int branch, std::size_t position);
+inline constexpr std::int64_t max_top_level_layers = std::int64_t{1} << 20;
+
+// `message` located at `path`: "path: message", unless the message already names a key inside that
+// path (an error of a nested layer, "model.layers[3].body[1]: ..."), which is left as it is.
+std::string at_path(const std::string& path, const std::string& message);
 
 // A parameter gradient that finite differences cannot verify at the parameter's default value (the
 // function is flat in it to double precision, or the step would cross a kink): `nnlab gradcheck`
@@ -117,6 +130,10 @@ struct LayerEntry {
   std::vector<std::string> stress;
   std::vector<Recheck> rechecks;
   Reference reference;  // activations: the PyTorch reference (required for every activation)
+  // Layers that hold layers (residual): the nested specs of the resolved config for this input
+  // shape, every nested input width filled in (LayerSpec::to_json), as {param: JSON}. Unset for
+  // every other layer.
+  std::function<nlohmann::json(const Args&, const Shape& input, const std::string& path)> nested_json;
   // Set by NNLAB_REGISTER_LAYER.
   std::function<LayerPtr<float>(const Args&, const BuildContext&)> make_float;
   std::function<LayerPtr<double>(const Args&, const BuildContext&)> make_double;

@@ -53,7 +53,7 @@ std::string number_text(double v) {
 }
 
 const char* value_kind(const ParamSpec& s) {
-  static const char* const kinds[] = {"boolean", "integer", "number", "string", "numbers"};
+  static const char* const kinds[] = {"boolean", "integer", "number", "string", "numbers", "layers", "layer"};
   return kinds[static_cast<int>(s.kind)];
 }
 

@@ -123,74 +123,293 @@ DataSpec resolve_data(const json& data) {
   return spec;
 }
 
-MlpSpec resolve_mlp(const json& m) {
-  MlpSpec s;
-  const json hidden = m.contains("hidden") ? m["hidden"] : json::array();
-  if (!hidden.is_array())
-    throw ConfigError("model.hidden: expected an array of layer widths like [256, 128], got " + hidden.dump());
-  for (std::size_t i = 0; i < hidden.size(); ++i) {
-    if (!hidden[i].is_number_integer() || hidden[i].get<std::int64_t>() < 1)
-      throw ConfigError("model.hidden[" + std::to_string(i) + "]: expected a positive integer, got " + hidden[i].dump());
-    s.hidden.push_back(hidden[i].get<Index>());
-  }
+// model.activation (default relu) as a layer spec. The name is checked against the activations only,
+// before any parameter: "dense" is not an activation (rather than a dense layer missing its
+// out_features), and a typo is matched against activation names, not layer names.
+LayerSpec resolve_activation(const json& m) {
   const json activation = m.contains("activation") ? m["activation"] : json("relu");
-  // The name is checked against the activations only, before any parameter: "dense" is not an
-  // activation (rather than a dense layer missing its out_features), and a typo is matched
-  // against activation names, not layer names.
-  {
-    const json* type = activation.is_string() ? &activation
-                       : (activation.is_object() && activation.contains("type") ? &activation["type"] : nullptr);
-    if (type && type->is_string())
-      activation_entry(type->get<std::string>(), activation.is_string() ? "model.activation" : "model.activation.type",
-                       " (use an explicit model.layers list for other layers)");
+  const json* type = activation.is_string() ? &activation
+                     : (activation.is_object() && activation.contains("type") ? &activation["type"] : nullptr);
+  if (type && type->is_string())
+    activation_entry(type->get<std::string>(), activation.is_string() ? "model.activation" : "model.activation.type",
+                     " (use an explicit model.layers list for other layers)");
+  return resolve_layer(activation, "model.activation");
+}
+
+// A list of positive integers at `path` (model.hidden): `example` shows the form in the message.
+std::vector<Index> positive_list(const json& m, const std::string& key, const std::string& path, const std::string& example) {
+  const json list = m.contains(key) ? m[key] : json::array();
+  if (!list.is_array()) throw ConfigError(path + ": expected an array of " + example + ", got " + list.dump());
+  std::vector<Index> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_number_integer() || list[i].get<std::int64_t>() < 1)
+      throw ConfigError(path + "[" + std::to_string(i) + "]: expected a positive integer, got " + list[i].dump());
+    out.push_back(list[i].get<Index>());
   }
-  s.activation = resolve_layer(activation, "model.activation");
+  return out;
+}
+
+std::string resolve_init(const json& m) {
   const json init = m.contains("init") ? m["init"] : json("pytorch");
   if (!init.is_string())
     throw ConfigError("model.init: expected a string naming an initialisation scheme, got " + init.dump());
   const auto& schemes = init_schemes();
-  s.init = init.get<std::string>();
-  if (std::find(schemes.begin(), schemes.end(), s.init) == schemes.end())
-    throw ConfigError("model.init: unknown scheme '" + s.init + "'" + did_you_mean(s.init, schemes) + "; known: " + join(schemes));
+  const std::string name = init.get<std::string>();
+  if (std::find(schemes.begin(), schemes.end(), name) == schemes.end())
+    throw ConfigError("model.init: unknown scheme '" + name + "'" + did_you_mean(name, schemes) + "; known: " + join(schemes));
+  return name;
+}
+
+double resolve_dropout(const json& m) {
   const json dropout = m.contains("dropout") ? m["dropout"] : json(0.0);
   if (!dropout.is_number() || dropout.get<double>() < 0 || dropout.get<double>() >= 1)
     throw ConfigError("model.dropout: expected a probability in [0, 1), got " + dropout.dump());
-  s.dropout = dropout.get<double>();
+  return dropout.get<double>();
+}
+
+Index resolve_classes(const json& m) {
   const json classes = m.contains("classes") ? m["classes"] : json(0);
   if (!classes.is_number_integer() || classes.get<std::int64_t>() < 0)
     throw ConfigError("model.classes: expected a non-negative integer (0 or leave it out to take the data set's "
                       "class count), got " + classes.dump());
-  s.classes = classes.get<Index>();
+  return classes.get<Index>();
+}
+
+MlpSpec resolve_mlp(const json& m) {
+  MlpSpec s;
+  s.hidden = positive_list(m, "hidden", "model.hidden", "layer widths like [256, 128]");
+  s.activation = resolve_activation(m);
+  s.init = resolve_init(m);
+  s.dropout = resolve_dropout(m);
+  s.classes = resolve_classes(m);
   return s;
 }
 
+CnnSpec resolve_cnn(const json& m) {
+  CnnSpec s;
+  const json& cnn = m["cnn"];
+  if (!cnn.is_array())
+    throw ConfigError("model.cnn: expected an array of convolution widths like [32, 64] (an entry may be a stage "
+                      "[64, 64]), got " + cnn.dump());
+  for (std::size_t i = 0; i < cnn.size(); ++i) {
+    const std::string path = "model.cnn[" + std::to_string(i) + "]";
+    const json stage = cnn[i].is_array() ? cnn[i] : json::array({cnn[i]});
+    if (stage.empty()) throw ConfigError(path + ": expected a width or a non-empty list of widths, got []");
+    std::vector<Index> widths;
+    for (std::size_t j = 0; j < stage.size(); ++j) {
+      if (!stage[j].is_number_integer() || stage[j].get<std::int64_t>() < 1)
+        throw ConfigError(path + (cnn[i].is_array() ? "[" + std::to_string(j) + "]" : "") +
+                          ": expected a positive integer (output channels), got " + stage[j].dump());
+      widths.push_back(stage[j].get<Index>());
+    }
+    s.stages.push_back(std::move(widths));
+  }
+  s.hidden = positive_list(m, "hidden", "model.hidden", "layer widths like [128]");
+  s.activation = resolve_activation(m);
+  const Args a = parse_args({integer("kernel_size", 3, "", 1, 1e6), text("pool", "max", "", {"max", "avg", "none"}),
+                             boolean("batch_norm", false, "")},
+                            m, "model", {"input", "cnn", "hidden", "activation", "dropout", "init", "classes"});
+  s.kernel_size = a.integer("kernel_size");
+  s.pool = a.text("pool");
+  s.batch_norm = a.boolean("batch_norm");
+  s.dropout = resolve_dropout(m);
+  s.init = resolve_init(m);
+  s.classes = resolve_classes(m);
+  return s;
+}
+
+// "8, 14, 20, 26, ...": depths 6n + 2.
+ResNetSpec resolve_resnet(const json& m) {
+  ResNetSpec s;
+  const json& r = m["resnet"];
+  if (!r.is_object()) throw ConfigError("model.resnet: expected an object like {\"depth\": 20, \"width\": 16}, got " + r.dump());
+  const Args a = parse_args({integer("depth", 20, "", 8, 6e5), integer("width", 16, "", 1, 1e5)}, r, "model.resnet", {});
+  s.depth = a.integer("depth");
+  s.width = a.integer("width");
+  if ((s.depth - 2) % 6 != 0) {
+    const Index below = s.depth - (s.depth - 2) % 6, above = below + 6;
+    throw ConfigError("model.resnet.depth: " + std::to_string(s.depth) + " is not 6n+2 (two convolutions in each of n "
+                      "blocks of three stages, plus the first convolution and the classifier); nearest: " +
+                      (below >= 8 ? std::to_string(below) + " or " : std::string()) + std::to_string(above) +
+                      " (He et al. use 20, 32, 44, 56, 110)");
+  }
+  s.activation = resolve_activation(m);
+  s.classes = resolve_classes(m);
+  return s;
+}
+
+// The form of the model section and the keys each form takes.
+struct ModelForm {
+  std::string key;   // "layers", "cnn", "resnet", "" (the MLP shorthand)
+  std::string name;  // for messages
+  std::vector<std::string> keys;
+};
+const std::vector<ModelForm>& model_forms() {
+  static const std::vector<ModelForm> forms = {
+      {"layers", "explicit \"layers\" list", {"input", "layers", "activation"}},
+      {"cnn", "CNN shorthand (model.cnn)",
+       {"input", "cnn", "hidden", "activation", "kernel_size", "pool", "batch_norm", "dropout", "init", "classes"}},
+      {"resnet", "ResNet shorthand (model.resnet)", {"input", "resnet", "activation", "classes"}},
+      {"", "MLP shorthand", {"input", "hidden", "activation", "classes", "init", "dropout"}},
+  };
+  return forms;
+}
+
 ModelSpec resolve_model(const json& m) {
-  static const std::vector<std::string> shorthand = {"input", "hidden", "activation", "classes", "init", "dropout"};
   if (!m.is_object())
-    throw ConfigError("model: expected an object: {\"hidden\": [256, 128], \"activation\": \"relu\"} or {\"layers\": [...]}");
-  std::vector<std::string> all = shorthand;
-  all.push_back("layers");
+    throw ConfigError("model: expected an object: {\"hidden\": [256, 128], \"activation\": \"relu\"}, {\"cnn\": [32, 64]}, "
+                      "{\"resnet\": {\"depth\": 20}} or {\"layers\": [...]}");
+  std::vector<std::string> all;
+  for (const auto& f : model_forms())
+    for (const auto& k : f.keys)
+      if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
   check_keys(m, "model", all);
+  const auto& forms = model_forms();
+  const auto form = std::find_if(forms.begin(), forms.end(), [&](const ModelForm& f) { return f.key.empty() || m.contains(f.key); });
+  // A key of another form: name the form(s) it belongs to. Two forms' own keys: say which to keep.
+  for (const auto& [key, value] : m.items()) {
+    if (std::find(form->keys.begin(), form->keys.end(), key) != form->keys.end()) continue;
+    std::vector<std::string> owners;
+    for (auto f = forms.rbegin(); f != forms.rend(); ++f)  // the MLP shorthand first
+      if (std::find(f->keys.begin(), f->keys.end(), key) != f->keys.end()) owners.push_back(f->name);
+    const bool other_form = std::any_of(forms.begin(), forms.end(), [&](const ModelForm& f) { return f.key == key; });
+    if (other_form)
+      throw ConfigError("model." + key + ": the model is given twice, by model." + form->key + " and model." + key +
+                        "; keep one");
+    if (form->key == "layers")
+      throw ConfigError("model." + key + ": belongs to the " + join(owners, " and the ") +
+                        "; with an explicit \"layers\" list put it in the layers");
+    throw ConfigError("model." + key + ": belongs to the " + join(owners, " and the ") + ", not the " + form->name +
+                      "; the " + form->name + " takes " + join(form->keys));
+  }
   ModelSpec spec;
   const json input = m.contains("input") ? m["input"] : json(0);
   if (!input.is_number_integer() || input.get<std::int64_t>() < 0)
     throw ConfigError("model.input: expected a non-negative integer (0 or leave it out to take the data's width), got " +
                       input.dump());
   spec.input = input.get<Index>();
-  if (m.contains("layers")) {
-    for (const auto& k : shorthand)
-      if (k != "input" && m.contains(k))
-        throw ConfigError("model." + k + ": belongs to the MLP shorthand; with an explicit \"layers\" list put it in the layers");
+  if (form->key == "layers") {
     if (!m["layers"].is_array() || m["layers"].empty()) throw ConfigError("model.layers: expected a non-empty array");
-    for (std::size_t i = 0; i < m["layers"].size(); ++i)
-      spec.layers.push_back(resolve_layer(m["layers"][i], "model.layers[" + std::to_string(i) + "]"));
+    // model.activation swaps every activation of the list (nested ones too) but an output softmax.
+    // The saved config lists the swapped layers without model.activation: it says what was built,
+    // re-loading it builds the same model, and --set model.activation swaps them again.
+    std::optional<LayerSpec> activation;
+    if (m.contains("activation")) activation = resolve_activation(m);
+    const json layers = activation ? swap_activations(m["layers"], activation->to_json()) : m["layers"];
+    for (std::size_t i = 0; i < layers.size(); ++i)
+      spec.layers.push_back(resolve_layer(layers[i], "model.layers[" + std::to_string(i) + "]"));
     return spec;
   }
-  spec.mlp = resolve_mlp(m);
+  if (form->key == "cnn") spec.cnn = resolve_cnn(m);
+  else if (form->key == "resnet") spec.resnet = resolve_resnet(m);
+  else spec.mlp = resolve_mlp(m);
   return spec;
 }
 
+const LayerEntry* named_entry(const json& layer) {
+  const json* type = layer.is_string() ? &layer : (layer.is_object() && layer.contains("type") ? &layer["type"] : nullptr);
+  return type && type->is_string() ? LayerRegistry::instance().find(type->get<std::string>()) : nullptr;
+}
+
+json swap_in(const json& layer, const json& activation) {
+  const LayerEntry* e = named_entry(layer);
+  if (!e) return layer;
+  if (is_activation(e->kind)) return activation;
+  if (!layer.is_object()) return layer;
+  json out = layer;
+  for (const auto& p : e->params) {
+    if (!out.contains(p.name)) continue;
+    json& v = out[p.name];
+    if (p.kind == ValueKind::layers && v.is_array())
+      for (auto& nested : v) nested = swap_in(nested, activation);
+    else if (p.kind == ValueKind::layer && !v.is_null())
+      v = swap_in(v, activation);
+  }
+  return out;
+}
+
 }  // namespace
+
+json swap_activations(const json& layers, const json& activation) {
+  if (!layers.is_array()) return layers;
+  json out = json::array();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerEntry* e = named_entry(layers[i]);
+    const bool output_softmax = i + 1 == layers.size() && e && e->kind == LayerKind::rowwise;
+    out.push_back(output_softmax ? layers[i] : swap_in(layers[i], activation));
+  }
+  return out;
+}
+
+// ---- shorthands -------------------------------------------------------------------------------
+
+std::vector<LayerSpec> MlpSpec::expand() const {
+  // dense(hidden[i]) activation [dropout] ... dense(classes); each layer keeps the key it comes from.
+  std::vector<LayerSpec> out;
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
+    const std::string path = "model.hidden[" + std::to_string(i) + "]";
+    out.push_back(resolve_layer({{"type", "dense"}, {"out_features", hidden[i]}, {"init", init}}, path));
+    out.push_back(activation);
+    if (dropout > 0) out.push_back(resolve_layer({{"type", "dropout"}, {"p", dropout}}, "model.dropout"));
+  }
+  out.push_back(resolve_layer({{"type", "dense"}, {"out_features", classes}, {"init", init}}, "model.classes"));
+  return out;
+}
+
+std::vector<LayerSpec> CnnSpec::expand() const {
+  std::vector<LayerSpec> out;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    for (std::size_t j = 0; j < stages[i].size(); ++j) {
+      const std::string path = "model.cnn[" + std::to_string(i) + "]" + (stages[i].size() > 1 ? "[" + std::to_string(j) + "]" : "");
+      out.push_back(resolve_layer({{"type", "conv2d"}, {"out_channels", stages[i][j]}, {"kernel_size", kernel_size},
+                                   {"padding", kernel_size / 2}, {"init", init}},
+                                  path));
+      if (batch_norm) out.push_back(resolve_layer({{"type", "batch_norm2d"}}, "model.batch_norm"));
+      out.push_back(activation);
+    }
+    if (pool != "none")
+      out.push_back(resolve_layer({{"type", pool == "max" ? "max_pool2d" : "avg_pool2d"}, {"kernel_size", 2}}, "model.pool"));
+  }
+  out.push_back(resolve_layer("flatten", "model.cnn"));
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
+    out.push_back(resolve_layer({{"type", "dense"}, {"out_features", hidden[i]}, {"init", init}},
+                                "model.hidden[" + std::to_string(i) + "]"));
+    out.push_back(activation);
+    if (dropout > 0) out.push_back(resolve_layer({{"type", "dropout"}, {"p", dropout}}, "model.dropout"));
+  }
+  out.push_back(resolve_layer({{"type", "dense"}, {"out_features", classes}, {"init", init}}, "model.classes"));
+  return out;
+}
+
+std::vector<LayerSpec> ResNetSpec::expand() const {
+  const json act = activation.to_json();
+  const auto conv = [](Index width, Index k, Index stride) {
+    return json{{"type", "conv2d"}, {"out_channels", width}, {"kernel_size", k}, {"stride", stride},
+                {"padding", k / 2}, {"bias", false}};
+  };
+  const json bn = {{"type", "batch_norm2d"}};
+  std::vector<LayerSpec> out;
+  out.push_back(resolve_layer(conv(width, 3, 1), "model.resnet.width"));
+  out.push_back(resolve_layer(bn, "model.resnet"));
+  out.push_back(activation);
+  const Index n = (depth - 2) / 6;
+  for (int stage = 0; stage < 3; ++stage) {
+    const Index w = width << stage;
+    for (Index b = 0; b < n; ++b) {
+      const Index stride = stage > 0 && b == 0 ? 2 : 1;
+      json block = {{"type", "residual"},
+                    {"body", json::array({conv(w, 3, stride), bn, act, conv(w, 3, 1), bn})},
+                    {"activation", act}};
+      // Option B: a projection where the shape changes (stride 2 and twice the channels).
+      if (stride != 1) block["shortcut"] = json::array({conv(w, 1, stride), bn});
+      out.push_back(resolve_layer(block, "model.resnet.depth"));
+    }
+  }
+  out.push_back(resolve_layer({{"type", "adaptive_avg_pool2d"}, {"output_size", 1}}, "model.resnet"));
+  out.push_back(resolve_layer("flatten", "model.resnet"));
+  out.push_back(resolve_layer({{"type", "dense"}, {"out_features", classes}}, "model.classes"));
+  return out;
+}
 
 // ---- specs ----------------------------------------------------------------------------------
 
@@ -235,33 +454,47 @@ ModelSpec ModelSpec::bind(const Shape& data, int classes, const std::string& dat
   ModelSpec b = *this;
   b.input = features;
   b.input_shape = data;
-  if (!mlp) return b;
-  MlpSpec& s = *b.mlp;
-  if (s.classes != 0 && s.classes != classes)
-    throw ShapeError("model.classes is " + std::to_string(s.classes) + " but the data set has " + std::to_string(classes) +
-                     " classes");
-  s.classes = classes;
-  // dense(hidden[i]) activation [dropout] ... dense(classes); each layer keeps the key it comes from.
-  b.layers.clear();
-  for (std::size_t i = 0; i < s.hidden.size(); ++i) {
-    const std::string path = "model.hidden[" + std::to_string(i) + "]";
-    b.layers.push_back(resolve_layer({{"type", "dense"}, {"out_features", s.hidden[i]}, {"init", s.init}}, path));
-    b.layers.push_back(s.activation);
-    if (s.dropout > 0) b.layers.push_back(resolve_layer({{"type", "dropout"}, {"p", s.dropout}}, "model.dropout"));
-  }
-  b.layers.push_back(resolve_layer({{"type", "dense"}, {"out_features", s.classes}, {"init", s.init}}, "model.classes"));
+  const auto bind_classes = [&](Index& c) {
+    if (c != 0 && c != classes)
+      throw ShapeError("model.classes is " + std::to_string(c) + " but the data set has " + std::to_string(classes) +
+                       " classes");
+    c = classes;
+  };
+  if (b.mlp) bind_classes(b.mlp->classes), b.layers = b.mlp->expand();
+  if (b.cnn) bind_classes(b.cnn->classes), b.layers = b.cnn->expand();
+  if (b.resnet) bind_classes(b.resnet->classes), b.layers = b.resnet->expand();
   return b;
 }
 
 json ModelSpec::to_json(const Model<float>* built) const {
   json j = {{"input", input}};
+  // A shorthand is saved as the shorthand (so --set model.activation=... works on it again).
   if (mlp) {
-    // The shorthand is saved as the shorthand (so --set model.activation=... works on it again).
     j["hidden"] = mlp->hidden;
     j["activation"] = mlp->activation.to_json();
     j["init"] = mlp->init;
     j["dropout"] = mlp->dropout;
     j["classes"] = mlp->classes;
+    return j;
+  }
+  if (cnn) {
+    json stages = json::array();
+    for (const auto& s : cnn->stages) stages.push_back(s.size() == 1 ? json(s[0]) : json(s));
+    j["cnn"] = stages;
+    j["hidden"] = cnn->hidden;
+    j["activation"] = cnn->activation.to_json();
+    j["kernel_size"] = cnn->kernel_size;
+    j["pool"] = cnn->pool;
+    j["batch_norm"] = cnn->batch_norm;
+    j["dropout"] = cnn->dropout;
+    j["init"] = cnn->init;
+    j["classes"] = cnn->classes;
+    return j;
+  }
+  if (resnet) {
+    j["resnet"] = {{"depth", resnet->depth}, {"width", resnet->width}};
+    j["activation"] = resnet->activation.to_json();
+    j["classes"] = resnet->classes;
     return j;
   }
   json layers = json::array();

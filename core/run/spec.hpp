@@ -3,6 +3,7 @@
 //   {
 //     "model":     {"input": 784, "hidden": [256, 128], "activation": "relu", "classes": 10, "dropout": 0.2}
 //                  or {"input": 784, "layers": [{"type": "dense", "out_features": 256}, "relu", ...]},
+//                  or {"cnn": [32, 64], "hidden": [128]}, or {"resnet": {"depth": 20, "width": 16}},
 //     "data":      {"dataset": "fashion-mnist", "path": "...", "validation_split": 0.1, ...},
 //     "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
 //     "schedule":  {"type": "cosine", "interval": "step"}             (optional, core/schedule.hpp)
@@ -17,7 +18,7 @@
 // "model.activation=elu") are applied to the raw JSON before, so they are checked like the file.
 //
 // What depends on the data (the input shape, the class count) is bound later by a pure function,
-// ModelSpec::bind(): it expands the MLP shorthand into layers. The resolved config that a run saves
+// ModelSpec::bind(): it expands the shorthands (MLP, CNN, ResNet) into layers. The resolved config that a run saves
 // (config.json) is written from the specs by RunSpec::to_json().
 #pragma once
 
@@ -88,7 +89,47 @@ struct MlpSpec {
   std::string init = "pytorch";
   double dropout = 0;
   Index classes = 0;  // 0: the data set's class count
+
+  // The layers, each with the path of the key it comes from (classes must be bound, > 0).
+  std::vector<LayerSpec> expand() const;
 };
+
+// The CNN shorthand (model.cnn): for each stage, conv2d(width, kernel_size, padding kernel_size/2)
+// [batch_norm2d] act per width, then one 2x2 pool; flatten; dense(hidden[i]) act [dropout] ...;
+// dense(classes). An entry of model.cnn is a width (a stage of one conv) or a list of widths.
+struct CnnSpec {
+  std::vector<std::vector<Index>> stages;
+  std::vector<Index> hidden;
+  LayerSpec activation;  // path "model.activation"
+  Index kernel_size = 3;
+  std::string pool = "max";  // "max", "avg" or "none"
+  bool batch_norm = false;
+  double dropout = 0;
+  std::string init = "pytorch";
+  Index classes = 0;
+
+  std::vector<LayerSpec> expand() const;
+};
+
+// The ResNet shorthand (model.resnet): the CIFAR ResNet of He et al. 2016 §4.2, depth = 6n + 2:
+// conv3x3(width) bn act, three stages of n residual blocks (widths width, 2 width, 4 width; the
+// first block of stages 2 and 3 with stride 2 and a 1x1 conv + bn projection shortcut), global
+// average pooling, flatten, dense(classes).
+struct ResNetSpec {
+  Index depth = 20;
+  Index width = 16;
+  LayerSpec activation;  // path "model.activation"
+  Index classes = 0;
+
+  std::vector<LayerSpec> expand() const;
+};
+
+// Every activation layer (registry kind != layer) of a list of layer specs replaced by `activation`,
+// also inside layers that hold layers (a residual's body, shortcut and activation), except an output
+// softmax/log_softmax: a rowwise activation that is the last layer of the list. What model.activation
+// does to an explicit model.layers list. Entries that name no known layer are left for resolve_layer
+// to report.
+nlohmann::json swap_activations(const nlohmann::json& layers, const nlohmann::json& activation);
 
 // The "model" section. Before bind(): `layers` holds an explicit list (or nothing for the shorthand).
 // After bind(shape, classes): `input` and the shorthand's `classes` are the data's, and `layers` is
@@ -96,6 +137,8 @@ struct MlpSpec {
 struct ModelSpec {
   Index input = 0;  // 0: the data's width
   std::optional<MlpSpec> mlp;
+  std::optional<CnnSpec> cnn;
+  std::optional<ResNetSpec> resnet;
   std::vector<LayerSpec> layers;
   Shape input_shape;  // set by bind()
 

@@ -3,13 +3,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
+#include "apps/sweep/experiment.hpp"
+#include "core/io/fileio.hpp"
+#include "core/run/run.hpp"
 #include "core/run/spec.hpp"
 #include "core/error.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 #include "support/text.hpp"
 
 using namespace nnlab;
 using namespace nnlab::test;
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -206,6 +214,115 @@ TEST_CASE("explicit layers: resolved once with their paths; the saved config sho
   const ModelSpec bad = resolve_config(doc, "t.json").model.bind(Shape{2}, 3, "spirals");
   CHECK_THROWS_WITH_AS(build_model<float>(bad.layers, bad.input_shape, 1),
                        doctest::Contains("model.layers[3]: in_features is 5 but the input [6] has 6 values"), ShapeError);
+}
+
+namespace {
+
+// An explicit list with activations at the top level, in a residual's body and as its activation,
+// and an output log_softmax.
+json explicit_model() {
+  json doc = base();
+  doc["model"] = json::parse(R"({"layers": [
+    {"type": "dense", "out_features": 8}, "relu",
+    {"type": "residual", "body": [{"type": "dense", "out_features": 8}, {"type": "elu", "alpha": 0.5},
+                                  {"type": "dense", "out_features": 8}], "activation": "relu"},
+    {"type": "dense", "out_features": 3}, "log_softmax"]})");
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("model.activation on an explicit list swaps every activation but an output softmax") {
+  json doc = explicit_model();
+  apply_override(doc, R"(model.activation={"type": "leaky_relu", "negative_slope": 0.2})");
+  const RunSpec cfg = resolve_config(doc, "t.json");
+  const auto& layers = cfg.model.layers;
+  REQUIRE(layers.size() == 5);
+  CHECK(layers[1].entry->name == "leaky_relu");
+  CHECK(layers[1].args.number("negative_slope") == 0.2);
+  CHECK(layers[4].entry->name == "log_softmax");  // the output activation stays
+  const json block = layers[2].to_json();
+  CHECK(block["body"][1] == json{{"type", "leaky_relu"}, {"negative_slope", 0.2}});
+  CHECK(block["activation"] == json{{"type", "leaky_relu"}, {"negative_slope", 0.2}});
+  CHECK(block["body"][0]["type"] == "dense");  // layers that are not activations are untouched
+  // The saved config lists the swapped layers and no model.activation: loading it again gives the
+  // same spec, and model.activation swaps them again.
+  const ModelSpec bound = cfg.model.bind(Shape{2}, 3, "spirals");
+  const Model<float> model = build_model<float>(bound.layers, bound.input_shape, 1);
+  const json saved = cfg.to_json(&model);
+  CHECK_FALSE(saved["model"].contains("activation"));
+  CHECK(saved["model"]["layers"][2]["body"][0]["in_features"] == 8);
+  const RunSpec again = resolve_config(saved, "config.json");
+  CHECK(again.model.bind(Shape{2}, 3, "spirals").layers.size() == 5);
+  CHECK(again.to_json(&model) == saved);
+  json swapped = saved;
+  apply_override(swapped, "model.activation=tanh");
+  const json tanh = resolve_config(swapped, "config.json").model.to_json();
+  CHECK(tanh["layers"][1]["type"] == "tanh");
+  CHECK(tanh["layers"][2]["body"][1]["type"] == "tanh");
+  CHECK(tanh["layers"][2]["activation"]["type"] == "tanh");
+  CHECK(tanh["layers"][4]["type"] == "log_softmax");
+  // A softmax that is not the last layer is swapped like any activation.
+  const json inner = swap_activations(json::array({"softmax", "dense"}), "relu");
+  CHECK(inner == json::array({"relu", "dense"}));
+  // The activation is checked as in the shorthand: its name, then its parameters, at model.activation.
+  CHECK(contains(error_of(explicit_model(), {"model.activation=rleu"}), "model.activation: unknown activation 'rleu'"));
+  CHECK(contains(error_of(explicit_model(), {"model.activation=dense"}), "'dense' is a layer, not an activation"));
+  CHECK(contains(error_of(explicit_model(), {"model.activation=elu", "model.activation.alpah=1"}),
+                 "model.activation.alpah: unknown key"));
+  // The shorthand's other keys still do not mix with a list.
+  CHECK(contains(error_of(explicit_model(), {"model.hidden=[4]"}),
+                 "model.hidden: belongs to the MLP shorthand and the CNN shorthand (model.cnn); with an explicit \"layers\" list"));
+}
+
+TEST_CASE("a compare experiment over 2 activations on an explicit-list model builds 2 different models") {
+  TempDir dir("activation-sweep");
+  json cfg = explicit_model();
+  cfg["model"]["layers"][2]["activation"] = nullptr;
+  write_text(dir.path / "base.json", cfg.dump());
+  const auto e = report::parse_experiment(nlohmann::ordered_json::parse(R"({"base": "base.json",
+    "activations": ["tanh", {"type": "elu", "alpha": 0.5}], "seeds": [1]})"), "exp.json", dir.path);
+  const report::Plan plan = report::expand(e);
+  REQUIRE(plan.runs.size() == 2);
+  std::vector<std::vector<std::string>> types;
+  std::vector<MatF> outputs;
+  const MatF x = MatF::Random(4, 2);
+  for (const auto& r : plan.runs) {
+    const RunSpec spec = load_config((dir.path / "base.json").string(), r.overrides);
+    const ModelSpec bound = spec.model.bind(Shape{2}, 3, "spirals");
+    Model<float> model = build_model<float>(bound.layers, bound.input_shape, 1);
+    std::vector<std::string> t;
+    for (std::size_t i = 0; i < model.size(); ++i) t.push_back(model.layer(i).type());
+    types.push_back(t);
+    outputs.push_back(model.forward(x, false));
+    CHECK(bound.layers[2].to_json()["activation"].is_null());  // none stays none
+  }
+  CHECK(types[0] == std::vector<std::string>{"dense", "tanh", "residual", "dense", "log_softmax"});
+  CHECK(types[1] == std::vector<std::string>{"dense", "elu", "residual", "dense", "log_softmax"});
+  CHECK(outputs[0] != outputs[1]);
+  const RunSpec elu = load_config((dir.path / "base.json").string(), plan.runs[1].overrides);
+  CHECK(elu.model.layers[2].to_json()["body"][1] == json{{"type", "elu"}, {"alpha", 0.5}});
+}
+
+TEST_CASE("a model.activation swap on an explicit list trains, and resumes from its saved config") {
+  TempDir dir("activation-resume");
+  json doc = explicit_model();
+  doc["model"]["layers"][2]["body"][1] = {{"type", "dropout"}, {"p", 0.2}};  // a random stream inside the block
+  doc["data"] = {{"dataset", "spirals"}, {"samples", 100}};
+  doc["train"] = {{"epochs", 2}, {"batch_size", 32}, {"seed", 5}, {"threads", 1}};
+  doc["output"]["dir"] = (dir.path / "run").string();
+  apply_override(doc, "model.activation=elu");
+  run_training(resolve_config(doc, "t.json"));
+  // The saved config resolves to itself and resumes: one more epoch on the same checkpoint.
+  json saved = json::parse(read_file(dir.path / "run" / "config.json", "config"));
+  CHECK_FALSE(saved["model"].contains("activation"));
+  CHECK(saved["model"]["layers"][1]["type"] == "elu");
+  saved["train"]["epochs"] = 3;
+  const auto resumed = run_training(resolve_config(saved, "config.json"), {}, {.resume = true});
+  CHECK(resumed.size() == 1);
+  // And the original config with the same override resumes too (they resolve alike).
+  doc["train"]["epochs"] = 4;
+  CHECK(run_training(resolve_config(doc, "t.json"), {}, {.resume = true}).size() == 1);
 }
 
 TEST_CASE("missing or malformed config files") {
