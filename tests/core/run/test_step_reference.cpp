@@ -2,13 +2,20 @@
 // the loss, backward and the optimizer, checked end to end.
 //
 // Reference: tests/data/step_reference.json, written by tools/torch_step_reference.py (PyTorch 1.13;
-// its header says what is recorded and how). Two models on one batch of 32 samples x 784 features:
+// its header says what is recorded and how). Three models, the first two on one batch of 32 samples
+// x 784 features:
 //   mlp      the default model of configs/fashion_mlp.json (dense 784-256-128-10, ReLU), built here
 //            from that file through load_config/ModelSpec::bind/build_model
 //   bn_drop  dense 784-64 (no bias), batchnorm, relu, dropout(0.2), dense 64-10, built by build_model
+//   cnn      the model of configs/fashion_cnn.json (conv2d 1->32 3x3 pad 1, relu, max_pool2d 2,
+//            conv2d 32->64 3x3 pad 1, relu, max_pool2d 2, flatten, dense 3136-128, relu, dense
+//            128-10), checked against that file the same way, on its own batch of 8 images 1x28x28
+//            (its section's "x" and "labels")
 // For each: nnlab's initialisation must be bit-identical to the reference's initial weights (which
 // the script reproduces from nnlab's Rng), and the Dropout layer must draw the reference's mask; then,
-// from those weights loaded through load_model_tensors: logits, loss and every parameter gradient of
+// from those weights (loaded through load_model_tensors; the cnn's file samples its 128 x 3136 initial
+// weight, so it starts from nnlab's own initialisation, which must match the stored elements and the
+// FNV-1a hash of all the tensor's bytes): logits, loss and every parameter gradient of
 // the first forward/backward; and the 5 losses and the whole state (parameters and BatchNorm's
 // running statistics) after 5 steps of SGD (the config's: lr 0.05, momentum 0.9) and of Adam (lr
 // 1e-3), each step run by the Trainer, as `nnlab train` runs it.
@@ -16,6 +23,12 @@
 // Dropout: the script runs nnlab's xoshiro256** stream (seed, stream_id("dropout", index), one uniform
 // per element in row-major order, keep when u >= p) and makes PyTorch multiply by exactly those masks,
 // so the comparison covers nnlab's real dropout inside the step; the first mask is also checked alone.
+//
+// Kinks. A ReLU input on the other side of 0, or a max-pool window whose argmax differs, moves a
+// gradient by a whole term, so the script picks data on which neither can happen: every ReLU input
+// z keeps |z| >= max(floor, 10·|z_float32 − z|) (floor 1e-5; 1e-7 for the cnn, whose 302 000 ReLU
+// inputs per forward leave no seed with 1e-5) and every cnn max-pool window's two largest values
+// differ by at least max(1e-7, 10·their float32 deviations), over every forward of every run.
 //
 // Tolerances. nnlab's float32 run against the exact answer (PyTorch's float64 run from the same
 // float32 inputs and weights, rounded once to float32), element by element:
@@ -50,21 +63,29 @@
 // The worst error/allowance and absolute error of every compared quantity are printed (MESSAGE).
 // Observed worst (GCC 12 -O3 -march=native, 2 threads), as error/allowance and absolute error:
 //   initial weights, dropout mask      bit-identical
-//   logits                             0.077 (mlp, 1.6e-7)   0.37 (bn_drop, 5.4e-7)
+//   logits                             0.077 (mlp, 1.6e-7)   0.37 (bn_drop, 5.4e-7)   0.052 (cnn, 1.0e-7)
 //   loss; the 5 losses of each run     0; <= 0.011 (2.4e-7)
 //   gradients                          0.14 (mlp last layer, 2.1e-8; first layer 0.017, 1.9e-9)
 //                                      0.35 (bn_drop last layer, 6.0e-8)
+//                                      0.31 (cnn last layer, 4.2e-8; dense 3136-128 0.14, 1.7e-8;
+//                                      convolutions <= 0.051, 6.8e-9)
 //   state after 5 SGD steps            0.046 (mlp, 1.5e-8)   0.11 (bn_drop running_mean, 2.4e-8)
+//                                      0.051 (cnn last layer, 1.5e-8)
 //   state after 5 Adam steps           0.10 (mlp first bias, 2.1e-7; first layer 0.042, 5.2e-7)
 //                                      0.06 (bn_drop); noise-dominated elements at most 3.3e-6 off
+//                                      0.42 (cnn last layer, 4.5e-8; second convolution 0.11 at
+//                                      atol 4.8e-7); its 182 noise-dominated elements <= 2.6e-7 off
 //
 // Sampling: the two 784-wide weight matrices' gradients and final weights are stored for every 9th
 // element in row-major order (every row and every column is sampled; keeping the file under 3 MB);
-// every other tensor, the inputs and all initial weights are stored and compared in full.
+// every other tensor, the inputs and all initial weights are stored and compared in full. The cnn's
+// 128 x 3136 dense weight (gradient, initial and final values) is stored for every 31st element (31 and
+// 3136 are coprime: again every row and column); its other tensors in full.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -225,28 +246,78 @@ void report(const std::string& what, const Worst& w) {
   MESSAGE(what << ": worst error/allowance " << w.ratio << " (" << w.where << "), worst |error| " << w.abs);
 }
 
-// The model of a reference section, freshly built (nnlab's own initialisation from the seed).
-Model<float> build(const json& m) {
-  return build_model<float>(m["layers"], reference()["x"]["shape"][1].get<Index>(), m["seed"].get<std::uint64_t>());
+// A section's batch: its own "x" and "labels" (the cnn's images), else the file's.
+const json& data_of(const json& m) { return m.contains("x") ? m : reference(); }
+
+// One sample's shape: the batch's shape without its first axis ({784}, or {1, 28, 28} for the cnn).
+Shape sample_shape(const json& m) {
+  const auto shape = data_of(m)["x"]["shape"].get<std::vector<Index>>();
+  return Shape(std::vector<Index>(shape.begin() + 1, shape.end()));
 }
 
-// ... and with the reference's initial weights loaded through the normal state-loading path.
+// The model of a reference section, freshly built (nnlab's own initialisation from the seed).
+Model<float> build(const json& m) {
+  return build_model<float>(m["layers"], sample_shape(m), m["seed"].get<std::uint64_t>());
+}
+
+// FNV-1a (64 bits) of float32 values' little-endian bytes, as 16 hex digits: the fingerprint the
+// script stores for a sampled initial tensor.
+std::string fnv1a64(const std::vector<float>& values) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  for (float v : values) {
+    std::uint32_t u;
+    std::memcpy(&u, &v, 4);
+    for (int b = 0; b < 4; ++b) h = (h ^ ((u >> (8 * b)) & 0xFFu)) * 0x100000001B3ull;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+// Whether every initial tensor of `model` is bit for bit the stored one: a tensor stored in full
+// byte for byte, a sampled one (the cnn's 128 x 3136 dense weight) on its stored elements and by the
+// fingerprint of all its values. Mismatches are reported (CHECK).
+bool init_matches(Model<float>& model, const json& m) {
+  const TensorFile mine = model_tensors(model);
+  bool same = mine.tensors.size() == m["init"].size();
+  CHECK(mine.tensors.size() == m["init"].size());
+  for (const auto& [tensor, t] : m["init"].items()) {
+    CAPTURE(tensor);
+    REQUIRE(mine.tensors.count(tensor) == 1);
+    const auto& got = mine.tensors.at(tensor);
+    const Stored ref = stored(t);
+    bool equal = got.shape == ref.shape && got.data.size() == ref.size();
+    for (std::size_t k = 0; equal && k < ref.values.size(); ++k)
+      equal = std::memcmp(&got.data[k * ref.stride], &ref.values[k], sizeof(float)) == 0;
+    if (equal && t.contains("fnv1a64")) equal = fnv1a64(got.data) == t["fnv1a64"].get<std::string>();
+    CHECK_MESSAGE(equal, tensor << ": nnlab's initial values differ from the reference's");
+    same = same && equal;
+  }
+  return same;
+}
+
+// ... and with the reference's initial weights: loaded through the normal state-loading path where
+// the file holds them in full; where it samples them (the cnn) nnlab's own, which must be those bits.
 Model<float> build_loaded(const json& m) {
   Model<float> model = build(m);
-  load_model_tensors(model, tensor_file(m["init"]), "step_reference.json " + m["name"].get<std::string>() + " init");
+  const bool full = std::all_of(m["init"].begin(), m["init"].end(), [](const json& t) { return !t.contains("stride"); });
+  if (full)
+    load_model_tensors(model, tensor_file(m["init"]), "step_reference.json " + m["name"].get<std::string>() + " init");
+  else
+    REQUIRE_MESSAGE(init_matches(model, m), m["name"].get<std::string>() << ": the initial weights are not the reference's");
   return model;
 }
 
-MatF batch() {
-  const Stored x = stored(reference()["x"]);
-  MatF m(x.shape[0], x.shape[1]);
-  std::copy(x.values.begin(), x.values.end(), m.data());
-  return m;
+MatF batch(const json& m) {
+  const Stored x = stored(data_of(m)["x"]);
+  MatF b(x.shape[0], static_cast<Index>(x.size()) / x.shape[0]);
+  std::copy(x.values.begin(), x.values.end(), b.data());
+  return b;
 }
 
-std::vector<std::int32_t> labels() { return reference()["labels"].get<std::vector<std::int32_t>>(); }
+std::vector<std::int32_t> labels(const json& m) { return data_of(m)["labels"].get<std::vector<std::int32_t>>(); }
 
-const std::vector<std::string> kModels = {"mlp", "bn_drop"};
+const std::vector<std::string> kModels = {"mlp", "bn_drop", "cnn"};
 
 }  // namespace
 
@@ -268,20 +339,31 @@ TEST_CASE("step reference: the mlp is configs/fashion_mlp.json's default model a
   CHECK(optimizer["momentum"] == sgd["momentum"]);
 }
 
+TEST_CASE("step reference: the cnn is configs/fashion_cnn.json's model and optimizer") {
+  const json& m = model_ref("cnn");
+  const RunSpec cfg = load_config(std::string(NNLAB_SOURCE_DIR) + "/configs/fashion_cnn.json");
+  CHECK(sample_shape(m) == Shape{1, 28, 28});
+  const ModelSpec bound = cfg.model.bind(Shape{1, 28, 28}, 10, "fashion-mnist");
+  json expected = json::array(), layers = json::array();
+  for (std::size_t i = 0; i < m["layers"].size(); ++i) expected.push_back(resolve_layer(m["layers"][i], "reference layer").to_json());
+  for (const auto& l : bound.layers) layers.push_back(l.to_json());
+  CHECK_MESSAGE(layers == expected, "configs/fashion_cnn.json changed: rerun tools/torch_step_reference.py (config "
+                                        << layers.dump() << ", reference " << expected.dump() << ")");
+  CHECK(cfg.train.seed == m["seed"].get<std::uint64_t>());
+  const json& sgd = m["runs"][0]["optimizer"];
+  CHECK(sgd["type"] == "sgd");
+  const json optimizer = cfg.optimizer.to_json();
+  CHECK(optimizer["type"] == sgd["type"]);
+  CHECK(optimizer["lr"] == sgd["lr"]);
+  CHECK(optimizer["momentum"] == sgd["momentum"]);
+}
+
 TEST_CASE("step reference: nnlab's initialisation and dropout stream are exactly the reference's") {
   for (const std::string& name : kModels) {
     CAPTURE(name);
     const json& m = model_ref(name);
     Model<float> model = build(m);
-    const TensorFile mine = model_tensors(model);
-    const TensorFile ref = tensor_file(m["init"]);
-    REQUIRE(mine.tensors.size() == ref.tensors.size());
-    for (const auto& [tensor, t] : ref.tensors) {
-      CAPTURE(tensor);
-      REQUIRE(mine.tensors.count(tensor) == 1);
-      CHECK(mine.tensors.at(tensor).shape == t.shape);
-      CHECK(std::memcmp(mine.tensors.at(tensor).data.data(), t.data.data(), t.data.size() * sizeof(float)) == 0);
-    }
+    CHECK(init_matches(model, m));
     if (!m.contains("dropout_keep")) continue;
     // The first training forward of the Dropout layer (its own stream) against the reference mask.
     const json& keep = m["dropout_keep"];
@@ -307,11 +389,11 @@ TEST_CASE("step reference: nnlab's initialisation and dropout stream are exactly
 }
 
 TEST_CASE("step reference: logits, loss and every gradient of one forward/backward") {
-  const MatF x = batch();
-  const std::vector<std::int32_t> y = labels();
   for (const std::string& name : kModels) {
     CAPTURE(name);
     const json& m = model_ref(name);
+    const MatF x = batch(m);
+    const std::vector<std::int32_t> y = labels(m);
     Model<float> model = build_loaded(m);
     auto loss = make_loss<float>("cross_entropy");
     const MatF& logits = model.forward(x, /*training=*/true);
@@ -335,19 +417,18 @@ TEST_CASE("step reference: logits, loss and every gradient of one forward/backwa
 }
 
 TEST_CASE("step reference: 5 SGD and 5 Adam steps through the Trainer") {
-  Dataset data;
-  data.name = "step_reference";
-  const MatF x = batch();
-  data.rows = x.rows();
-  data.features = x.cols();
-  data.classes = 10;
-  data.shape = {x.cols()};
-  data.values.assign(x.data(), x.data() + x.size());
-  data.labels = labels();
-  data.validate();
-
   for (const std::string& name : kModels) {
     const json& m = model_ref(name);
+    Dataset data;
+    data.name = "step_reference " + name;
+    const MatF x = batch(m);
+    data.rows = x.rows();
+    data.features = x.cols();
+    data.classes = 10;
+    data.shape = sample_shape(m).dims();
+    data.values.assign(x.data(), x.data() + x.size());
+    data.labels = labels(m);
+    data.validate();
     for (const json& r : m["runs"]) {
       const std::string opt = r["optimizer"]["type"].get<std::string>();
       const std::string what = name + " " + opt;
