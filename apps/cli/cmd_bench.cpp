@@ -71,7 +71,7 @@ void run_bench(const BenchArgs& a) {
   for (std::size_t i = 0; i < model.size(); ++i) {
     Layer<float>& l = model.layer(i);
     if (l.type() != "conv2d") continue;
-    const auto& w = l.parameters().at(0).shape;
+    const std::vector<std::int64_t> w = l.parameters().at(0).shape;  // a copy: parameters() is a temporary
     const Shape& out = l.output_shape();
     convs.push_back({w[0], w[1] * w[2] * w[3], l.input_shape().channels() / w[1], out[1] * out[2], i == 0});
   }

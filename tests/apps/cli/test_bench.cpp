@@ -38,3 +38,25 @@ TEST_CASE("nnlab bench reports an epoch's time, throughput, GEMM FLOP and floor,
   CHECK(j["peak_rss_mb"].get<double>() > 1);
   CHECK(j["peak_rss_mb"].get<double>() < 1000);
 }
+
+TEST_CASE("nnlab bench on a CNN: the convolutions' products are in the FLOP count and the floor") {
+  TempDir dir("speed-bench-cnn");
+  write_text(dir / "cnn.json", R"({
+      "model": {"layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}, "relu",
+                           {"type": "max_pool2d", "kernel_size": 2}, "flatten", {"type": "dense", "out_features": 10}]},
+      "data": {"dataset": "shapes", "samples": 100, "test_samples": 20, "size": 16},
+      "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+      "train": {"epochs": 1, "batch_size": 50, "seed": 1, "threads": 1}
+    })");
+  const ProcessResult r = run_nnlab({"bench", (dir / "cnn.json").string(), "--epochs", "1", "--floor-repeats", "1", "--json",
+                                     "--set", "model.activation=\"elu\""},
+                                    dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["activation"] == "elu");  // the swap reaches the explicit list
+  // conv 3→4 3×3 on 16×16 as the first layer (forward, dW): 2·F·P·(C·K·K) each; dense 256→10 (+ dx)
+  const double flop = 2.0 * 100 * (4 * 256 * 27 * 2 + 256 * 10 * 3);
+  CHECK(j["gemm_flop"].get<double>() == doctest::Approx(flop));
+  CHECK(j["gemm_floor_seconds"].get<double>() > 0);
+}
