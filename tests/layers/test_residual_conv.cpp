@@ -42,7 +42,11 @@ TEST_CASE("conv residual block with stride 2: a 1x1 stride-2 conv2d projection s
   auto block = make_layer<double>("residual", Shape{2, 6, 6}, {{"body", body}, {"shortcut", shortcut}}, 4);
   CHECK(block->output_shape() == Shape{4, 3, 3});
   const MatD x = gradcheck_input(3, 72, 5);
-  const auto r = check_layer(*block, x);
+  // The same small gradients at the edge rows as above (~3e-4): a 1e-5 step, or rounding of the
+  // differences reaches 1.3e-6 of them (seen at -O1, the sanitizer build's optimisation level).
+  GradCheckOptions opt;
+  opt.step = 1e-5;
+  const auto r = check_layer(*block, x, opt);
   INFO(r.format());
   MESSAGE(r.format());
   CHECK(r.ok());
