@@ -267,7 +267,8 @@ ModelSpec resolve_model(const json& m) {
   const auto& forms = model_forms();
   const auto form = std::find_if(forms.begin(), forms.end(), [&](const ModelForm& f) { return f.key.empty() || m.contains(f.key); });
   // A key of another form: name the form(s) it belongs to. Two forms' own keys: say which to keep.
-  for (const auto& [key, value] : m.items()) {
+  for (const auto& item : m.items()) {
+    const std::string& key = item.key();  // not a structured binding: lambdas below capture it
     if (std::find(form->keys.begin(), form->keys.end(), key) != form->keys.end()) continue;
     std::vector<std::string> owners;
     for (auto f = forms.rbegin(); f != forms.rend(); ++f)  // the MLP shorthand first
