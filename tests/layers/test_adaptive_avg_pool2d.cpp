@@ -26,19 +26,6 @@ using namespace nnlab;
 using namespace nnlab::test;
 using json = nlohmann::json;
 
-namespace {
-
-const json& cnn_reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
-    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
-    return json::parse(in);
-  }();
-  return data;
-}
-
-}  // namespace
-
 TEST_CASE("adaptive_avg_pool2d: global average pooling is the per-channel mean; shapes and defaults") {
   auto l = make_layer<double>("adaptive_avg_pool2d", Shape{3, 5, 4}, json::object());
   CHECK(l->type() == "adaptive_avg_pool2d");

@@ -27,15 +27,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const json& cnn_reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
-    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
-    return json::parse(in);
-  }();
-  return data;
-}
-
 // The M = N·H·W values of channel c of a batch, as one vector.
 Eigen::ArrayXd channel(const MatD& x, Index c, Index hw) {
   Eigen::ArrayXd v(x.rows() * hw);

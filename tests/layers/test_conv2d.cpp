@@ -26,15 +26,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const json& cnn_reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
-    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
-    return json::parse(in);
-  }();
-  return data;
-}
-
 template <typename T>
 LayerPtr<T> conv(const Shape& in, const json& params, std::uint64_t seed = 1) {
   return make_layer<T>("conv2d", in, params, seed);

@@ -25,15 +25,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const json& cnn_reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
-    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
-    return json::parse(in);
-  }();
-  return data;
-}
-
 // Dropout2d in training mode with a frozen mask (as test_dropout.cpp's): the inner layer's random state
 // is restored before every forward, so the checker's repeated forwards see one fixed function.
 struct FrozenMask final : Layer<double> {

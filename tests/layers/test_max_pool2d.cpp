@@ -29,15 +29,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const json& cnn_reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
-    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
-    return json::parse(in);
-  }();
-  return data;
-}
-
 // A batch whose values are all distinct and at least 0.01 apart (a shuffled grid): no window holds two
 // maxima within the finite-difference step, so max pooling is differentiable at every point.
 MatD distinct_batch(Index rows, Index cols, std::uint64_t seed) {

@@ -29,6 +29,17 @@ inline const nlohmann::json& layers_reference() {
   return data;
 }
 
+// The CNN layers' reference (tests/data/cnn_reference.json, written by tools/torch_cnn_reference.py),
+// read once per test executable and compared the same way.
+inline const nlohmann::json& cnn_reference() {
+  static const nlohmann::json data = [] {
+    std::ifstream in(std::string(NNLAB_TEST_DATA_DIR) + "/cnn_reference.json");
+    REQUIRE_MESSAGE(in.good(), "tests/data/cnn_reference.json missing (run tools/torch_cnn_reference.py)");
+    return nlohmann::json::parse(in);
+  }();
+  return data;
+}
+
 // Inputs in the reference file are float32 values in their shortest form: read them through float so
 // that the float64 tests use exactly the same numbers.
 template <typename T>
