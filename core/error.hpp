@@ -22,6 +22,9 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
   Error(const std::string& message, int status) : std::runtime_error(message), exit_status(status) {}
   int exit_status = exit_error;  // what the command line exits with
+  // Thrown by every process of a data-parallel job at the same point, by agreement (a stop request,
+  // divergence): the job ends normally. Any other error of one process ends the whole job at once.
+  bool agreed = false;
 };
 struct ConfigError : Error {
   using Error::Error;

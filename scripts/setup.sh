@@ -11,8 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# OpenMPI: mpirun -np K nnlab train/compare (docs/distributed.md); the build works without it too.
 packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist)
+          doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev)
 for arg in "$@"; do
   case "$arg" in
     # PyTorch needs a real BLAS (the OpenMP OpenBLAS, not the pthread one, which fights PyTorch's own

@@ -79,7 +79,7 @@ and they shift the later steps' gradients of everything downstream a little. Hen
     step (~0.5% of them; there the factor above exceeds 100) are only checked to within STEPS·lr;
   * "torch_float32_error": per state tensor, PyTorch float32's own largest |float32 − float64| over
     all of the tensor's other elements; the test uses atol = max(FINE_ATOL, AFTER_ATOL_FACTOR · that)
-    for the state after the steps, as tests/optim/test_reference.cpp allows twice PyTorch's own float32 error.
+    for the state after the steps (four times PyTorch's own float32 error: Adam amplifies CPU-dependent rounding).
     For SGD it is below 2.5e-8 (BatchNorm's running_var: 2.4e-7); for the mlp's Adam run it is 6e-6
     (first layer), 1.8e-6 (last layer), 9e-7 (first bias).
 ReLU's kink would be a worse amplifier (a sample on the other side of 0 changes a gradient by its
@@ -144,7 +144,7 @@ FINE_ATOL = 1e-7          # with this atol for gradients and the state after the
 SAMPLE_ABOVE, SAMPLE_STRIDE = 20000, 9
 NOISY_SQRT_VHAT = 1e-5    # Adam: elements whose √v̂ (nonzero) falls below this are noise-dominated
 NOISY_STEPS_OF_LR = STEPS  # ... and are only checked to within STEPS·lr
-AFTER_ATOL_FACTOR = 2      # state after the steps: atol = max(FINE_ATOL, 2·PyTorch float32's deviation)
+AFTER_ATOL_FACTOR = 4      # state after the steps: atol = max(FINE_ATOL, 4·PyTorch float32's deviation) (the test's kAfterAtolFactor)
 ADAM = {"type": "adam", "lr": 1e-3}
 CNN_BATCH, CNN_IMAGE = 8, (1, 28, 28)  # the cnn's batch: 8 images of 1x28x28
 CNN_DATA_SEED = DATA_SEED

@@ -142,7 +142,7 @@ void run_train(const TrainArgs& a) {
     spdlog::info("writing to {}", dir);
   };
   cb.loop.on_batch = [&](const BatchProgress& p) {
-    bar.update("epoch " + std::to_string(p.epoch) + "/" + std::to_string(train.epochs), p.done, p.total, p.running_loss);
+    if (job().rank() == 0) bar.update("epoch " + std::to_string(p.epoch) + "/" + std::to_string(train.epochs), p.done, p.total, p.running_loss);
   };
   if (a.diagnostics)
     cb.on_epoch_end = [&](EpochMetrics& m, Model<float>& model, const RunData& data) {
@@ -170,22 +170,28 @@ void run_train(const TrainArgs& a) {
   std::vector<EpochMetrics> history;
   try {
     // A stop signal writes a checkpoint at the batch where training stopped (checkpoint_on_interrupt).
-    history = run_training(spec, cb, {.resume = !a.resume.empty()});
+    history = run_training(spec, cb, {.resume = !a.resume.empty(), .comm = &job()});
   } catch (const InterruptedError& e) {
     bar.clear();
     const int sig = g_stop_signal.load();
     std::string msg = std::string(e.what());  // "interrupted during epoch 4, after batch 17 of 469"
-    msg.insert(std::string("interrupted").size(), " by " + signal_name(sig));
+    msg.insert(std::string("interrupted").size(), sig ? " by " + signal_name(sig) : std::string(" by another rank's stop request"));
     // "...; the checkpoint at that batch is saved in DIR/checkpoint.safetensors" when one was
     // written there; else what is on disk from before.
     if (msg.find(" is saved in ") == std::string::npos) msg += "; " + kept_checkpoint(dir, e.epoch);
-    msg += has_checkpoint(dir, e.epoch) ? "; continue with: nnlab train --resume " + dir : "; start it again to train";
-    throw Error(msg, 128 + sig);
+    const std::string launch = job().size() > 1 ? "mpirun -np " + std::to_string(job().size()) + " " : "";
+    msg += has_checkpoint(dir, e.epoch) ? "; continue with: " + launch + "nnlab train --resume " + dir : "; start it again to train";
+    // In a job, every rank stopped after the same batch (its signal, or another rank's).
+    Error stopped(msg, 128 + (sig ? sig : SIGTERM));
+    stopped.agreed = true;
+    throw stopped;
   } catch (const DivergedError& e) {
     bar.clear();
-    throw DivergedError(std::string(e.what()) + "; " + kept_checkpoint(dir, e.epoch) +
-                            " (no model.safetensors is written for a diverged run)",
-                        e.epoch);
+    DivergedError diverged(std::string(e.what()) + "; " + kept_checkpoint(dir, e.epoch) +
+                               " (no model.safetensors is written for a diverged run)",
+                           e.epoch);
+    diverged.agreed = true;  // a job's ranks see the same loss and weights
+    throw diverged;
   }
   if (history.empty()) {
     spdlog::info("nothing to do: the run in {} has completed its {} epochs", dir, train.epochs);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/comm.hpp"
+
 namespace nnlab::app {
 
 struct Command {
@@ -23,6 +25,10 @@ bool add_command(Command c);
 // Command-line text is bytes; what nnlab writes (config.json, metadata) is JSON, which must be
 // UTF-8. A path or name given on the command line that is not is refused up front, naming it.
 void require_utf8(const std::string& what, const std::string& value);
+
+// The MPI job this process belongs to (main() joins it when an MPI launcher started nnlab:
+// core/mpi/mpi.hpp), or this process alone. `nnlab train` trains data-parallel over it.
+Communicator& job();
 
 }  // namespace nnlab::app
 

@@ -125,6 +125,7 @@ void save_checkpoint(const std::filesystem::path& path, Model<float>& model, con
   file.metadata["nnlab.metrics_csv_bytes"] = std::to_string(point.metrics_csv_bytes);
   file.metadata["nnlab.metrics_jsonl_bytes"] = std::to_string(point.metrics_jsonl_bytes);
   file.metadata["nnlab.stopped_early"] = point.stopped_early ? "1" : "0";
+  if (point.processes > 1) file.metadata["nnlab.processes"] = std::to_string(point.processes);
   const EpochPosition& pos = point.position;
   file.metadata["nnlab.batch"] = std::to_string(pos.batch);
   file.metadata["nnlab.epoch_loss_sum"] = exact_decimal(pos.batch ? pos.loss_sum : 0.0);
@@ -180,7 +181,7 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
     known.insert(known.end(), {kFormatVersionKey, "nnlab.metrics_csv_bytes", "nnlab.metrics_jsonl_bytes",
                                "nnlab.stopped_early", "nnlab.batch", "nnlab.epoch_loss_sum", "nnlab.epoch_correct",
                                "nnlab.epoch_seen", "nnlab.epoch_skipped", "nnlab.skips_in_a_row", "nnlab.epoch_lr",
-                               "nnlab.rng.augment"});
+                               "nnlab.rng.augment", "nnlab.processes"});
   }
   for (std::size_t i = 0; i < model.size(); ++i)
     if (!model.layer(i).rng_state().empty()) known.push_back("nnlab.rng." + std::to_string(i));
@@ -224,6 +225,10 @@ ResumePoint load_checkpoint(const std::filesystem::path& path, Model<float>& mod
     if (stopped != "0" && stopped != "1")
       throw CheckpointError(src + ": malformed metadata: nnlab.stopped_early '" + stopped + "' is not 0 or 1");
     p.stopped_early = stopped == "1";
+    if (meta.has("nnlab.processes")) {
+      p.processes = static_cast<int>(meta.count("nnlab.processes", std::int64_t{1} << 24, "malformed metadata"));
+      if (p.processes < 2) throw CheckpointError(src + ": malformed metadata: nnlab.processes is " + std::to_string(p.processes) + " (written only for 2 or more)");
+    }
     // The position inside the next epoch (batch 0: none).
     EpochPosition& pos = p.position;
     const std::int64_t max_batches = steps_per_epoch > 0 ? steps_per_epoch - 1 : std::int64_t{1} << 40;

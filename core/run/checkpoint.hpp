@@ -13,6 +13,8 @@
 //                                  at this point (decimal): they are appended per epoch, and a
 //                                  resume (or a failed save) cuts them back to these lengths
 //             "nnlab.stopped_early"  "1" when early stopping ended the run here, else "0"
+//             "nnlab.processes"    the processes of a data-parallel run (mpirun -np K), K >= 2;
+//                                  absent for one process. A resume must use the same number.
 //             "nnlab.batch"        batches done of epoch nnlab.epoch + 1 (0: at an epoch's end); a
 //                                  mid-epoch checkpoint (SIGINT/SIGTERM, train.checkpoint_every)
 //                                  also holds that epoch's partial sums and start lr:
@@ -53,6 +55,7 @@ struct ResumePoint {
   bool legacy_metrics = false;
   std::string legacy_csv, legacy_jsonl;
   bool stopped_early = false;  // early stopping ended the run after `epoch`
+  int processes = 1;           // of the data-parallel job that trained it (core/comm.hpp)
   // Inside epoch `epoch + 1` when position.batch > 0 (a mid-epoch checkpoint).
   EpochPosition position;
   double best = std::numeric_limits<double>::quiet_NaN();

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 #include "core/rng.hpp"
@@ -10,10 +11,48 @@
 namespace nnlab {
 
 Trainer::Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSpec& settings,
-                 Schedule* schedule, LoopHooks hooks)
+                 Schedule* schedule, LoopHooks hooks, Communicator& comm)
     : model_(model), loss_(loss), optimizer_(optimizer), settings_(settings), schedule_(schedule),
-      hooks_(std::move(hooks)), evaluator_(model, loss), params_(model.parameters()), buffers_(model.buffers()) {
+      hooks_(std::move(hooks)), evaluator_(model, loss, comm), params_(model.parameters()), buffers_(model.buffers()),
+      comm_(comm) {
   model_.set_input_grad(false);  // nothing needs dL/d(images): the first layer skips computing it
+  if (comm_.size() > 1) {
+    std::size_t n = 0;
+    for (const auto& p : params_) n += static_cast<std::size_t>(p.grad->size());
+    packed_.resize(n);
+  }
+}
+
+void Trainer::all_reduce_gradients(float scale) {
+  float* at = packed_.data();
+  for (const auto& p : params_) {
+    Eigen::Map<MatF>(at, p.grad->rows(), p.grad->cols()) = *p.grad * scale;
+    at += p.grad->size();
+  }
+  comm_.sum(packed_);
+  at = packed_.data();
+  for (const auto& p : params_) {
+    *p.grad = Eigen::Map<const MatF>(at, p.grad->rows(), p.grad->cols());
+    at += p.grad->size();
+  }
+}
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+void Trainer::mix_random_state(const std::vector<std::vector<std::uint64_t>>& from, std::uint64_t tag) {
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (from[i].empty()) continue;
+    std::vector<std::uint64_t> words = from[i];
+    for (auto& w : words) w = splitmix64(w ^ splitmix64(tag));
+    model_.layer(i).set_rng_state(words);
+  }
 }
 
 void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss) {
@@ -88,6 +127,12 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
     position_.lr = optimizer_.lr();
     position_.augment = augment_rng.state();
   }
+  const bool parallel = comm_.size() > 1;
+  bool random_layers = false;
+  if (parallel) {
+    random_state_.resize(model_.size());
+    for (std::size_t i = 0; i < model_.size(); ++i) random_layers |= !model_.layer(i).rng_state().empty();
+  }
   for (Index start = first; start < total; start += B) {
     const Index n = std::min(B, total - start);
     data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
@@ -98,12 +143,51 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
     }
     // forward → loss → backward → update. Non-finite checks: the loss always; the gradients when
     // clipping computes their norm anyway, or in skip mode (core/divergence.hpp).
-    const MatF& out = model_.forward(x_, /*training=*/true);
-    const float loss = loss_.forward(out, {y_, nullptr});
-    bool finite = std::isfinite(loss);
+    bool finite = true;
+    float loss = 0;
+    Index batch_correct = 0;
+    bool stop = false;
+    if (!parallel) {
+      const MatF& out = model_.forward(x_, /*training=*/true);
+      loss = loss_.forward(out, {y_, nullptr});
+      finite = std::isfinite(loss);
+      if (finite) {
+        batch_correct = count_correct(out, y_);
+        model_.backward(loss_.backward());
+      }
+    } else {
+      // This process's rows; the random layers draw from a stream of this process and batch.
+      const RowSlice rows = row_slice(n, comm_.rank(), comm_.size());
+      const Index m = rows.end - rows.begin;
+      if (random_layers) {
+        for (std::size_t i = 0; i < model_.size(); ++i) random_state_[i] = model_.layer(i).rng_state();
+        mix_random_state(random_state_, static_cast<std::uint64_t>(comm_.rank()) + 1);
+      }
+      double local[4] = {0, 0, 0, hooks_.should_stop && hooks_.should_stop() ? 1.0 : 0.0};
+      if (m > 0) {
+        slice_x_ = x_.middleRows(rows.begin, m);
+        slice_y_.assign(y_.begin() + rows.begin, y_.begin() + rows.end);
+        const MatF& out = model_.forward(slice_x_, /*training=*/true);
+        const float local_loss = loss_.forward(out, {slice_y_, nullptr});
+        if (std::isfinite(local_loss)) {
+          local[0] = static_cast<double>(local_loss) * static_cast<double>(m);
+          local[1] = static_cast<double>(count_correct(out, slice_y_));
+          model_.backward(loss_.backward());
+        } else {
+          local[2] = 1;
+        }
+      } else {
+        for (const auto& p : params_) p.grad->setZero();
+      }
+      if (random_layers) mix_random_state(random_state_, 0);  // the shared stream, one batch on
+      comm_.sum(local);  // every process now knows the batch's loss, whether to go on, and whether to stop
+      stop = local[3] > 0;
+      finite = local[2] == 0;
+      loss = finite ? static_cast<float>(local[0] / static_cast<double>(n)) : std::numeric_limits<float>::quiet_NaN();
+      batch_correct = static_cast<Index>(local[1]);
+      if (finite) all_reduce_gradients(static_cast<float>(static_cast<double>(m) / static_cast<double>(n)));
+    }
     if (finite) {
-      const Index batch_correct = count_correct(out, y_);
-      model_.backward(loss_.backward());
       if (hooks_.on_gradients) hooks_.on_gradients(params_);
       if (settings_.clip_grad_norm > 0) finite = std::isfinite(clip_grad_norm(params_, settings_.clip_grad_norm));
       else if (skip_mode) finite = gradients_finite(params_);
@@ -125,7 +209,7 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
     if (hooks_.on_batch)
       hooks_.on_batch({epoch, batch, batches, start + n, total, seen ? loss_sum / static_cast<double>(seen) : 0.0});
     if (on_position_ && batch < batches) on_position_(position_);
-    if (hooks_.should_stop && hooks_.should_stop())
+    if (parallel ? stop : hooks_.should_stop && hooks_.should_stop())
       throw InterruptedError("interrupted during epoch " + std::to_string(epoch) + ", after batch " +
                                  std::to_string(batch) + " of " + std::to_string(batches),
                              epoch);
@@ -142,8 +226,11 @@ EvalResult Evaluator::evaluate(const Dataset& data, Index batch, const OutputsHo
   if (data.rows == 0) return r;
   double loss_sum = 0;
   Index correct = 0;
-  for (Index start = 0; start < data.rows; start += batch) {
-    const Index n = std::min(batch, data.rows - start);
+  // Data-parallel without a hook: this process's slice of the rows, the sums combined below.
+  const bool shard = comm_.size() > 1 && !on_outputs;
+  const RowSlice mine = shard ? row_slice(data.rows, comm_.rank(), comm_.size()) : RowSlice{0, data.rows};
+  for (Index start = mine.begin; start < mine.end; start += batch) {
+    const Index n = std::min(batch, mine.end - start);
     idx_.resize(static_cast<std::size_t>(n));
     std::iota(idx_.begin(), idx_.end(), start);
     data.gather(idx_, x_, y_);
@@ -151,6 +238,11 @@ EvalResult Evaluator::evaluate(const Dataset& data, Index batch, const OutputsHo
     loss_sum += static_cast<double>(loss_.forward(out, {y_, nullptr})) * static_cast<double>(n);
     correct += count_correct(out, y_);
     if (on_outputs) on_outputs(out, y_);
+  }
+  if (shard) {
+    double sums[2] = {loss_sum, static_cast<double>(correct)};
+    comm_.sum(sums);
+    loss_sum = sums[0], correct = static_cast<Index>(sums[1]);
   }
   r.samples = data.rows;
   r.loss = loss_sum / static_cast<double>(data.rows);

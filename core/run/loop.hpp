@@ -12,6 +12,15 @@
 //   hooks.on_batch(progress)                      ← progress bars, per-batch observers
 //   hooks.should_stop()                           ← Ctrl-C: the epoch ends with InterruptedError
 //
+// Data-parallel (a Communicator of K > 1 processes, core/comm.hpp): every process holds the whole
+// model and gathers and augments the whole batch (the same order and augmentation as one process),
+// then takes its contiguous slice of rows (row_slice). After backward the gradients of all
+// parameters are packed into one buffer, scaled by slice/batch and summed over the processes (one
+// all-reduce), so every process takes the step one process would take on the whole batch; the
+// loss, the correct count, a non-finite flag and should_stop() are summed first (a second, small
+// all-reduce), so every process skips, stops or throws after the same batch. Random layers
+// (Dropout) draw from per-process streams derived from the shared one each batch.
+//
 // evaluate() runs the model in evaluation mode and hands every batch's outputs to an optional
 // hook, so callers that need more than loss and accuracy (a confusion matrix) use the same pass.
 #pragma once
@@ -21,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "core/comm.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/loss.hpp"
@@ -85,12 +95,16 @@ struct InterruptedError : Error {
 using OutputsHook = std::function<void(const MatF& outputs, std::span<const std::int32_t> labels)>;
 class Evaluator {
  public:
-  Evaluator(Model<float>& model, Loss<float>& loss) : model_(model), loss_(loss) {}
+  // With a Communicator of K > 1 processes each evaluates its slice of the rows and the sums are
+  // combined, unless a hook wants every output (then every process evaluates every row).
+  Evaluator(Model<float>& model, Loss<float>& loss, Communicator& comm = local_process())
+      : model_(model), loss_(loss), comm_(comm) {}
   EvalResult evaluate(const Dataset& data, Index batch = 1000, const OutputsHook& on_outputs = {});
 
  private:
   Model<float>& model_;
   Loss<float>& loss_;
+  Communicator& comm_;
   MatF x_;
   std::vector<std::int32_t> y_;
   std::vector<Index> idx_;
@@ -102,7 +116,7 @@ class Trainer {
   // `schedule` (may be null) ticks after every step when its interval is "step". Turns the model's
   // input gradient off (Model::set_input_grad): training never needs dL/d(data).
   Trainer(Model<float>& model, Loss<float>& loss, Optimizer& optimizer, const TrainSpec& settings,
-          Schedule* schedule = nullptr, LoopHooks hooks = {});
+          Schedule* schedule = nullptr, LoopHooks hooks = {}, Communicator& comm = local_process());
 
   // One pass over `data`, in the order of the epoch's shuffle (a function of seed and epoch only);
   // `augment` (may be null) transforms every gathered batch, drawing from Rng(seed, "augment", epoch).
@@ -130,6 +144,10 @@ class Trainer {
   // A batch whose loss (or gradients) are not finite: throws DivergedError, or in skip mode
   // restores the buffers, reports the skip, and throws only after too many skips in a row.
   void nonfinite_batch(int epoch, Index batch, Index batches, float loss);  // batch: 1-based
+  // Data-parallel: the parameter gradients, scaled by `scale`, summed over the processes.
+  void all_reduce_gradients(float scale);
+  // Data-parallel: the random layers' states, each word mixed with `tag` (per process, per batch).
+  void mix_random_state(const std::vector<std::vector<std::uint64_t>>& from, std::uint64_t tag);
   Model<float>& model_;
   Loss<float>& loss_;
   Optimizer& optimizer_;
@@ -145,6 +163,11 @@ class Trainer {
   std::function<void(const EpochPosition&)> on_position_;
   MatF x_;
   std::vector<std::int32_t> y_;
+  Communicator& comm_;
+  MatF slice_x_;                     // data-parallel: this process's rows of the batch
+  std::vector<std::int32_t> slice_y_;
+  std::vector<float> packed_;        // data-parallel: every gradient, for one all-reduce
+  std::vector<std::vector<std::uint64_t>> random_state_;
 };
 
 }  // namespace nnlab

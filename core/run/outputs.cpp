@@ -7,19 +7,24 @@
 
 namespace nnlab {
 
-RunOutputs::RunOutputs(const std::filesystem::path& dir) : dir_(dir), prepared_(dir, "nnlab train") {}
+RunOutputs::RunOutputs(const std::filesystem::path& dir, bool writer) : dir_(dir) {
+  if (writer) prepared_.emplace(dir, "nnlab train");
+}
 
 void RunOutputs::write_config(const nlohmann::json& resolved) {
+  if (!writer()) return;
   write_file_atomic(dir_ / "config.json", resolved.dump(2) + "\n");
 }
 
 RunOutputs::MetricsLengths RunOutputs::write_metrics(const std::string& csv, const std::string& jsonl) {
+  if (!writer()) return {csv.size(), jsonl.size()};
   write_file_atomic(dir_ / "metrics.csv", csv);
   write_file_atomic(dir_ / "metrics.jsonl", jsonl);
   return {csv.size(), jsonl.size()};
 }
 
 RunOutputs::MetricsLengths RunOutputs::append_metrics(const std::string& csv, const std::string& jsonl) {
+  if (!writer()) return {};
   MetricsLengths before;
   std::error_code ec;
   if (const auto n = std::filesystem::file_size(dir_ / "metrics.csv", ec); !ec) before.csv = n;
@@ -35,6 +40,7 @@ RunOutputs::MetricsLengths RunOutputs::append_metrics(const std::string& csv, co
 }
 
 void RunOutputs::cut_metrics(MetricsLengths lengths) {
+  if (!writer()) return;
   for (const auto& [name, length] : {std::pair{"metrics.csv", lengths.csv}, std::pair{"metrics.jsonl", lengths.jsonl}}) {
     const std::filesystem::path path = dir_ / name;
     std::error_code ec;
@@ -48,12 +54,17 @@ void RunOutputs::cut_metrics(MetricsLengths lengths) {
   }
 }
 
-void RunOutputs::save_best(const TensorFile& weights) { save_safetensors(dir_ / "best.safetensors", weights); }
+void RunOutputs::save_best(const TensorFile& weights) {
+  if (writer()) save_safetensors(dir_ / "best.safetensors", weights);
+}
 
-void RunOutputs::save_final(const TensorFile& weights) { save_safetensors(dir_ / "model.safetensors", weights); }
+void RunOutputs::save_final(const TensorFile& weights) {
+  if (writer()) save_safetensors(dir_ / "model.safetensors", weights);
+}
 
 void RunOutputs::save_checkpoint(Model<float>& model, const Optimizer& optimizer, const Schedule* schedule,
                                  const ResumePoint& point, const nlohmann::json& config) {
+  if (!writer()) return;
   nnlab::save_checkpoint(checkpoint_path(), model, optimizer, schedule, point, config);
 }
 

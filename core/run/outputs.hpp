@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/io/fileio.hpp"
@@ -28,7 +29,10 @@ class RunOutputs {
   // Prepares the directory (created if needed, proven writable, locked against a second nnlab
   // train: core/io/fileio.hpp OutputDir) before any data is loaded, so an unwritable path or a
   // directory in use fails first.
-  explicit RunOutputs(const std::filesystem::path& dir);
+  // `writer` false: a process of a data-parallel job other than rank 0, which writes nothing (every
+  // write below does nothing; rank 0 writes the same content).
+  explicit RunOutputs(const std::filesystem::path& dir, bool writer = true);
+  bool writer() const { return prepared_.has_value(); }
 
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path checkpoint_path() const { return dir_ / "checkpoint.safetensors"; }
@@ -53,7 +57,7 @@ class RunOutputs {
 
  private:
   std::filesystem::path dir_;
-  OutputDir prepared_;
+  std::optional<OutputDir> prepared_;
 };
 
 }  // namespace nnlab

@@ -18,24 +18,34 @@
 namespace nnlab {
 
 std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& cb, RunOptions options) {
-  RunOutputs out(spec.output.dir);  // before the data is loaded: fail early if it cannot be written
+  Communicator& comm = options.comm ? *options.comm : local_process();
+  RunOutputs out(spec.output.dir, comm.rank() == 0);  // before the data is loaded: fail early if it cannot be written
   set_threads(spec.train.threads);
   const RunData data = load_run_data(spec.data, spec.train.seed);
   TrainingSetup setup = make_training(spec, data.train);
   Model<float>& model = setup.model;
   Optimizer& optimizer = *setup.optimizer;
   Schedule* schedule = setup.schedule.get();
-  Trainer trainer(model, *setup.loss, optimizer, spec.train, schedule, cb.loop);
+  Trainer trainer(model, *setup.loss, optimizer, spec.train, schedule, cb.loop, comm);
 
   RunSpec bound = spec;
   bound.model = setup.model_spec;
   const nlohmann::json resolved = bound.to_json(&model);
   ResumePoint point;
+  point.processes = comm.size();
   if (options.resume) {
     if (!std::filesystem::exists(out.checkpoint_path()))
       throw CheckpointError(out.checkpoint_path().string() +
                             ": no checkpoint to resume from (the run has not completed an epoch)");
     point = load_checkpoint(out.checkpoint_path(), model, optimizer, schedule, resolved, setup.steps_per_epoch);
+    if (point.processes != comm.size()) {
+      auto procs = [](int k) { return k == 1 ? std::string("one process") : std::to_string(k) + " processes (mpirun -np " + std::to_string(k) + ")"; };
+      throw CheckpointError(out.checkpoint_path().string() + ": written by a run of " + procs(point.processes) +
+                            ", but this one has " + procs(comm.size()) + "; resume it with " + procs(point.processes) +
+                            " (the data order and the global batch would be the same, but the summation order, BatchNorm's "
+                            "per-process statistics and Dropout's per-process streams would not, so it would not continue "
+                            "the same run)");
+    }
     // Fewer epochs than done: config.json would disagree with the metrics and the weights.
     if (point.position.batch > 0 && point.epoch >= spec.train.epochs)
       throw ConfigError("train.epochs is " + std::to_string(spec.train.epochs) + ", but the run in " + out.dir().string() +

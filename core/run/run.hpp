@@ -20,6 +20,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/comm.hpp"
 #include "core/model.hpp"
 #include "core/run/data.hpp"
 #include "core/run/loop.hpp"
@@ -42,6 +43,9 @@ struct RunOptions {
   // On InterruptedError (should_stop), write a checkpoint at the batch where training stopped, so
   // that resume goes on from there; off: the last epoch's (or checkpoint_every's) is kept.
   bool checkpoint_on_interrupt = true;
+  // The processes training this run together (data-parallel, core/run/loop.hpp): every one holds the
+  // model and takes the same steps; only rank 0 writes files. Default: this process alone.
+  Communicator* comm = nullptr;
 };
 
 // Train as the spec says and write into spec.output.dir (core/run/outputs.hpp). Returns every

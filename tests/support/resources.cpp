@@ -114,6 +114,7 @@ fs::path resource_location(const std::string& r) {
   if (r == "torch") return torch_python();
   if (r == "allocation-counting") return {};
   if (r == "tmpfs") return {};
+  if (r == "mpi") return program_location("NNLAB_TEST_MPIRUN", {"mpirun"});
   throw std::invalid_argument("unknown test resource '" + r + "' (see tests/support/resources.hpp)");
 }
 
@@ -151,6 +152,16 @@ std::string resource_missing(const std::string& r) {
 #else
     return "heap allocations cannot be counted in this build: a sanitizer's allocator replaces malloc";
 #endif
+  }
+  if (r == "mpi") {
+#ifndef NNLAB_TEST_HAVE_MPI
+    return "nnlab was built without MPI (CMake did not find it: install libopenmpi-dev and openmpi-bin, e.g. with "
+           "scripts/setup.sh, and configure again)";
+#endif
+#ifdef NNLAB_TEST_SANITIZED
+    return "not under the sanitizers: OpenMPI's own start-up allocations are reported as leaks in every rank";
+#endif
+    return program_missing("NNLAB_TEST_MPIRUN", {"mpirun"}, "mpirun (Debian: openmpi-bin)");
   }
   if (r == "tmpfs") {
     if (const Override o = override_of("NNLAB_TEST_TMPFS"); o.set && o.value == "0")

@@ -17,6 +17,9 @@
 //                                                         chromium, chromium-browser or google-chrome)
 //   allocation-counting  glibc's malloc, which support/allocations.cpp interposes (not available in
 //                        sanitizer builds, whose allocator owns malloc)
+//   mpi                  nnlab built with MPI, and mpirun  NNLAB_TEST_MPIRUN (program; default: PATH);
+//                        (Debian openmpi-bin); not in    the tests run it with --oversubscribe and
+//                        sanitizer builds                 OpenMPI's allow-run-as-root variables
 //   tmpfs                the right to mount a small tmpfs (support/tmpfs.hpp: disk-full tests)
 //                                                         NNLAB_TEST_TMPFS=0 hides it
 //

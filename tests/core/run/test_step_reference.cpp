@@ -110,7 +110,10 @@ namespace {
 
 constexpr double kRtol = 1e-5, kAtol = 1e-6;  // logits and losses
 constexpr double kFineAtol = 1e-7;             // gradients and the state after the steps
-constexpr double kAfterAtolFactor = 2;         // state after the steps: atol = max(kFineAtol, 2·PyTorch's)
+// State after the steps: atol = max(kFineAtol, 4·PyTorch's own float32 error). Adam divides by √v̂,
+// so the float32 rounding of the gradients (which depends on the CPU's kernels) is amplified: on
+// one AMD EPYC build nnlab's worst was 2.7x PyTorch's (mlp adam layers.0.bias), on another under 2x.
+constexpr double kAfterAtolFactor = 4;
 constexpr double kNoisyStepsOfLr = 5;          // Adam's noise-dominated elements: within 5·lr
 
 const json& reference() {

@@ -9,6 +9,15 @@
 #include "support/bad_inputs.hpp"
 
 namespace nnlab::test {
+namespace {
+
+// A config of these layers on small `shapes` images (3x16x16, 10 classes).
+std::string cnn_config(const std::string& layers) {
+  return R"({"model": {"layers": )" + layers + R"(}, "data": {"dataset": "shapes", "samples": 20, "test_samples": 10,
+            "size": 16}, "train": {"epochs": 1, "batch_size": 10, "threads": 1}})";
+}
+
+}  // namespace
 
 std::vector<Case> config_cases() {
   return {
@@ -98,6 +107,31 @@ std::vector<Case> config_cases() {
          return f.train({}, R"({"model": {"layers": [{"type": "dense", "out_features": 8}, "relu", {"type": "dense", "out_features": 5}]},
                                "data": {"dataset": "spirals"}})"); },
        {"the model has 5 outputs but the data set has 3 classes"}},
+      // Convolutional networks: shapes that cannot work are refused when the model is built, naming the layer.
+      {"conv2d kernel larger than the padded input", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 20}, "relu", "flatten",
+                                          {"type": "dense", "out_features": 10}])")); },
+       {"model.layers[0]", "kernel 20", "does not fit the padded input 16x16", "[3, 16, 16]"}},
+      {"conv2d groups do not divide the channels", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 2}, "flatten",
+                                          {"type": "dense", "out_features": 10}])")); },
+       {"model.layers[0]: groups 2 must divide both in_channels 3 and out_channels 4", "groups that divide both: 1"}},
+      {"conv2d output does not reach the dense width", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3}, "relu", "flatten",
+                                          {"type": "dense", "in_features": 100, "out_features": 10}])")); },
+       {"model.layers[3]: in_features is 100 but the input [784] has 784 values"}},
+      {"conv2d after a dense layer", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "dense", "out_features": 10}, {"type": "conv2d", "out_channels": 4,
+                                          "kernel_size": 3}])")); },
+       {"model.layers[1]: conv2d needs an image input [channels, height, width], got [10]"}},
+      {"residual body and shortcut shapes differ", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+                                          {"type": "residual", "body": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}]},
+                                          "flatten", {"type": "dense", "out_features": 10}])")); },
+       {"model.layers[1]: residual body gives [8, 16, 16] but the shortcut gives [4, 16, 16]", "1x1 conv2d"}},
+      {"max_pool2d window larger than the input", [](Fixture& f) {
+         return f.train({}, cnn_config(R"([{"type": "max_pool2d", "kernel_size": 40}, "flatten", {"type": "dense", "out_features": 10}])")); },
+       {"model.layers[0]: max_pool2d: kernel 40", "does not fit the padded input 16x16"}},
       {"optimizer.type unknown", [](Fixture& f) { return f.train({"optimizer.type=adamm"}); },
        {"optimizer.type: unknown optimizer 'adamm'", "did you mean 'adam'"}},
       {"optimizer.lr negative", [](Fixture& f) { return f.train({"optimizer.lr=-1"}); }, {"optimizer.lr: -1 is out of range"}},

@@ -1,0 +1,200 @@
+// Data-parallel training over MPI (core/run/loop.hpp, core/mpi), as PyTorch tests DDP: the same
+// global batches trained by `mpirun -np K nnlab train` and by one process give the same parameters
+// (the summation order of the gradients is the only difference), K ranks twice give identical
+// files, and faults (a killed rank, Ctrl-C to mpirun) stop every rank and leave a checkpoint from
+// which --resume continues the same run bit-identically. Needs nnlab built with MPI and mpirun
+// (resource "mpi"); the tests run mpirun as root through OpenMPI's variables, not the product.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/io/safetensors.hpp"
+#include "support/resources.hpp"
+#include "support/run_binary.hpp"
+
+using namespace nnlab;
+using namespace nnlab::test;
+
+namespace {
+
+const std::vector<std::string> kMpiEnv = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                          "OMPI_MCA_rmaps_base_oversubscribe=1"};
+
+std::vector<std::string> mpirun_argv(int ranks, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {resource_location("mpi").string(), "--oversubscribe", "-np", std::to_string(ranks),
+                                   NNLAB_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+ProcessResult mpirun(int ranks, const std::vector<std::string>& args, const fs::path& scratch) {
+  return run_program(mpirun_argv(ranks, args), scratch, kMpiEnv);
+}
+
+// The default MLP (configs/fashion_mlp.json), one thread per process.
+std::vector<std::string> train_args(const fs::path& out, const std::vector<std::string>& sets) {
+  std::vector<std::string> args = {"train", std::string(NNLAB_SOURCE_DIR) + "/configs/fashion_mlp.json", "--out", out.string(),
+                                   "--set", "train.threads=1", "--set",
+                                   "data.path=" + resource_location("fashion-mnist").string()};
+  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+  return args;
+}
+
+// The largest of max|a − b| / max|a| over the tensors of two weight files.
+double relative_difference(const fs::path& a, const fs::path& b) {
+  const TensorFile fa = load_safetensors(a), fb = load_safetensors(b);
+  REQUIRE(fa.tensors.size() == fb.tensors.size());
+  double worst = 0;
+  for (const auto& [name, ta] : fa.tensors) {
+    REQUIRE(fb.tensors.count(name));
+    const auto& tb = fb.tensors.at(name);
+    REQUIRE(ta.data.size() == tb.data.size());
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < ta.data.size(); ++i) {
+      diff = std::max(diff, std::abs(static_cast<double>(ta.data[i]) - tb.data[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(ta.data[i])));
+    }
+    worst = std::max(worst, scale > 0 ? diff / scale : diff);
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("mpi: each of the first 5 steps on 2, 3 and 4 ranks equals the step of one process") {
+  TempDir dir("mpi-steps");
+  // One step per epoch (the first 128 images, batch 128): after `steps` epochs, `steps` steps.
+  for (int steps = 1; steps <= 5; ++steps) {
+    CAPTURE(steps);
+    const std::vector<std::string> sets = {"data.limit_train=128", "data.limit_test=100", "train.epochs=" + std::to_string(steps)};
+    const fs::path one = dir / ("one-" + std::to_string(steps));
+    const ProcessResult r1 = run_nnlab(train_args(one, sets), dir.path);
+    REQUIRE_MESSAGE(r1.status == 0, r1.err);
+    for (int ranks : steps == 5 ? std::vector<int>{2, 3, 4} : std::vector<int>{2}) {
+      CAPTURE(ranks);
+      const fs::path many = dir / ("np" + std::to_string(ranks) + "-" + std::to_string(steps));
+      const ProcessResult rk = mpirun(ranks, train_args(many, sets), dir.path);
+      REQUIRE_MESSAGE(rk.status == 0, rk.output());
+      const double d = relative_difference(one / "model.safetensors", many / "model.safetensors");
+      MESSAGE(steps << " steps, " << ranks << " ranks: max relative difference " << d);
+      CHECK(d <= 1e-6);
+    }
+  }
+}
+
+TEST_CASE("mpi: one epoch on 2 ranks trains like one process; 2 ranks twice are bit-identical") {
+  TempDir dir("mpi-epoch");
+  const std::vector<std::string> sets = {"train.epochs=1"};
+  REQUIRE(run_nnlab(train_args(dir / "one", sets), dir.path).status == 0);
+  for (const char* name : {"a", "b"}) {
+    const ProcessResult r = mpirun(2, train_args(dir / name, sets), dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.output());
+  }
+  CHECK(slurp(dir / "a/model.safetensors") == slurp(dir / "b/model.safetensors"));
+  // Only rank 0 wrote: one row per epoch in the metrics (after the header).
+  const auto rows_a = lines_of(slurp(dir / "a/metrics.csv")), rows_one = lines_of(slurp(dir / "one/metrics.csv"));
+  REQUIRE(rows_a.size() == 2);
+  REQUIRE(rows_one.size() == 2);
+  // The weights after 469 steps are not comparable element by element: the 1e-7 differences of the
+  // first steps (above) grow through SGD's dynamics, as they would between any two summation orders.
+  // What must agree is how well it trained: the epoch's loss and accuracies.
+  auto field = [](const std::string& row, int i) {
+    std::size_t at = 0;
+    for (int k = 0; k < i; ++k) at = row.find(',', at) + 1;
+    return std::stod(row.substr(at, row.find(',', at) - at));
+  };
+  const double d = relative_difference(dir / "one/model.safetensors", dir / "a/model.safetensors");
+  MESSAGE("one epoch (469 steps), 2 ranks against one process: train loss " << field(rows_a[1], 1) << " / "
+          << field(rows_one[1], 1) << ", test acc " << field(rows_a[1], 4) << " / " << field(rows_one[1], 4)
+          << ", weights' max relative difference " << d);
+  CHECK(std::abs(field(rows_a[1], 1) - field(rows_one[1], 1)) < 0.01);  // train loss
+  CHECK(std::abs(field(rows_a[1], 2) - field(rows_one[1], 2)) < 0.01);  // train accuracy
+  CHECK(std::abs(field(rows_a[1], 4) - field(rows_one[1], 4)) < 0.015); // test accuracy
+}
+
+TEST_CASE("mpi: Dropout and BatchNorm on 2 ranks: twice bit-identical, per-rank statistics saved from rank 0") {
+  TempDir dir("mpi-dropout");
+  const std::string cfg = (dir / "c.json").string();
+  std::ofstream(cfg) << R"({"model": {"layers": [{"type": "dense", "out_features": 64}, "batchnorm", "relu",
+      {"type": "dropout", "p": 0.3}, {"type": "dense", "out_features": 10}]},
+      "data": {"dataset": "fashion-mnist", "path": ")" << resource_location("fashion-mnist").string() << R"(",
+               "limit_train": 2048, "limit_test": 500},
+      "optimizer": {"type": "adam", "lr": 0.001}, "train": {"epochs": 2, "batch_size": 128, "seed": 3, "threads": 1}})";
+  for (const char* name : {"a", "b"}) {
+    const ProcessResult r = mpirun(2, {"train", cfg, "--out", (dir / name).string()}, dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.output());
+  }
+  CHECK(slurp(dir / "a/model.safetensors") == slurp(dir / "b/model.safetensors"));
+  REQUIRE(run_nnlab({"train", cfg, "--out", (dir / "one").string()}, dir.path).status == 0);
+  // Per-rank Dropout masks and BatchNorm statistics: a different (valid) run than one process's.
+  CHECK(slurp(dir / "a/model.safetensors") != slurp(dir / "one/model.safetensors"));
+}
+
+TEST_CASE("mpi: a rank killed mid-epoch stops the job within 10 s; --resume ends with the uninterrupted weights") {
+  TempDir dir("mpi-kill");
+  const std::vector<std::string> sets = {"train.epochs=4", "data.limit_test=1000"};
+  REQUIRE(mpirun(2, train_args(dir / "whole", sets), dir.path).status == 0);
+
+  Process job(mpirun_argv(2, train_args(dir / "killed", sets)), dir.path, kMpiEnv);
+  // Wait for the first epoch's checkpoint, then kill one rank (not rank 0: mpirun must notice).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir / "killed/metrics.csv") && std::chrono::steady_clock::now() < deadline && !job.exited())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(fs::exists(dir / "killed/metrics.csv"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const ProcessResult ps = run_program({"pgrep", "-f", "-n", "--", "--out " + (dir / "killed").string()}, dir.path);
+  REQUIRE_MESSAGE(ps.status == 0, "no rank process found");
+  const int victim = std::stoi(ps.out);
+  ::kill(victim, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  while (!job.exited() && std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(30))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  const ProcessResult r = job.wait();
+  MESSAGE("the job ended " << seconds << " s after a rank was killed: " << r.output());
+  CHECK(seconds < 10);
+  CHECK(r.status != 0);
+  CHECK(r.output().find("rank") != std::string::npos);
+  CHECK(r.output().find("signal 9") != std::string::npos);
+
+  const ProcessResult resumed = mpirun(2, {"train", "--resume", (dir / "killed").string()}, dir.path);
+  REQUIRE_MESSAGE(resumed.status == 0, resumed.output());
+  CHECK(slurp(dir / "killed/model.safetensors") == slurp(dir / "whole/model.safetensors"));
+}
+
+TEST_CASE("mpi: Ctrl-C to mpirun stops every rank after the same batch, and --resume continues bit-identically") {
+  TempDir dir("mpi-interrupt");
+  const std::vector<std::string> sets = {"train.epochs=6", "data.limit_test=1000"};
+  REQUIRE(mpirun(2, train_args(dir / "whole", sets), dir.path).status == 0);
+  Process job(mpirun_argv(2, train_args(dir / "stopped", sets)), dir.path, kMpiEnv);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir / "stopped/metrics.csv") && std::chrono::steady_clock::now() < deadline && !job.exited())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(fs::exists(dir / "stopped/metrics.csv"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  job.kill(SIGINT);
+  const ProcessResult r = job.wait();
+  MESSAGE("mpirun after SIGINT: status " << r.status << ", " << r.output());
+  CHECK(r.status != 0);
+  CHECK_MESSAGE(r.err.find("after batch") != std::string::npos, r.output());
+  CHECK_MESSAGE(r.err.find("mpirun -np 2 nnlab train --resume") != std::string::npos, r.output());
+  // Only rank 0 reports (the other rank stopped after the same batch, in silence).
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') >= 1);
+  const ProcessResult resumed = mpirun(2, {"train", "--resume", (dir / "stopped").string()}, dir.path);
+  REQUIRE_MESSAGE(resumed.status == 0, resumed.output());
+  CHECK(slurp(dir / "stopped/model.safetensors") == slurp(dir / "whole/model.safetensors"));
+
+  // A different number of processes cannot continue it, and says with how many it can.
+  const ProcessResult wrong = run_nnlab({"train", "--resume", (dir / "stopped").string(), "--set", "train.epochs=4"}, dir.path);
+  CHECK(wrong.status == 1);
+  CHECK_MESSAGE(wrong.err.find("written by a run of 2 processes (mpirun -np 2), but this one has one process") !=
+                    std::string::npos,
+                wrong.err);
+}
