@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "apps/cli/command.hpp"
+#include "core/mpi/mpi.hpp"
 #include "apps/report/html.hpp"
 #include "core/error.hpp"
 #include "core/io/fileio.hpp"
@@ -90,6 +91,15 @@ void judge(const report::Plan& plan, const std::vector<report::RunResult>& resul
 }
 
 void run_compare(const CompareArgs& a) {
+  // Not yet over MPI (docs/distributed.md): every rank would run the whole sweep into the same
+  // directory, and the runs it starts would inherit the launcher's environment.
+  if (!detect_launch().launcher.empty()) {
+    ConfigError e("nnlab compare does not run under an MPI launcher yet (each rank would run the whole sweep into "
+                  "the same directory); run it as one process with --jobs N (runs in parallel on this machine), "
+                  "or train single runs with mpirun -np K nnlab train");
+    e.agreed = true;  // every rank refuses alike: rank 0 says it once
+    throw e;
+  }
   using namespace nnlab::report;
   check_parallelism(a.jobs, a.threads);
   const Experiment e = load_experiment(a.experiment);

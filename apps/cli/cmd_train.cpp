@@ -213,6 +213,13 @@ void setup(CLI::App& sub) {
   sub.add_option("--out", a->out, "output directory (default: the config's output.dir)");
   sub.add_flag("--diagnostics", a->diagnostics,
                "record per-layer diagnostics (gradient norms, dead/saturated units, activation statistics) in metrics.csv");
+  sub.footer(
+      "On several processes (data-parallel, docs/distributed.md): mpirun -np K nnlab train CONFIG --set train.threads=T\n"
+      "  every rank holds the model and trains 1/K of each batch; the gradients are summed over the ranks each step.\n"
+      "  Cluster: mpirun --hostfile HOSTS --map-by ppr:1:node (or ppr:1:socket) --bind-to none -np K ...,\n"
+      "  T threads per rank (the cores of a node or socket), output directory on a filesystem every node sees\n"
+      "  (only rank 0 writes; every rank reads the checkpoint on --resume, which needs the same K).\n"
+      "  Under Slurm: srun -n K --mpi=pmix nnlab train CONFIG.");
   sub.callback([a] { run_train(*a); });
 }
 

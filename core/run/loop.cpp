@@ -74,7 +74,9 @@ void Trainer::nonfinite_batch(int epoch, Index batch, Index batches, float loss)
     for (std::size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].value = saved_buffers_[i];
   };
   if (skip) restore_buffers();
-  const std::string first = locate_nonfinite(model_, loss_, x_, y_);
+  // (Data-parallel: this process's rows; on a process whose rows were all finite it finds none.)
+  const bool parallel = comm_.size() > 1;
+  const std::string first = locate_nonfinite(model_, loss_, parallel ? slice_x_ : x_, parallel ? slice_y_ : y_);
   const bool weights_bad = !layer_with_nonfinite_weights(model_, /*buffers=*/false).empty();
   if (skip) {
     restore_buffers();
@@ -135,8 +137,17 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
   }
   for (Index start = first; start < total; start += B) {
     const Index n = std::min(B, total - start);
-    data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
-    if (augment) augment->apply(x_, data, augment_rng);
+    // Data-parallel without augmentation: only this process's rows are gathered (with augmentation
+    // the whole batch is, so that its random stream is drawn exactly as by one process).
+    const RowSlice rows = parallel ? row_slice(n, comm_.rank(), comm_.size()) : RowSlice{0, n};
+    const bool whole = !parallel || augment;
+    if (whole) {
+      data.gather(std::span<const Index>(order.data() + start, static_cast<std::size_t>(n)), x_, y_);
+      if (augment) augment->apply(x_, data, augment_rng);
+    } else {
+      data.gather(std::span<const Index>(order.data() + start + rows.begin, static_cast<std::size_t>(rows.end - rows.begin)),
+                  slice_x_, slice_y_);
+    }
     if (skip_mode) {  // a skipped batch must not leave its statistics in BatchNorm's running buffers
       saved_buffers_.resize(buffers_.size());
       for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].value;
@@ -157,7 +168,6 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
       }
     } else {
       // This process's rows; the random layers draw from a stream of this process and batch.
-      const RowSlice rows = row_slice(n, comm_.rank(), comm_.size());
       const Index m = rows.end - rows.begin;
       if (random_layers) {
         for (std::size_t i = 0; i < model_.size(); ++i) random_state_[i] = model_.layer(i).rng_state();
@@ -165,8 +175,10 @@ EvalResult Trainer::train_epoch(const Dataset& data, int epoch, const BatchTrans
       }
       double local[4] = {0, 0, 0, hooks_.should_stop && hooks_.should_stop() ? 1.0 : 0.0};
       if (m > 0) {
-        slice_x_ = x_.middleRows(rows.begin, m);
-        slice_y_.assign(y_.begin() + rows.begin, y_.begin() + rows.end);
+        if (whole) {
+          slice_x_ = x_.middleRows(rows.begin, m);
+          slice_y_.assign(y_.begin() + rows.begin, y_.begin() + rows.end);
+        }
         const MatF& out = model_.forward(slice_x_, /*training=*/true);
         const float local_loss = loss_.forward(out, {slice_y_, nullptr});
         if (std::isfinite(local_loss)) {

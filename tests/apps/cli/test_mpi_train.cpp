@@ -198,3 +198,14 @@ TEST_CASE("mpi: Ctrl-C to mpirun stops every rank after the same batch, and --re
                     std::string::npos,
                 wrong.err);
 }
+
+TEST_CASE("mpi: nnlab compare under mpirun is refused once, with what to do instead") {
+  TempDir dir("mpi-compare");
+  const ProcessResult r = mpirun(2, {"compare", std::string(NNLAB_SOURCE_DIR) + "/configs/compare_quick.json", "--out",
+                                     (dir / "sweep").string()}, dir.path);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("nnlab compare does not run under an MPI launcher yet") != std::string::npos);
+  CHECK(r.err.find("--jobs N") != std::string::npos);
+  CHECK(r.err.find("rank 1 of 2") == std::string::npos);  // agreed: rank 0 alone says it
+  CHECK_FALSE(fs::exists(dir / "sweep"));
+}
