@@ -16,6 +16,41 @@
 #include "core/run/setup.hpp"
 
 namespace nnlab {
+namespace {
+
+// Data-parallel: every process must train the same run (a launcher given different arguments per
+// rank, a data file that differs between nodes) and each needs rows of every batch. Compared by a
+// hash of the resolved config and of the data's size, through the job's max (exact in doubles: 21
+// bits a piece). Every process throws the same agreed error, so none waits in a later collective.
+void check_same_run(Communicator& comm, const RunSpec& spec, const nlohmann::json& resolved, const RunData& data) {
+  nlohmann::json what = resolved;
+  if (what.contains("output")) what.erase("output");  // each rank may name the directory its own way
+  what["nnlab.rows"] = {data.train.rows, data.validation.rows, data.test.rows, data.train.features};
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (const unsigned char c : what.dump()) h = (h ^ c) * 1099511628211ull;
+  double parts[6];
+  for (int i = 0; i < 3; ++i) {
+    parts[i] = static_cast<double>((h >> (21 * i)) & 0x1FFFFF);
+    parts[i + 3] = -parts[i];
+  }
+  comm.max(parts);
+  if (parts[0] != -parts[3] || parts[1] != -parts[4] || parts[2] != -parts[5]) {
+    ConfigError e("the " + std::to_string(comm.size()) + " processes of this job were not given the same run: their "
+                  "resolved configs or data sets differ (give every rank the same CONFIG and --set values, and the "
+                  "same data files on every node)");
+    e.agreed = true;
+    throw e;
+  }
+  if (spec.train.batch_size < comm.size()) {
+    ConfigError e("train.batch_size is " + std::to_string(spec.train.batch_size) + " but the job has " +
+                  std::to_string(comm.size()) + " processes: each needs at least one sample of every batch (use a "
+                  "batch of at least " + std::to_string(comm.size()) + ", or fewer processes)");
+    e.agreed = true;
+    throw e;
+  }
+}
+
+}  // namespace
 
 std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& cb, RunOptions options) {
   Communicator& comm = options.comm ? *options.comm : local_process();
@@ -31,6 +66,7 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
   RunSpec bound = spec;
   bound.model = setup.model_spec;
   const nlohmann::json resolved = bound.to_json(&model);
+  if (comm.size() > 1) check_same_run(comm, spec, resolved, data);
   ResumePoint point;
   point.processes = comm.size();
   if (options.resume) {

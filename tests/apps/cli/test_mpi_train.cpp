@@ -209,3 +209,23 @@ TEST_CASE("mpi: nnlab compare under mpirun is refused once, with what to do inst
   CHECK(r.err.find("rank 1 of 2") == std::string::npos);  // agreed: rank 0 alone says it
   CHECK_FALSE(fs::exists(dir / "sweep"));
 }
+
+TEST_CASE("mpi: bad launches are refused by every rank alike: different configs per rank, a batch smaller than the job") {
+  TempDir dir("mpi-bad-launch");
+  // MPMD: rank 0 and rank 1 given different seeds.
+  std::vector<std::string> argv = {resource_location("mpi").string(), "--oversubscribe", "-np", "1", NNLAB_BINARY};
+  const auto rank0 = train_args(dir / "run", {"data.limit_train=256", "train.seed=1"});
+  const auto rank1 = train_args(dir / "run", {"data.limit_train=256", "train.seed=2"});
+  argv.insert(argv.end(), rank0.begin(), rank0.end());
+  argv.insert(argv.end(), {":", "-np", "1", NNLAB_BINARY});
+  argv.insert(argv.end(), rank1.begin(), rank1.end());
+  const ProcessResult differ = run_program(argv, dir.path, kMpiEnv);
+  CHECK(differ.status == 1);
+  CHECK_MESSAGE(differ.err.find("the 2 processes of this job were not given the same run") != std::string::npos, differ.err);
+  CHECK_FALSE(fs::exists(dir / "run/model.safetensors"));
+
+  const ProcessResult small = mpirun(3, train_args(dir / "small", {"data.limit_train=256", "train.batch_size=2"}), dir.path);
+  CHECK(small.status == 1);
+  CHECK_MESSAGE(small.err.find("train.batch_size is 2 but the job has 3 processes") != std::string::npos, small.err);
+  CHECK(small.err.find("rank 1 of 3") == std::string::npos);  // agreed: said once
+}
