@@ -76,11 +76,13 @@ std::vector<EpochMetrics> run_training(const RunSpec& spec, const RunCallbacks& 
     point = load_checkpoint(out.checkpoint_path(), model, optimizer, schedule, resolved, setup.steps_per_epoch);
     if (point.processes != comm.size()) {
       auto procs = [](int k) { return k == 1 ? std::string("one process") : std::to_string(k) + " processes (mpirun -np " + std::to_string(k) + ")"; };
-      throw CheckpointError(out.checkpoint_path().string() + ": written by a run of " + procs(point.processes) +
-                            ", but this one has " + procs(comm.size()) + "; resume it with " + procs(point.processes) +
-                            " (the data order and the global batch would be the same, but the summation order, BatchNorm's "
-                            "per-process statistics and Dropout's per-process streams would not, so it would not continue "
-                            "the same run)");
+      CheckpointError e(out.checkpoint_path().string() + ": written by a run of " + procs(point.processes) +
+                        ", but this one has " + procs(comm.size()) + "; resume it with " + procs(point.processes) +
+                        " (the data order and the global batch would be the same, but the summation order, BatchNorm's "
+                        "per-process statistics and Dropout's per-process streams would not, so it would not continue "
+                        "the same run)");
+      e.agreed = true;  // every rank read the same checkpoint
+      throw e;
     }
     // Fewer epochs than done: config.json would disagree with the metrics and the weights.
     if (point.position.batch > 0 && point.epoch >= spec.train.epochs)

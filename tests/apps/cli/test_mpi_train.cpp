@@ -197,6 +197,11 @@ TEST_CASE("mpi: Ctrl-C to mpirun stops every rank after the same batch, and --re
   CHECK_MESSAGE(wrong.err.find("written by a run of 2 processes (mpirun -np 2), but this one has one process") !=
                     std::string::npos,
                 wrong.err);
+  const ProcessResult three = mpirun(3, {"train", "--resume", (dir / "stopped").string(), "--set", "train.epochs=7"}, dir.path);
+  CHECK(three.status == 1);
+  CHECK_MESSAGE(three.err.find("but this one has 3 processes (mpirun -np 3); resume it with 2 processes") != std::string::npos,
+                three.err);
+  CHECK(three.err.find("rank 1 of 3") == std::string::npos);  // agreed: said once
 }
 
 TEST_CASE("mpi: nnlab compare under mpirun is refused once, with what to do instead") {
