@@ -59,19 +59,16 @@ int main(int argc, char** argv) {
   // Started by an MPI launcher: join the job (and only then: a plain start never touches MPI).
   if (const Launch launch = detect_launch(); !launch.launcher.empty()) {
     if (!built_with_mpi()) {
-      if (launch.size > 1) {
-        std::fprintf(stderr,
-                     "nnlab: error: started by %s as rank %d of %d, but this nnlab was built without MPI (install "
-                     "libopenmpi-dev, e.g. with scripts/setup.sh, then configure and build again)\n",
-                     launch.launcher.c_str(), launch.rank, launch.size);
-        return 1;
-      }
+      if (launch.size > 1)
+        return app::fail("started by " + launch.launcher + " as rank " + std::to_string(launch.rank) + " of " +
+                             std::to_string(launch.size) + ", but this nnlab was built without MPI (install "
+                             "libopenmpi-dev, e.g. with scripts/setup.sh, then configure and build again)",
+                         exit_error, false);
     } else {
       try {
         app::g_job = std::make_unique<MpiJob>();
       } catch (const Error& e) {
-        std::fprintf(stderr, "nnlab: error: %s\n", printable(e.what()).c_str());
-        return 1;
+        return app::fail(printable(e.what()), e.exit_status, false);  // not in a job: said plainly
       }
       // Only rank 0 reports: the others train the same steps in silence (their errors still print).
       if (app::job().rank() > 0) spdlog::set_level(spdlog::level::err);

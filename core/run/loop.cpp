@@ -37,20 +37,11 @@ void Trainer::all_reduce_gradients(float scale) {
   }
 }
 
-namespace {
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
 void Trainer::mix_random_state(const std::vector<std::vector<std::uint64_t>>& from, std::uint64_t tag) {
   for (std::size_t i = 0; i < from.size(); ++i) {
     if (from[i].empty()) continue;
     std::vector<std::uint64_t> words = from[i];
-    for (auto& w : words) w = splitmix64(w ^ splitmix64(tag));
+    for (auto& w : words) w = Rng(w, tag).next();  // a word of a stream seeded by (w, tag): well mixed
     model_.layer(i).set_rng_state(words);
   }
 }

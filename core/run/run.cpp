@@ -9,6 +9,7 @@
 #include "core/io/fileio.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/parallel.hpp"
+#include "core/rng.hpp"
 #include "core/run/checkpoint.hpp"
 #include "core/run/divergence.hpp"
 #include "core/run/model_file.hpp"
@@ -26,8 +27,7 @@ void check_same_run(Communicator& comm, const RunSpec& spec, const nlohmann::jso
   nlohmann::json what = resolved;
   if (what.contains("output")) what.erase("output");  // each rank may name the directory its own way
   what["nnlab.rows"] = {data.train.rows, data.validation.rows, data.test.rows, data.train.features};
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (const unsigned char c : what.dump()) h = (h ^ c) * 1099511628211ull;
+  const std::uint64_t h = Rng::stream_id(what.dump());  // FNV-1a of the text
   double parts[6];
   for (int i = 0; i < 3; ++i) {
     parts[i] = static_cast<double>((h >> (21 * i)) & 0x1FFFFF);

@@ -83,6 +83,17 @@ int newest_rank_process(const std::string& needle) {
   return newest;
 }
 
+// `mpirun -np 2 nnlab train` into dir/name, in the background, returned once its first epoch's
+// metrics are written (the job is then inside epoch 2).
+Process start_after_first_epoch(const fs::path& dir, const std::string& name, const std::vector<std::string>& sets) {
+  Process job(mpirun_argv(2, train_args(dir / name, sets)), dir, kMpiEnv);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir / name / "metrics.csv") && std::chrono::steady_clock::now() < deadline && !job.exited())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(fs::exists(dir / name / "metrics.csv"));
+  return job;
+}
+
 }  // namespace
 
 TEST_CASE("mpi: each of the first 5 steps on 2, 3 and 4 ranks equals the step of one process") {
@@ -159,12 +170,8 @@ TEST_CASE("mpi: a rank killed mid-epoch stops the job within 10 s; --resume ends
   const std::vector<std::string> sets = {"train.epochs=4", "data.limit_test=1000"};
   REQUIRE(mpirun(2, train_args(dir / "whole", sets), dir.path).status == 0);
 
-  Process job(mpirun_argv(2, train_args(dir / "killed", sets)), dir.path, kMpiEnv);
-  // Wait for the first epoch's checkpoint, then kill one rank (not rank 0: mpirun must notice).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(dir / "killed/metrics.csv") && std::chrono::steady_clock::now() < deadline && !job.exited())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(fs::exists(dir / "killed/metrics.csv"));
+  // After the first epoch's checkpoint, kill one rank (not rank 0: mpirun must notice).
+  Process job = start_after_first_epoch(dir.path, "killed", sets);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const int victim = newest_rank_process("--out " + (dir / "killed").string());
   REQUIRE_MESSAGE(victim > 0, "no rank process found");
@@ -189,11 +196,7 @@ TEST_CASE("mpi: Ctrl-C to mpirun stops every rank after the same batch, and --re
   TempDir dir("mpi-interrupt");
   const std::vector<std::string> sets = {"train.epochs=6", "data.limit_test=1000"};
   REQUIRE(mpirun(2, train_args(dir / "whole", sets), dir.path).status == 0);
-  Process job(mpirun_argv(2, train_args(dir / "stopped", sets)), dir.path, kMpiEnv);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(dir / "stopped/metrics.csv") && std::chrono::steady_clock::now() < deadline && !job.exited())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(fs::exists(dir / "stopped/metrics.csv"));
+  Process job = start_after_first_epoch(dir.path, "stopped", sets);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   job.kill(SIGINT);
   const ProcessResult r = job.wait();
