@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh              build dependencies + Fashion-MNIST, then build (Release) in build/
 #   scripts/setup.sh --tools      also the reference peers used by tools/ and bench/: PyTorch
-#                                 (python3-torch + OpenBLAS), Chromium
+#                                 (python3-torch + OpenBLAS), SciPy (tools/stats_reference.py), Chromium
 #   scripts/setup.sh --fuzz       also clang 14 with libFuzzer and its OpenMP, for the fuzz targets
 #                                 (tests/fuzz, scripts/test_fuzz.sh, docs/robustness.md); CI passes it
 #   BUILD_DIR=... BUILD_TYPE=...  override the build directory / CMake build type
@@ -12,13 +12,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # OpenMPI: mpirun -np K nnlab train/compare (docs/distributed.md); the build works without it too.
+# Boost.Math: the distributions of the comparison statistics (apps/stats).
 packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev)
+          doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev
+          libboost-math-dev)
 for arg in "$@"; do
   case "$arg" in
     # PyTorch needs a real BLAS (the OpenMP OpenBLAS, not the pthread one, which fights PyTorch's own
     # threads); the -dev package lets bench/gemm_floor time the same products through OpenBLAS.
-    --tools) packages+=(python3 python3-torch python3-numpy libopenblas0-openmp libopenblas-openmp-dev chromium) ;;
+    --tools) packages+=(python3 python3-torch python3-numpy python3-scipy libopenblas0-openmp libopenblas-openmp-dev chromium) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;
     *) echo "setup: unknown option $arg (known: --tools, --fuzz)" >&2; exit 2 ;;
   esac
