@@ -141,6 +141,45 @@ svg::BarChart time_bars(const std::vector<SettingSummary>& s) {
   return c;
 }
 
+svg::ForestChart forest_chart(const Plan& plan, const Comparisons& c) {
+  svg::ForestChart f;
+  f.title = "Paired differences";
+  f.subtitle = metric_label(c.metric) + "; square: mean over seeds, bar: 95% confidence interval (t)";
+  f.x_label = "difference (accuracy points), setting − baseline";
+  const Table t = verdict_table(plan, c);
+  for (std::size_t i = 0; i < c.rows.size(); ++i) {
+    const auto& r = c.rows[i];
+    svg::ForestRow row;
+    row.label = t.rows[i][0];
+    row.estimate = r.t.mean;
+    row.low = r.t.ci_low;
+    row.high = r.t.ci_high;
+    row.note = r.verdict;
+    row.color = r.verdict == "better" ? "#2ca02c" : r.verdict == "worse" ? "#d62728" : "#555555";
+    f.rows.push_back(std::move(row));
+  }
+  return f;
+}
+
+// One chart per setting with learnable activation parameters: a line per (layer, parameter).
+svg::LineChart param_chart(const SettingSummary& x) {
+  svg::LineChart c;
+  c.width = 900, c.height = 460;
+  c.title = x.label + ": learnable activation parameters";
+  c.subtitle = "value after each epoch, per hidden layer; mean over seeds, band ± 1 std";
+  c.x_label = "epoch";
+  c.x_integer_ticks = true;
+  c.y_label = "parameter value (mean over its elements)";
+  c.legend = svg::LegendPos::outside_right;
+  for (std::size_t i = 0; i < x.params.size(); ++i) {
+    const auto& p = x.params[i];
+    svg::Series line = curve_series("layer " + std::to_string(p.k) + " " + p.name, p.curve, 1.0);
+    style(line, i);
+    c.series.push_back(std::move(line));
+  }
+  return c;
+}
+
 const char* kStyle = R"(
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; }
@@ -164,8 +203,15 @@ std::string esc(const std::string& s) { return svg::xml_escape(s); }
 
 }  // namespace
 
-std::vector<Plot> make_plots(const Experiment&, const std::vector<SettingSummary>& s) {
+std::vector<Plot> make_plots(const Experiment&, const Plan& plan, const std::vector<SettingSummary>& s,
+                             const Comparisons& comparisons) {
   std::vector<Plot> p;
+  if (!comparisons.rows.empty())
+    p.push_back({"paired_differences.svg", "Paired differences",
+                 "Each comparison's mean difference over seeds (square) with its 95% confidence interval (bar); the "
+                 "dashed line is no difference. Green: better, red: worse, grey: not distinguishable (Holm-adjusted "
+                 "paired t-test). An interval that crosses the line is a difference the seeds cannot confirm.",
+                 svg::render(forest_chart(plan, comparisons))});
   p.push_back({"test_accuracy.svg", "Test accuracy",
                "Test accuracy after each epoch; the line is the mean over seeds, the band ± one sample standard deviation. "
                "Overlapping bands mean the difference is within seed-to-seed noise.",
@@ -198,13 +244,22 @@ std::vector<Plot> make_plots(const Experiment&, const std::vector<SettingSummary
                "and backward (measured with per-layer timers; the dense layers' matrix products take most of the rest). "
                "Runs share the machine, so absolute times carry noise from other processes.",
                svg::render(time_bars(s))});
+  for (const auto& x : s) {
+    if (x.params.empty() || x.ok == 0) continue;
+    p.push_back({"params_" + slug(x.label) + ".svg", "Learnable parameters: " + x.label,
+                 "What the activation's own parameters learned, after each epoch (recorded by --diagnostics): "
+                 "per hidden layer the mean of the parameter's elements, averaged over seeds with a ± 1 std band.",
+                 svg::render(param_chart(x))});
+  }
   return p;
 }
 
 std::string report_html(const Experiment& e, const Plan& plan, const std::vector<SettingSummary>& s,
-                        const std::vector<RunResult>& results, const std::vector<Plot>& plots, const ReportInfo& info) {
+                        const std::vector<RunResult>& results, const Comparisons& comparisons,
+                        const std::vector<Plot>& plots, const ReportInfo& info) {
   const Table summary = summary_table(e, s), layers = layer_table(s), grads = gradient_table(s), runs = runs_table(plan, results);
-  int n_tables = 4;
+  const Table verdicts = verdict_table(plan, comparisons);
+  const int n_tables = 4 + (comparisons.rows.empty() ? 0 : 1);
   int ok = 0, failed = 0, diverged = 0, missing = 0;
   for (const auto& r : results) {
     if (r.status == "ok") ++ok;
@@ -260,6 +315,11 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
     h += "<p class=\"note\">The activation time of epoch 1 was not recorded (the layer timers start at the end of "
          "epoch 1 in this version of <code>nnlab train</code>); the time share averages the later epochs.</p>\n";
   h += "<div class=\"wide\">\n" + summary.to_html() + "</div>\n";
+  if (!comparisons.rows.empty()) {
+    h += "<h2 id=\"verdicts\">Which differences are real</h2>\n";
+    h += "<p class=\"note\">" + esc(comparisons_note(comparisons)) + "</p>\n";
+    h += "<div class=\"wide\">\n" + verdicts.to_html() + "</div>\n";
+  }
 
   for (const auto& p : plots) {
     h += "<h2 id=\"" + esc(fs::path(p.file).stem().string()) + "\">" + esc(p.title) + "</h2>\n<figure>\n" + p.svg;
@@ -290,16 +350,22 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
 std::vector<RunResult> write_report(const Experiment& e, const Plan& plan, const fs::path& out, const ReportInfo& given) {
   std::vector<RunResult> results = collect_results(e, plan, out);
   const std::vector<SettingSummary> s = summarize(e, plan, results);
+  const Comparisons comparisons = compare_settings(e, plan, results);
   ReportInfo info = given;
   if (info.run_seconds == 0)
     for (const auto& r : results)
       if (std::isfinite(r.wall_seconds)) info.run_seconds += r.wall_seconds;
   write_file_atomic(out / "runs.csv", runs_csv(plan, results));
   write_file_atomic(out / "summary.csv", summary_csv(plan, s));
-  write_file_atomic(out / "summary.md", summary_md(e, plan, s, results));
-  const auto plots = make_plots(e, s);
+  write_file_atomic(out / "comparisons.csv", comparisons_csv(plan, comparisons));
+  std::string md = summary_md(e, plan, s, results);
+  if (!comparisons.rows.empty())
+    md += "\n## Which differences are real\n\n" + comparisons_note(comparisons) + "\n\n" +
+          verdict_table(plan, comparisons).to_markdown();
+  write_file_atomic(out / "summary.md", md);
+  const auto plots = make_plots(e, plan, s, comparisons);
   for (const auto& p : plots) write_file_atomic(out / "plots" / p.file, p.svg);
-  write_file_atomic(out / "report.html", report_html(e, plan, s, results, plots, info));
+  write_file_atomic(out / "report.html", report_html(e, plan, s, results, comparisons, plots, info));
   return results;
 }
 

@@ -9,6 +9,11 @@
 //   plots/saturated.svg                   saturated fraction per hidden layer
 //   plots/activation_mean.svg             mean activation per hidden layer (zero-centredness)
 //   plots/seconds_per_epoch.svg           seconds per epoch and the activation layers' share of it
+//   plots/paired_differences.svg          forest plot: each comparison's mean paired difference and
+//                                         its 95 % confidence interval, coloured by verdict
+//   plots/params_<setting>.svg            learnable activation parameters per hidden layer over
+//                                         epochs, mean ± std over seeds (settings that have any)
+//   comparisons.csv                       the verdict table's numbers (apps/report/paired.hpp)
 //   report.html                           one self-contained page: every table and plot inline,
 //                                         inline CSS, no scripts, no external resources
 //
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/report/paired.hpp"
 #include "apps/report/results.hpp"
 #include "apps/sweep/runner.hpp"
 
@@ -33,7 +39,8 @@ struct Plot {
   std::string svg;      // the rendered chart
 };
 
-std::vector<Plot> make_plots(const Experiment& e, const std::vector<SettingSummary>& s);
+std::vector<Plot> make_plots(const Experiment& e, const Plan& plan, const std::vector<SettingSummary>& s,
+                             const Comparisons& c);
 
 // Facts about the sweep for the report's header (optional).
 struct ReportInfo {
@@ -42,7 +49,8 @@ struct ReportInfo {
 };
 
 std::string report_html(const Experiment& e, const Plan& plan, const std::vector<SettingSummary>& s,
-                        const std::vector<RunResult>& results, const std::vector<Plot>& plots, const ReportInfo& info);
+                        const std::vector<RunResult>& results, const Comparisons& c, const std::vector<Plot>& plots,
+                        const ReportInfo& info);
 
 // Collect the results in `out` and write every output file listed above. Returns the results.
 std::vector<RunResult> write_report(const Experiment& e, const Plan& plan, const std::filesystem::path& out,

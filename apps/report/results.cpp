@@ -90,6 +90,37 @@ std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, co
   return results;
 }
 
+int selected_row(const MetricsTable& r) {
+  const auto val = r.column("val_acc");
+  int best = -1;
+  for (std::size_t i = 0; i < val.size(); ++i)
+    if (std::isfinite(val[i]) && (best < 0 || val[i] > val[static_cast<std::size_t>(best)])) best = static_cast<int>(i);
+  return best;
+}
+
+double run_metric(const MetricsTable& r, const std::string& metric) {
+  const auto acc = r.column("test_acc");
+  if (acc.empty()) return kNaN;
+  if (metric == "final_test_acc") return acc.back();
+  if (metric == "best_test_acc") {
+    double best = kNaN;
+    for (double a : acc)
+      if (std::isfinite(a) && !(a <= best)) best = a;
+    return best;
+  }
+  if (metric == "selected_test_acc") {
+    const int row = selected_row(r);
+    return row >= 0 && static_cast<std::size_t>(row) < acc.size() ? acc[static_cast<std::size_t>(row)] : kNaN;
+  }
+  throw Error("unknown comparison metric '" + metric + "'" + did_you_mean(metric, comparison_metrics()));
+}
+
+bool has_validation(const std::vector<RunResult>& results) {
+  for (const auto& r : results)
+    if (r.status == "ok" && selected_row(r) >= 0) return true;
+  return false;
+}
+
 std::string SettingSummary::status_text() const {
   std::string s = std::to_string(ok) + " ok";
   if (diverged) s += ", " + std::to_string(diverged) + " diverged";
@@ -122,17 +153,20 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
     }
     sum.ok = static_cast<int>(ok.size());
 
-    std::vector<double> final_acc, best_acc, final_loss, final_test_loss, to_target, sec, act_sec, act_share;
+    std::vector<double> selected_acc, selected_epoch, final_acc, best_acc, final_loss, final_test_loss, to_target, sec,
+        act_sec, act_share;
     std::vector<double> l_mean, l_std, l_dead, l_sat;
     for (const RunResult* r : ok) {
       // A metrics.csv written by hand or by another tool may lack columns: absent values are NaN
       // (left out of the statistics), never read past the end.
       const auto acc = r->column("test_acc");
       final_acc.push_back(r->last("test_acc"));
-      double best = kNaN;
-      for (double a : acc)
-        if (std::isfinite(a) && !(a <= best)) best = a;
-      best_acc.push_back(best);
+      best_acc.push_back(run_metric(*r, "best_test_acc"));
+      selected_acc.push_back(run_metric(*r, "selected_test_acc"));
+      const int row = selected_row(*r);
+      const auto epoch_column = r->column("epoch");
+      selected_epoch.push_back(row >= 0 && static_cast<std::size_t>(row) < epoch_column.size()
+                                   ? epoch_column[static_cast<std::size_t>(row)] : kNaN);
       final_loss.push_back(r->last("train_loss"));
       final_test_loss.push_back(r->last("test_loss"));
       const auto epochs = r->column("epoch");
@@ -155,6 +189,8 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
       l_dead.push_back(layer_avg(ActivationStat::dead));
       l_sat.push_back(layer_avg(ActivationStat::sat));
     }
+    sum.selected_test_acc = mean_std(selected_acc);
+    sum.selected_epoch = mean_std(selected_epoch);
     sum.final_test_acc = mean_std(final_acc);
     sum.best_test_acc = mean_std(best_acc);
     sum.final_train_loss = mean_std(final_loss);
@@ -193,6 +229,27 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
     // Curves over epochs.
     std::size_t epochs = 0;
     for (const RunResult* r : ok) epochs = std::max(epochs, r->rows.size());
+    // Learnable activation parameters: the columns of the first run that has them.
+    for (const RunResult* r : ok) {
+      const auto columns = activation_param_columns(r->columns);
+      if (columns.empty()) continue;
+      for (const auto& pc : columns) {
+        ParamCurve curve{pc.k, pc.name, {}};
+        for (std::size_t i = 0; i < epochs; ++i) {
+          std::vector<double> v;
+          for (const RunResult* q : ok) {
+            const auto col = q->column(pc.column);
+            if (i < col.size()) v.push_back(col[i]);
+          }
+          const Stat st = mean_std(v);
+          curve.curve.epoch.push_back(static_cast<double>(i + 1));
+          curve.curve.mean.push_back(st.mean);
+          curve.curve.std.push_back(st.std);
+        }
+        sum.params.push_back(std::move(curve));
+      }
+      break;
+    }
     for (std::size_t i = 0; i < epochs; ++i) {
       std::vector<double> acc, loss;
       for (const RunResult* r : ok) {
@@ -255,16 +312,17 @@ std::string Table::to_html() const {
 Table summary_table(const Experiment& e, const std::vector<SettingSummary>& s) {
   Table t;
   const std::string target = fmt("%g", e.target_accuracy * 100.0) + "%";
-  t.header = {"setting", "runs", "final test acc %", "best test acc %", "epochs to " + target, "s / epoch",
-              "act. time %", "act. mean", "act. std", "dead %", "saturated %", "‖∂L/∂W₁‖", "‖∂L/∂W_last‖"};
-  t.right = {false, false, true, true, true, true, true, true, true, true, true, true, true};
+  t.header = {"setting", "runs", "test acc % at best val epoch", "final test acc %", "best test acc % (optimistic)",
+              "epochs to " + target, "s / epoch", "act. time %", "act. mean", "act. std", "dead %", "saturated %",
+              "‖∂L/∂W₁‖", "‖∂L/∂W_last‖"};
+  t.right = {false, false, true, true, true, true, true, true, true, true, true, true, true, true};
   for (const auto& x : s) {
     std::string reach = "—";
     if (x.ok > 0) {
       reach = x.reached ? format_stat(x.epochs_to_target, "%.1f") : "never";
       if (x.reached != x.ok) reach += " (" + std::to_string(x.reached) + "/" + std::to_string(x.ok) + ")";
     }
-    t.rows.push_back({x.label, x.status_text(), format_stat(x.final_test_acc, "%.2f", 100),
+    t.rows.push_back({x.label, x.status_text(), format_stat(x.selected_test_acc, "%.2f", 100), format_stat(x.final_test_acc, "%.2f", 100),
                       format_stat(x.best_test_acc, "%.2f", 100), reach, format_stat(x.seconds_per_epoch, "%.2f"),
                       format_stat(x.act_share, "%.1f", 100), format_stat(x.layer_mean, "%.3f"),
                       format_stat(x.layer_std, "%.3f"), format_stat(x.layer_dead, "%.1f", 100),
@@ -315,16 +373,18 @@ Table gradient_table(const std::vector<SettingSummary>& s) {
 
 Table runs_table(const Plan& plan, const std::vector<RunResult>& results) {
   Table t;
-  t.header = {"run", "setting", "seed", "status", "epochs", "final test acc %", "best test acc %", "wall time s", "message"};
-  t.right = {false, false, true, false, true, true, true, true, false};
+  t.header = {"run", "setting", "seed", "status", "epochs", "test acc % at best val epoch", "final test acc %",
+              "best test acc % (optimistic)", "wall time s", "message"};
+  t.right = {false, false, true, false, true, true, true, true, true, false};
   for (const auto& r : results) {
     const PlannedRun& spec = plan.runs[r.run];
-    const auto acc = r.column("test_acc");
-    double best = kNaN;
-    for (double a : acc)
-      if (std::isfinite(a) && !(a <= best)) best = a;
+    auto pct = [](double v) { return std::isfinite(v) ? fmt("%.2f", v * 100) : std::string("—"); };
+    const int row = selected_row(r);
+    const auto epochs = r.column("epoch");
+    std::string selected = pct(run_metric(r, "selected_test_acc"));
+    if (row >= 0 && static_cast<std::size_t>(row) < epochs.size()) selected += fmt(" (epoch %.0f)", epochs[static_cast<std::size_t>(row)]);
     t.rows.push_back({spec.id, plan.settings[spec.setting], std::to_string(spec.seed), r.status, std::to_string(r.rows.size()),
-                      acc.empty() ? "—" : fmt("%.2f", acc.back() * 100), std::isfinite(best) ? fmt("%.2f", best * 100) : "—",
+                      selected, pct(run_metric(r, "final_test_acc")), pct(run_metric(r, "best_test_acc")),
                       std::isfinite(r.wall_seconds) ? fmt("%.1f", r.wall_seconds) : "—", r.message});
   }
   return t;
@@ -378,7 +438,8 @@ std::string summary_csv(const Plan& plan, const std::vector<SettingSummary>& s) 
   std::string csv = "setting";
   for (const auto& a : plan.axes) csv += "," + csv_cell(a);
   csv += ",runs,ok,failed,diverged,missing";
-  const std::vector<std::string> stats = {"final_test_acc", "best_test_acc", "final_train_loss", "final_test_loss",
+  const std::vector<std::string> stats = {"selected_test_acc", "selected_epoch", "final_test_acc", "best_test_acc",
+                                          "final_train_loss", "final_test_loss",
                                           "epochs_to_target", "seconds_per_epoch", "act_seconds_per_epoch",
                                           "act_share", "hidden_mean", "hidden_std", "hidden_dead", "hidden_sat"};
   for (const auto& n : stats) csv += "," + n + "_mean," + n + "_std";
@@ -390,7 +451,8 @@ std::string summary_csv(const Plan& plan, const std::vector<SettingSummary>& s) 
     for (const auto& v : x.values) csv += "," + csv_cell(v);
     csv += "," + std::to_string(x.runs) + "," + std::to_string(x.ok) + "," + std::to_string(x.failed) + "," +
            std::to_string(x.diverged) + "," + std::to_string(x.missing);
-    for (const Stat* st : {&x.final_test_acc, &x.best_test_acc, &x.final_train_loss, &x.final_test_loss,
+    for (const Stat* st : {&x.selected_test_acc, &x.selected_epoch, &x.final_test_acc, &x.best_test_acc,
+                           &x.final_train_loss, &x.final_test_loss,
                            &x.epochs_to_target, &x.seconds_per_epoch, &x.act_seconds, &x.act_share, &x.layer_mean,
                            &x.layer_std, &x.layer_dead, &x.layer_sat})
       csv += "," + number(st->mean) + "," + number(st->std);

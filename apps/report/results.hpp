@@ -6,7 +6,10 @@
 //     s = sqrt( Σ (v_i − mean)² / (n − 1) )
 // (NaN, shown as no ±, when n < 2). Failed and diverged runs are listed with their message and
 // left out of the statistics. Per run:
-//   final / best test accuracy   test_acc at the last epoch / the maximum over epochs
+//   selected test accuracy       test_acc at the epoch with the highest val_acc (the first such
+//                                epoch): model selection on the validation split, the honest figure
+//   final / best test accuracy   test_acc at the last epoch / the maximum over epochs (best is
+//                                optimistic: the epoch is chosen on the test set itself)
 //   epochs to target             the first epoch with test_acc ≥ target (runs that never reach it
 //                                are left out of the mean and counted: "reached k/n")
 //   seconds per epoch            mean of `seconds` (training pass) over the run's epochs
@@ -48,16 +51,31 @@ struct RunResult : MetricsTable {
 // leaves the run without metrics (its message says why). Never throws for what is in the run directories.
 std::vector<RunResult> collect_results(const Experiment& e, const Plan& plan, const std::filesystem::path& out);
 
+// The row of the epoch with the highest val_acc (the first of equal ones), -1 without validation.
+int selected_row(const MetricsTable& r);
+// One of comparison_metrics() (apps/sweep/experiment.hpp) for a run, as a fraction; NaN when the
+// run lacks it (selected_test_acc without a validation split).
+double run_metric(const MetricsTable& r, const std::string& metric);
+// Whether any finished run of `results` has a validation accuracy.
+bool has_validation(const std::vector<RunResult>& results);
+
 // Mean ± std over seeds at each epoch.
 struct Curve {
   std::vector<double> epoch, mean, std;
+};
+
+// A learnable activation parameter over epochs (act<k>_param_<name>), mean ± std over seeds.
+struct ParamCurve {
+  int k = 0;          // hidden activation layer, 1-based
+  std::string name;   // "weight", "mu", "beta"
+  Curve curve;
 };
 
 struct SettingSummary {
   std::string label;
   std::vector<std::string> values;  // per axis
   int runs = 0, ok = 0, failed = 0, diverged = 0, missing = 0;
-  Stat final_test_acc, best_test_acc, final_train_loss, final_test_loss;
+  Stat selected_test_acc, selected_epoch, final_test_acc, best_test_acc, final_train_loss, final_test_loss;
   Stat epochs_to_target;
   int reached = 0;  // ok runs that reached the target accuracy
   Stat seconds_per_epoch, act_seconds, act_share;
@@ -68,6 +86,7 @@ struct SettingSummary {
   // Weight-gradient norms per layer (w1, w2, ...) at epoch 1 and at the last epoch.
   std::vector<Stat> grad_first, grad_last;
   Curve test_acc, train_loss;
+  std::vector<ParamCurve> params;  // learnable activation parameters, in column order
 
   std::string status_text() const;  // "3 ok" or "2 ok, 1 diverged"
   const Stat* find_last(const std::string& column) const;

@@ -716,4 +716,67 @@ std::string render(const BarChart& chart) {
   return c.finish();
 }
 
+// ---- forest plot ----------------------------------------------------------------------------------
+
+std::string render(const ForestChart& chart) {
+  const double W = chart.width;
+  const std::size_t n = chart.rows.size();
+  // Limits: every finite bound and estimate, and the reference line.
+  double lo = chart.reference, hi = chart.reference;
+  for (const auto& r : chart.rows)
+    for (double v : {r.estimate, r.low, r.high})
+      if (finite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (lo == hi) lo -= 1, hi += 1;
+  const double pad = 0.06 * (hi - lo);
+  lo -= pad, hi += pad;
+
+  double label_w = 0, note_w = 0;
+  for (const auto& r : chart.rows) {
+    label_w = std::max(label_w, text_width(r.label, kTickFont));
+    note_w = std::max(note_w, text_width(r.note, kTickFont));
+  }
+  const double top = title_height(chart.title, chart.subtitle) + 6;
+  const double left = 12 + label_w + 10, right = 12 + note_w + (note_w > 0 ? 12 : 0);
+  const double rows_h = chart.row_height * static_cast<double>(std::max<std::size_t>(n, 1));
+  const double bottom = 10 + (chart.x_label.empty() ? 0 : kLabelFont + 8) + kTickLength + kTickGap + kTickFont;
+  const double H = std::ceil(top + rows_h + bottom);
+  const Rect plot{left, top, W - right, top + rows_h};
+  const Scale sx{lo, hi, plot.x0, plot.x1};
+  const int max_ticks = std::clamp(static_cast<int>((plot.x1 - plot.x0) / 70), 3, 11);
+  const std::vector<double> ticks = nice_ticks(lo, hi, max_ticks);
+  const double step = nice_step(lo, hi, max_ticks);
+
+  Canvas c(chart.width, static_cast<int>(H));
+  for (double t : ticks) c.line(sx(t), plot.y0, sx(t), plot.y1, kGridColor, 0.8);
+  c.raw("<line x1=\"" + px(sx(chart.reference)) + "\" y1=\"" + px(plot.y0) + "\" x2=\"" + px(sx(chart.reference)) +
+        "\" y2=\"" + px(plot.y1) + "\" stroke=\"" + kSoftInk + "\" stroke-width=\"1\"" + dash_array(Dash::dashed, 1.5) + "/>\n");
+  for (std::size_t i = 0; i < n; ++i) {
+    const ForestRow& r = chart.rows[i];
+    const double y = plot.y0 + chart.row_height * (static_cast<double>(i) + 0.5);
+    const std::string color = r.color.empty() ? std::string(kInk) : r.color;
+    if (i % 2 == 1) c.rect(plot.x0, y - chart.row_height / 2.0, plot.x1 - plot.x0, chart.row_height, "fill=\"#f6f6f6\"");
+    if (finite(r.low) && finite(r.high)) {
+      const double x0 = sx(r.low), x1 = sx(r.high), cap = chart.row_height * 0.18;
+      c.line(x0, y, x1, y, color, 1.8);
+      c.line(x0, y - cap, x0, y + cap, color, 1.8);
+      c.line(x1, y - cap, x1, y + cap, color, 1.8);
+    }
+    if (finite(r.estimate)) {
+      const double s = chart.row_height * 0.28;
+      c.rect(sx(r.estimate) - s / 2, y - s / 2, s, s, "fill=\"" + color + "\"");
+    }
+    c.text(plot.x0 - 10, y + kTickFont * 0.35, r.label, kTickFont, "end");
+    if (!r.note.empty()) c.text(plot.x1 + 12, y + kTickFont * 0.35, r.note, kTickFont, "start", "fill-opacity=\"0.9\"");
+  }
+  c.rect(plot.x0, plot.y0, plot.x1 - plot.x0, plot.y1 - plot.y0, "fill=\"none\" stroke=\"" + std::string(kInk) + "\" stroke-width=\"0.8\"");
+  for (double t : ticks) {
+    c.line(sx(t), plot.y1, sx(t), plot.y1 + kTickLength, kInk, 0.8);
+    c.text(sx(t), plot.y1 + kTickLength + kTickGap + kTickFont * 0.8, format_tick(t, step), kTickFont, "middle");
+  }
+  const double centre_x = (plot.x0 + plot.x1) / 2;
+  if (!chart.x_label.empty()) c.text(centre_x, H - 10, chart.x_label, kLabelFont, "middle");
+  draw_titles(c, chart.title, chart.subtitle, centre_x);
+  return c.finish();
+}
+
 }  // namespace nnlab::svg

@@ -1,4 +1,5 @@
-// A small SVG chart writer: line plots (with optional shaded bands) and bar charts, no dependencies.
+// A small SVG chart writer: line plots (with optional shaded bands), bar charts and forest plots, no
+// dependencies.
 //
 // The style follows matplotlib's defaults: white background, the "tab10" categorical palette,
 // DejaVu Sans text, outward ticks at "nice" values (1, 2 or 5 times a power of ten), a light grid
@@ -76,8 +77,27 @@ struct BarChart {
   bool value_labels = false;  // print each bar's value above it
 };
 
+// Forest plot: one row per comparison, its interval [low, high] as a horizontal bar with a square at
+// the estimate, and a dashed vertical line at `reference` (0: no difference). Row labels on the
+// left, an optional note per row on the right (e.g. the verdict). The height follows the rows.
+struct ForestRow {
+  std::string label;
+  double estimate = 0, low = 0, high = 0;  // NaN bounds: only the estimate is drawn
+  std::string note;
+  std::string color;  // "" = ink
+};
+
+struct ForestChart {
+  std::string title, subtitle, x_label;
+  int width = 900;
+  int row_height = 26;
+  double reference = 0;
+  std::vector<ForestRow> rows;
+};
+
 std::string render(const LineChart& chart);
 std::string render(const BarChart& chart);
+std::string render(const ForestChart& chart);
 
 // Write `content` to `path` atomically: a temporary file in the same directory, then rename.
 // Creates missing parent directories. Throws nnlab::Error on failure.

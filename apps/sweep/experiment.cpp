@@ -21,8 +21,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string>& experiment_keys() {
-  static const std::vector<std::string> k = {"description", "base",           "set",   "activations",
-                                             "sweep",       "seeds",          "target_accuracy", "output"};
+  static const std::vector<std::string> k = {"description", "base",     "set",     "activations", "sweep",
+                                             "seeds",       "target_accuracy", "output", "baseline", "compare",
+                                             "metric",      "alpha",    "detect"};
   return k;
 }
 
@@ -78,6 +79,11 @@ std::string value_slug(const json& v) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& comparison_metrics() {
+  static const std::vector<std::string> m = {"selected_test_acc", "final_test_acc", "best_test_acc"};
+  return m;
+}
 
 std::string slug(const std::string& text) {
   std::string s;
@@ -196,6 +202,53 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
     if (!doc["output"].is_string() || doc["output"].get<std::string>().empty())
       throw ConfigError(where(source, "output") + ": expected a directory name");
     e.output = doc["output"].get<std::string>();
+  }
+
+  // Paired comparisons.
+  if (doc.contains("baseline")) {
+    const json b = plain(doc["baseline"]);
+    const std::vector<json>* values = !e.activations.empty() ? &e.activations : !e.sweep.empty() ? &e.sweep[0].values : nullptr;
+    const std::string axis = !e.activations.empty() ? "activations" : !e.sweep.empty() ? "sweep." + e.sweep[0].path : "";
+    if (!values)
+      throw ConfigError(where(source, "baseline") + ": nothing is swept, so there is nothing to compare with a baseline");
+    std::vector<std::string> shown;
+    bool found = false;
+    for (const auto& v : *values) {
+      shown.push_back(display_value(v));
+      if (v == b || (b.is_string() && display_value(v) == b.get<std::string>())) found = true;
+    }
+    if (!found)
+      throw ConfigError(where(source, "baseline") + ": " + b.dump() + " is not one of the values of " + axis +
+                        (b.is_string() ? did_you_mean(b.get<std::string>(), shown) : std::string()) + "; its values: " + join(shown));
+    e.baseline = b;
+  }
+  if (doc.contains("compare")) {
+    const ojson& c = doc["compare"];
+    const std::vector<std::string> choices = {"baseline", "all"};
+    if (!c.is_string() || std::find(choices.begin(), choices.end(), c.get<std::string>()) == choices.end())
+      throw ConfigError(where(source, "compare") + ": expected \"baseline\" (every setting against the baseline) or "
+                        "\"all\" (every pair), got " + c.dump() + (c.is_string() ? did_you_mean(c.get<std::string>(), choices) : ""));
+    e.all_pairs = c.get<std::string>() == "all";
+  }
+  if (doc.contains("metric")) {
+    const ojson& m = doc["metric"];
+    if (!m.is_string() || std::find(comparison_metrics().begin(), comparison_metrics().end(), m.get<std::string>()) == comparison_metrics().end())
+      throw ConfigError(where(source, "metric") + ": " + m.dump() + " is not a comparison metric" +
+                        (m.is_string() ? did_you_mean(m.get<std::string>(), comparison_metrics()) : "") + "; valid: " +
+                        join(comparison_metrics()));
+    e.metric = m.get<std::string>();
+  }
+  if (doc.contains("alpha")) {
+    const ojson& a = doc["alpha"];
+    if (!a.is_number() || !(a.get<double>() > 0 && a.get<double>() <= 0.5))
+      throw ConfigError(where(source, "alpha") + ": expected a significance level in (0, 0.5], e.g. 0.05, got " + a.dump());
+    e.alpha = a.get<double>();
+  }
+  if (doc.contains("detect")) {
+    const ojson& d = doc["detect"];
+    if (!d.is_number() || !(d.get<double>() > 0 && d.get<double>() <= 100))
+      throw ConfigError(where(source, "detect") + ": expected a difference in accuracy points in (0, 100], e.g. 0.2, got " + d.dump());
+    e.detect = d.get<double>();
   }
   check_plan_size(e);
   return e;

@@ -8,7 +8,13 @@
 //     "sweep": {"model.hidden": [[64], [64, 64]], "optimizer.lr": [0.01, 0.1]},  // (optional)
 //     "seeds": [1, 2, 3],                          // default: the base config's train.seed
 //     "target_accuracy": 0.85,                     // for "epochs to reach" (default 0.85)
-//     "output": "runs/compare_fashion"             // default output directory
+//     "output": "runs/compare_fashion",            // default output directory
+//     "baseline": "relu",                          // paired comparisons against this value of the first
+//                                                  // swept axis (default: its first value)
+//     "compare": "baseline",                       // or "all": every pair of settings
+//     "metric": "selected_test_acc",               // what is compared (comparison_metrics())
+//     "alpha": 0.05,                               // significance level of the verdicts
+//     "detect": 0.2                                // difference (accuracy points) the seed count should detect
 //   }
 //
 // The runs are the cross product activations × sweep values (in file order) × seeds. A *setting* is
@@ -47,8 +53,23 @@ struct Experiment {
   std::vector<std::uint64_t> seeds;
   double target_accuracy = 0.85;
   std::string output;                // default output directory
+  // Paired comparisons (apps/report/paired.hpp).
+  nlohmann::json baseline;           // a value of the first swept axis; null: its first value
+  bool all_pairs = false;            // "compare": "all"
+  std::string metric = "selected_test_acc";
+  double alpha = 0.05;
+  double detect = 0.2;               // accuracy points
   nlohmann::json doc;                // the file as read
 };
+
+// What a comparison compares, per run (apps/report/results.hpp computes them):
+//   selected_test_acc   test accuracy at the epoch with the highest validation accuracy (the first
+//                       such epoch); needs data.validation_split (without one the report falls back
+//                       to final_test_acc and says so)
+//   final_test_acc      test accuracy after the last epoch
+//   best_test_acc       the highest test accuracy over the epochs: the epoch is picked on the test
+//                       set, so it is optimistic (reported, labelled so; comparable only loosely)
+const std::vector<std::string>& comparison_metrics();
 
 // One run of the sweep.
 struct PlannedRun {

@@ -149,12 +149,29 @@ void add_diagnostics(EpochMetrics& m, Model<float>& model, const RunData& data, 
     m.extra.emplace_back(activation_column(n, ActivationStat::dead), a.dead);
     m.extra.emplace_back(activation_column(n, ActivationStat::sat), a.saturated);
   }
+  // Learnable activation parameters as they stand after the epoch (PReLU slopes, SMU's mu, Swish's beta).
+  for (std::size_t k = 0; k < d.activations.size(); ++k) {
+    const int n = static_cast<int>(k) + 1;
+    for (const auto& p : model.layer(d.activations[k].layer).parameters()) {
+      const Eigen::Index count = p.value->size();
+      if (count == 0) continue;
+      const double mean = p.value->cast<double>().mean();
+      m.extra.emplace_back(activation_param_column(n, p.name), mean);
+      if (count > 1) {
+        const double var = (p.value->cast<double>().array() - mean).square().mean();
+        m.extra.emplace_back(activation_param_std_column(n, p.name), std::sqrt(var));
+      }
+    }
+  }
   for (std::size_t k = 0; k < d.weights.size(); ++k)
     m.extra.emplace_back(weight_grad_column(static_cast<int>(k) + 1), d.weights[k].grad_norm);
   // No time was recorded when the timers were off during the epoch (start_diagnostics not called).
   const bool timed = all_seconds > 0;
   m.extra.emplace_back(kActSeconds, timed ? act_seconds : kNaN);
   m.extra.emplace_back(kActShare, timed ? act_seconds / all_seconds : kNaN);
+  // The sizes behind the accuracies (the report's noise floor sqrt(p(1 − p)/N) needs N).
+  m.extra.emplace_back(kTestSamples, static_cast<double>(m.test.samples));
+  m.extra.emplace_back(kValSamples, static_cast<double>(m.validation.samples));
 
   model.reset_timing();
   model.set_timing(true);

@@ -29,6 +29,15 @@
 //                 loss, backward once. Small norms in the first layers and large ones in the last
 //                 are the vanishing-gradient picture.
 //
+// For every learnable parameter of the k-th hidden activation (PReLU's "weight", SMU's "mu",
+// Swish's "beta" with learnable = true), its value after the epoch:
+//
+//   act<k>_param_<name>       the mean of its elements (the value itself for a scalar)
+//   act<k>_param_<name>_std   the standard deviation of its elements, when it has more than one
+//                             (PReLU with num_parameters = channels)
+//
+// And the sizes the epoch's accuracies were measured on: test_samples, val_samples (0 without a split).
+//
 // And from Model's per-layer timers, for the epoch's training pass:
 //
 //   act_seconds   wall time spent in the activation layers' forward + backward

@@ -89,6 +89,33 @@ std::string weight_grad_column(int k) { return "w" + std::to_string(k) + "_grad"
 std::vector<std::string> activation_columns(const std::vector<std::string>& columns, ActivationStat stat) {
   return numbered(columns, [&](int k) { return activation_column(k, stat); });
 }
+std::string activation_param_column(int k, const std::string& name) {
+  return "act" + std::to_string(k) + "_param_" + name;
+}
+std::string activation_param_std_column(int k, const std::string& name) { return activation_param_column(k, name) + "_std"; }
+
+std::vector<ActivationParamColumn> activation_param_columns(const std::vector<std::string>& columns) {
+  std::vector<ActivationParamColumn> out;
+  for (const auto& c : columns) {
+    // act<k>_param_<name>: digits after "act", then "_param_", then a name that is not a _std column.
+    if (c.rfind("act", 0) != 0) continue;
+    std::size_t i = 3;
+    while (i < c.size() && c[i] >= '0' && c[i] <= '9') ++i;
+    if (i == 3 || c.compare(i, 7, "_param_") != 0 || i + 7 >= c.size()) continue;
+    ActivationParamColumn p;
+    p.k = std::stoi(c.substr(3, i - 3));
+    p.name = c.substr(i + 7);
+    p.column = c;
+    const std::string sd = activation_param_std_column(p.k, p.name);
+    if (std::find(columns.begin(), columns.end(), sd) != columns.end()) p.std_column = sd;
+    // A "<name>_std" column is the spread of <name> when that column exists; otherwise its own parameter.
+    const bool is_spread = p.name.size() > 4 && p.name.compare(p.name.size() - 4, 4, "_std") == 0 &&
+                           std::find(columns.begin(), columns.end(), c.substr(0, c.size() - 4)) != columns.end();
+    if (!is_spread) out.push_back(std::move(p));
+  }
+  return out;
+}
+
 std::vector<std::string> weight_grad_columns(const std::vector<std::string>& columns) {
   return numbered(columns, [](int k) { return weight_grad_column(k); });
 }

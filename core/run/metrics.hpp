@@ -9,8 +9,10 @@
 //   extras       named values a run adds, in the order it adds them:
 //                skipped_batches                  train.on_nonfinite = skip
 //                act<k>_mean act<k>_std act<k>_dead act<k>_sat     per hidden activation k = 1, 2, ...
+//                act<k>_param_<name> [act<k>_param_<name>_std]   per learnable parameter of activation k
 //                w<k>_grad                        per weight matrix k = 1, 2, ...
 //                act_seconds act_share            (train --diagnostics; core/run/diagnostics.hpp)
+//                test_samples val_samples         the sizes the accuracies were measured on
 // CSV cells are %.9g, empty for NaN; JSONL values are numbers or null.
 #pragma once
 
@@ -57,6 +59,21 @@ std::string weight_grad_column(int k);                      // "w1_grad"
 inline constexpr const char* kSkippedBatches = "skipped_batches";
 inline constexpr const char* kActSeconds = "act_seconds";
 inline constexpr const char* kActShare = "act_share";
+inline constexpr const char* kTestSamples = "test_samples";
+inline constexpr const char* kValSamples = "val_samples";
+// A learnable parameter of the k-th hidden activation: the mean of its elements ("act1_param_mu",
+// PReLU's "act2_param_weight") and, when it has more than one element, their standard deviation
+// (the same name + "_std").
+std::string activation_param_column(int k, const std::string& name);
+std::string activation_param_std_column(int k, const std::string& name);
+struct ActivationParamColumn {
+  int k = 0;             // 1-based hidden activation
+  std::string name;      // the parameter's name in its layer: "mu", "weight", "beta"
+  std::string column;    // activation_param_column(k, name)
+  std::string std_column;  // activation_param_std_column(k, name) when present in the columns, else ""
+};
+// The parameter columns in `columns`, in their order.
+std::vector<ActivationParamColumn> activation_param_columns(const std::vector<std::string>& columns);
 // The columns act1_<stat>, act2_<stat>, ... (or w1_grad, ...) present in `columns`, in order of k.
 std::vector<std::string> activation_columns(const std::vector<std::string>& columns, ActivationStat stat);
 std::vector<std::string> weight_grad_columns(const std::vector<std::string>& columns);

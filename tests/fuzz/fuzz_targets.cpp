@@ -433,8 +433,10 @@ Outcome run_done(Input data) {
   (void)report::gradient_table(summary).to_markdown();
   report::ReportInfo info;
   if (const auto last = report::read_last_sweep(st.setup.out)) info.sweep = *last;
-  const auto plots = report::make_plots(st.experiment, summary);
-  (void)report::report_html(st.experiment, st.plan, summary, results, plots, info);
+  const auto comparisons = report::compare_settings(st.experiment, st.plan, results);
+  (void)report::comparisons_csv(st.plan, comparisons);
+  const auto plots = report::make_plots(st.experiment, st.plan, summary, comparisons);
+  (void)report::report_html(st.experiment, st.plan, summary, results, comparisons, plots, info);
   return o;
 }
 

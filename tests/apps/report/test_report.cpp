@@ -28,10 +28,10 @@ TEST_CASE("report.html is one self-contained page with every table and plot; che
   ReportInfo info;
   info.sweep = sum;
   write_report(e, plan, out, info);
-  for (const char* f : {"runs.csv", "summary.csv", "summary.md", "report.html"}) CHECK(fs::exists(out / f));
+  for (const char* f : {"runs.csv", "summary.csv", "summary.md", "comparisons.csv", "report.html"}) CHECK(fs::exists(out / f));
   int svgs = 0;
   for (const auto& p : fs::directory_iterator(out / "plots")) svgs += p.path().extension() == ".svg";
-  CHECK(svgs == 8);
+  CHECK(svgs == 9);  // 8 + the forest plot of the paired differences
 
   const std::string html = slurp(out / "report.html");
   std::smatch m;
@@ -39,8 +39,8 @@ TEST_CASE("report.html is one self-contained page with every table and plot; che
   const int tables = std::stoi(m[1]);
   REQUIRE(std::regex_search(html, m, std::regex("<meta name=\"nnlab-plots\" content=\"(\\d+)\">")));
   const int plots = std::stoi(m[1]);
-  CHECK(tables == 4);
-  CHECK(plots == 8);
+  CHECK(tables == 5);  // summary, verdicts, layers, gradients, runs
+  CHECK(plots == 9);
   CHECK(count_of(html, "<table") == tables);
   CHECK(count_of(html, "<svg") == plots);
   CHECK(count_of(html, "</svg>") == plots);

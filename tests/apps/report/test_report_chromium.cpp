@@ -39,6 +39,6 @@ TEST_CASE("headless Chromium loads report.html and builds a DOM with every table
   INFO(check.output());
   CHECK(check.signal == 0);
   CHECK(check.status == 0);
-  CHECK(contains(check.out, "chromium: DOM has 4 tables and 8 plots"));  // the counts test_report.cpp asserts
+  CHECK(contains(check.out, "chromium: DOM has 5 tables and 9 plots"));  // the counts test_report.cpp asserts
   CHECK(contains(check.out, "report ok"));
 }

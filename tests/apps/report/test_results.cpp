@@ -107,11 +107,12 @@ TEST_CASE("per-setting summary: final/best accuracy, epochs to target, time, dia
 
   // The tables and CSV files carry the same numbers.
   const Table t = summary_table(e, s);
-  CHECK(t.rows[0][2] == "84.00 ± 6.00");
-  CHECK(t.rows[0][4] == "1.5 ± 0.7 (2/3)");
-  CHECK(t.rows[1][2] == "95.00");
+  CHECK(t.rows[0][2] == "—");  // no validation split: no selected epoch
+  CHECK(t.rows[0][3] == "84.00 ± 6.00");
+  CHECK(t.rows[0][5] == "1.5 ± 0.7 (2/3)");
+  CHECK(t.rows[1][3] == "95.00");
   const std::string md = summary_md(e, plan, s, results);
-  CHECK(md.find("| a | 3 ok | 84.00 ± 6.00 |") != std::string::npos);
+  CHECK(md.find("| a | 3 ok | — | 84.00 ± 6.00 |") != std::string::npos);
   CHECK(md.find("`b_s1`: diverged: training diverged") != std::string::npos);
   const std::string csv = runs_csv(plan, results);
   INFO(csv);
@@ -120,5 +121,5 @@ TEST_CASE("per-setting summary: final/best accuracy, epochs to target, time, dia
   CHECK(csv.find("b_s3,\"b, with comma\",\"b, with comma\",3,failed,,,,,,,,,\"training diverged: loss is nan, \"\"stop\"\"\"\n") !=
         std::string::npos);
   const std::string scsv = summary_csv(plan, s);
-  CHECK(scsv.find("\na,a,3,3,0,0,0,0.84,0.06") != std::string::npos);
+  CHECK(scsv.find("\na,a,3,3,0,0,0,,,,,0.84,0.06") != std::string::npos);  // selected acc and epoch empty
 }

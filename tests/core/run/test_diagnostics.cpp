@@ -210,10 +210,15 @@ TEST_CASE("recording diagnostics does not change training (bit-identical metrics
     }
     std::vector<std::string> names;
     for (const auto& [k, v] : h2.back().extra) names.push_back(k);
-    const std::vector<std::string> expected = {"act1_mean", "act1_std", "act1_dead", "act1_sat",
-                                               "act2_mean", "act2_std", "act2_dead", "act2_sat",
-                                               "w1_grad",   "w2_grad",  "w3_grad",   "act_seconds", "act_share"};
+    std::vector<std::string> expected = {"act1_mean", "act1_std", "act1_dead", "act1_sat",
+                                         "act2_mean", "act2_std", "act2_dead", "act2_sat"};
+    // PReLU's one learnable slope per layer, after the activation statistics (one element: no _std).
+    if (act == "prelu") expected.insert(expected.end(), {"act1_param_weight", "act2_param_weight"});
+    expected.insert(expected.end(), {"w1_grad", "w2_grad", "w3_grad", "act_seconds", "act_share", "test_samples", "val_samples"});
     CHECK(names == expected);
+    CHECK(extra(h2.back(), "test_samples") == static_cast<double>(h2.back().test.samples));
+    CHECK(extra(h2.back(), "test_samples") > 0);
+    CHECK(extra(h2.back(), "val_samples") == 0);  // no validation split here
     // Timers were on from the start, so even epoch 1 has its activation time.
     for (const auto& m : h2) {
       CHECK(extra(m, "act_seconds") > 0);
@@ -256,9 +261,9 @@ TEST_CASE("diagnostics leave dropout's random stream and batchnorm's running sta
   }
   std::vector<std::string> names;
   for (const auto& [k, v] : h2.back().extra) names.push_back(k);
-  const std::vector<std::string> expected = {"act1_mean", "act1_std", "act1_dead", "act1_sat", "act2_mean", "act2_std",
-                                             "act2_dead", "act2_sat", "w1_grad",   "w2_grad",  "w3_grad",   "act_seconds",
-                                             "act_share"};
+  const std::vector<std::string> expected = {"act1_mean", "act1_std", "act1_dead",   "act1_sat",    "act2_mean",
+                                             "act2_std",  "act2_dead", "act2_sat",    "w1_grad",     "w2_grad",
+                                             "w3_grad",   "act_seconds", "act_share", "test_samples", "val_samples"};
   CHECK(names == expected);  // no gradient column for batchnorm's scale
 }
 
@@ -341,4 +346,37 @@ TEST_CASE("after a convolution a unit is a channel: dead when no position of any
   REQUIRE(d.weights.size() == 2);
   CHECK(d.weights[0].type == "conv2d");
   CHECK(d.weights[0].grad_norm > 0);
+}
+
+TEST_CASE("learnable activation parameters are recorded per hidden layer: mean, and spread when there are several") {
+  // spirals: dense 2 -> 4, PReLU with one slope per unit (set by hand), dense 4 -> 4, SMU (mu set by
+  // hand), dense -> 3. The columns carry the values, and nothing else of the model moves.
+  TempDir dir("diagnostics");
+  RunSpec cfg = spiral_config(dir.path, "relu");
+  const RunData data = load_run_data(cfg.data, cfg.train.seed);
+  Model<float> m = build_model<float>(
+      json::parse(R"([{"type": "dense", "out_features": 4}, {"type": "prelu", "num_parameters": 4},
+                     {"type": "dense", "out_features": 4}, {"type": "smu", "mu": 2.5},
+                     {"type": "dense", "out_features": 3}])"),
+      Shape{2}, 7);
+  *m.layer(1).parameters()[0].value = (MatF(1, 4) << 0.1f, 0.2f, 0.3f, 0.6f).finished();
+  EpochMetrics e;
+  e.test.samples = data.test.rows;
+  add_diagnostics(e, m, data, "cross_entropy");
+  CHECK(extra(e, "act1_param_weight") == doctest::Approx(0.3));
+  // population std of (0.1, 0.2, 0.3, 0.6): deviations −0.2, −0.1, 0, 0.3 → sqrt(0.14/4)
+  CHECK(extra(e, "act1_param_weight_std") == doctest::Approx(std::sqrt(0.14 / 4)));
+  CHECK(extra(e, "act2_param_mu") == doctest::Approx(2.5));
+  CHECK(extra(e, "test_samples") == static_cast<double>(data.test.rows));
+  // The reader finds both parameters and pairs the spread with its mean.
+  std::vector<std::string> columns;
+  for (const auto& [k, v] : e.extra) columns.push_back(k);
+  const auto params = activation_param_columns(columns);
+  REQUIRE(params.size() == 2);
+  CHECK(params[0].k == 1);
+  CHECK(params[0].name == "weight");
+  CHECK(params[0].std_column == "act1_param_weight_std");
+  CHECK(params[1].k == 2);
+  CHECK(params[1].name == "mu");
+  CHECK(params[1].std_column.empty());
 }
