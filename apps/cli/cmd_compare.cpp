@@ -103,44 +103,70 @@ void run_compare(const CompareArgs& a) {
   using namespace nnlab::report;
   check_parallelism(a.jobs, a.threads);
   const Experiment e = load_experiment(a.experiment);
-  const Plan plan = expand(e);
+  // With "tune", the tuning runs come first (DIR/tune/) and choose each setting's value; the final
+  // plan is known only then. expand(e) without the choice validates the final runs' configs now.
+  const Plan tune_plan = expand_tuning(e);
+  Plan plan = expand(e);
   const std::filesystem::path out = a.out.empty() ? e.output : a.out;
+  const std::filesystem::path tune_out = out / "tune";
   const std::string out_what = a.out.empty() ? e.source + ": output " + e.output : "--out " + a.out;
+  if (e.tune)
+    spdlog::info("{}: tuning {} per setting: {} settings x {} values x {} seeds = {} tuning runs", e.name, e.tune->path,
+                 plan.settings.size(), e.tune->values.size(), e.tune->seeds.size(), tune_plan.runs.size());
   spdlog::info("{}: {} settings x {} seeds = {} runs, writing to {}", e.name, plan.settings.size(), e.seeds.size(),
                plan.runs.size(), out.string());
   if (a.dry_run) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads = a.threads > 0 ? a.threads : std::max(1, cores / (a.jobs > 0 ? a.jobs : cores));
-    for (const auto& r : plan.runs) {
-      std::string cmd = "nnlab";
-      for (const auto& arg : run_arguments(e, r, out, threads))
-        cmd += " " + (arg.find_first_of(" \"'[]{}$*?\\\n\t;&|<>()`#~") == std::string::npos ? arg : shell_quote(arg));
-      std::printf("%s\n  %s\n", r.id.c_str(), cmd.c_str());
-    }
+    auto list = [&](const Plan& p, const std::filesystem::path& dir) {
+      for (const auto& r : p.runs) {
+        std::string cmd = "nnlab";
+        for (const auto& arg : run_arguments(e, r, dir, threads))
+          cmd += " " + (arg.find_first_of(" \"'[]{}$*?\\\n\t;&|<>()`#~") == std::string::npos ? arg : shell_quote(arg));
+        std::printf("%s\n  %s\n", r.id.c_str(), cmd.c_str());
+      }
+    };
+    list(tune_plan, tune_out);
+    if (e.tune) std::printf("# then, with each setting's best %s from the tuning runs:\n", e.tune->path.c_str());
+    list(plan, out);
     return;
   }
   // Nothing is written before the lock is held: a refused compare leaves a running sweep alone.
   const SweepLock lock(out, out_what);
   write_file_atomic(out / "experiment.json", e.doc.dump(2) + "\n");
   ReportInfo info;
+  RunnerOptions o;
+  o.out = out;
+  o.jobs = a.jobs;
+  o.threads = a.threads;
+  o.retry_diverged = a.retry_diverged;
+  o.log = [](const std::string& line) { spdlog::info("{}", line); };
+  auto stopped = [](const SweepSummary& w, const std::string& what) {
+    if (!w.stop_signal) return;
+    throw Error("interrupted by " + signal_name(w.stop_signal) + ": " + std::to_string(w.interrupted) +
+                    " " + what + "run(s) stopped (each resumes from its last checkpoint, or starts again if it had none), " +
+                    std::to_string(w.total - w.skipped - w.started) + " not started; " +
+                    std::to_string(w.skipped + w.ok + w.diverged) + " of " + std::to_string(w.total) + " " + what +
+                    "runs finished; run the same command again to finish the sweep",
+                128 + w.stop_signal);
+  };
+  if (e.tune) {
+    if (!a.report_only) {
+      RunnerOptions t = o;
+      t.out = tune_out;
+      t.retry_diverged = false;  // a candidate that diverges is an answer (too large), not a failure to retry
+      stopped(run_sweep(e, tune_plan, t, lock), "tuning ");
+    }
+    info.tuning = summarize_tuning(e, tune_plan, collect_results(e, tune_plan, tune_out));
+    const auto tuned = choose_tuned(*info.tuning);
+    for (std::size_t s = 0; s < tuned.size(); ++s)
+      spdlog::info("tuned {}: {} = {}", info.tuning->settings[s].label, e.tune->path, display_value(tuned[s]));
+    plan = expand(e, tuned);
+  }
   if (!a.report_only) {
-    RunnerOptions o;
-    o.out = out;
-    o.jobs = a.jobs;
-    o.threads = a.threads;
-    o.retry_diverged = a.retry_diverged;
-    o.log = [](const std::string& line) { spdlog::info("{}", line); };
     info.sweep = run_sweep(e, plan, o, lock);
     write_last_sweep(out, info.sweep);
-    const auto& w = info.sweep;
-    if (w.stop_signal) {
-      throw Error("interrupted by " + signal_name(w.stop_signal) + ": " + std::to_string(w.interrupted) +
-                      " run(s) stopped (each resumes from its last checkpoint, or starts again if it had none), " +
-                      std::to_string(w.total - w.skipped - w.started) + " not started; " +
-                      std::to_string(w.skipped + w.ok + w.diverged) + " of " + std::to_string(w.total) +
-                      " runs finished; run the same command again to finish the sweep",
-                  128 + w.stop_signal);
-    }
+    stopped(info.sweep, "");
   } else {
     // The report keeps saying how the last sweep ran (a damaged record is left out, and said so).
     std::string why;

@@ -204,7 +204,7 @@ std::string esc(const std::string& s) { return svg::xml_escape(s); }
 }  // namespace
 
 std::vector<Plot> make_plots(const Experiment&, const Plan& plan, const std::vector<SettingSummary>& s,
-                             const Comparisons& comparisons) {
+                             const Comparisons& comparisons, const Tuning* tuning) {
   std::vector<Plot> p;
   if (!comparisons.rows.empty())
     p.push_back({"paired_differences.svg", "Paired differences",
@@ -212,6 +212,12 @@ std::vector<Plot> make_plots(const Experiment&, const Plan& plan, const std::vec
                  "dashed line is no difference. Green: better, red: worse, grey: not distinguishable (Holm-adjusted "
                  "paired t-test). An interval that crosses the line is a difference the seeds cannot confirm.",
                  svg::render(forest_chart(plan, comparisons))});
+  if (tuning && !tuning->settings.empty())
+    p.push_back({"sensitivity.svg", "Sensitivity to " + tuning->path,
+                 "Each setting's tuning runs: the best validation accuracy against the tuned value (mean over the "
+                 "tuning seeds, band ± 1 std). Each setting's final runs use the value at the top of its own line, so "
+                 "no activation is compared at a value tuned for another. A flat top means the choice matters little.",
+                 svg::render(sensitivity_chart(*tuning))});
   p.push_back({"test_accuracy.svg", "Test accuracy",
                "Test accuracy after each epoch; the line is the mean over seeds, the band ± one sample standard deviation. "
                "Overlapping bands mean the difference is within seed-to-seed noise.",
@@ -259,7 +265,7 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
                         const std::vector<Plot>& plots, const ReportInfo& info) {
   const Table summary = summary_table(e, s), layers = layer_table(s), grads = gradient_table(s), runs = runs_table(plan, results);
   const Table verdicts = verdict_table(plan, comparisons);
-  const int n_tables = 4 + (comparisons.rows.empty() ? 0 : 1);
+  const int n_tables = 4 + (comparisons.rows.empty() ? 0 : 1) + (info.tuning ? 1 : 0);
   int ok = 0, failed = 0, diverged = 0, missing = 0;
   for (const auto& r : results) {
     if (r.status == "ok") ++ok;
@@ -315,6 +321,15 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
     h += "<p class=\"note\">The activation time of epoch 1 was not recorded (the layer timers start at the end of "
          "epoch 1 in this version of <code>nnlab train</code>); the time share averages the later epochs.</p>\n";
   h += "<div class=\"wide\">\n" + summary.to_html() + "</div>\n";
+  if (info.tuning) {
+    const Tuning& t = *info.tuning;
+    h += "<h2 id=\"tuning\">Tuned per setting: " + esc(t.path) + "</h2>\n";
+    h += "<p class=\"note\">Before the seeded runs, every setting trained once per candidate value and tuning seed (" +
+         std::to_string(t.seeds.size()) + " seeds, " + std::to_string(t.ok) + " of " + std::to_string(t.runs) +
+         " tuning runs ok), scored by the best validation accuracy; each setting's runs above use its own best value. "
+         "The test set played no part in the choice.</p>\n";
+    h += "<div class=\"wide\">\n" + tuning_table(t).to_html() + "</div>\n";
+  }
   if (!comparisons.rows.empty()) {
     h += "<h2 id=\"verdicts\">Which differences are real</h2>\n";
     h += "<p class=\"note\">" + esc(comparisons_note(comparisons)) + "</p>\n";
@@ -362,8 +377,11 @@ std::vector<RunResult> write_report(const Experiment& e, const Plan& plan, const
   if (!comparisons.rows.empty())
     md += "\n## Which differences are real\n\n" + comparisons_note(comparisons) + "\n\n" +
           verdict_table(plan, comparisons).to_markdown();
+  if (info.tuning)
+    md += "\n## Tuned per setting: " + info.tuning->path + "\n\nChosen on the best validation accuracy of the tuning runs "
+          "(mean ± std over the tuning seeds), per setting.\n\n" + tuning_table(*info.tuning).to_markdown();
   write_file_atomic(out / "summary.md", md);
-  const auto plots = make_plots(e, plan, s, comparisons);
+  const auto plots = make_plots(e, plan, s, comparisons, info.tuning ? &*info.tuning : nullptr);
   for (const auto& p : plots) write_file_atomic(out / "plots" / p.file, p.svg);
   write_file_atomic(out / "report.html", report_html(e, plan, s, results, comparisons, plots, info));
   return results;

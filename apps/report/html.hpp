@@ -11,6 +11,7 @@
 //   plots/seconds_per_epoch.svg           seconds per epoch and the activation layers' share of it
 //   plots/paired_differences.svg          forest plot: each comparison's mean paired difference and
 //                                         its 95 % confidence interval, coloured by verdict
+//   plots/sensitivity.svg                 with "tune": validation accuracy vs the tuned value per setting
 //   plots/params_<setting>.svg            learnable activation parameters per hidden layer over
 //                                         epochs, mean ± std over seeds (settings that have any)
 //   comparisons.csv                       the verdict table's numbers (apps/report/paired.hpp)
@@ -23,11 +24,13 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/report/paired.hpp"
 #include "apps/report/results.hpp"
+#include "apps/report/tuning.hpp"
 #include "apps/sweep/runner.hpp"
 
 namespace nnlab::report {
@@ -40,12 +43,13 @@ struct Plot {
 };
 
 std::vector<Plot> make_plots(const Experiment& e, const Plan& plan, const std::vector<SettingSummary>& s,
-                             const Comparisons& c);
+                             const Comparisons& c, const Tuning* tuning = nullptr);
 
 // Facts about the sweep for the report's header (optional).
 struct ReportInfo {
   SweepSummary sweep;        // this invocation (sweep.total == 0: unknown)
   double run_seconds = 0;    // sum of every finished run's wall time
+  std::optional<Tuning> tuning;  // the tuning runs, for an experiment with "tune"
 };
 
 std::string report_html(const Experiment& e, const Plan& plan, const std::vector<SettingSummary>& s,

@@ -171,7 +171,7 @@ Table verdict_table(const Plan& plan, const Comparisons& c) {
     t.rows.push_back({comparison_label(plan, r), std::to_string(r.t.n), signed_points(r.t.mean),
                       interval ? "[" + signed_points(r.t.ci_low) + ", " + signed_points(r.t.ci_high) + "]" : "—",
                       p_text(r.t.p), p_text(r.p_holm), p_text(r.wilcoxon.p),
-                      std::isfinite(r.t.cohen_d) ? fmt("%.2f", r.t.cohen_d) : "—",
+                      signed_points(r.t.cohen_d),
                       std::isfinite(r.detectable) ? fmt("%.2f", r.detectable) : "—",
                       r.seeds_needed > 0 ? std::to_string(r.seeds_needed) : "—", r.verdict});
   }

@@ -23,7 +23,7 @@ namespace {
 const std::vector<std::string>& experiment_keys() {
   static const std::vector<std::string> k = {"description", "base",     "set",     "activations", "sweep",
                                              "seeds",       "target_accuracy", "output", "baseline", "compare",
-                                             "metric",      "alpha",    "detect"};
+                                             "metric",      "alpha",    "detect",  "tune"};
   return k;
 }
 
@@ -250,6 +250,48 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
       throw ConfigError(where(source, "detect") + ": expected a difference in accuracy points in (0, 100], e.g. 0.2, got " + d.dump());
     e.detect = d.get<double>();
   }
+  if (doc.contains("tune")) {
+    const ojson& t = doc["tune"];
+    const std::vector<std::string> keys = {"path", "values", "seeds", "set"};
+    if (!t.is_object())
+      throw ConfigError(where(source, "tune") + ": expected an object like {\"path\": \"optimizer.lr\", \"values\": [0.01, 0.1]}");
+    for (const auto& [key, v] : t.items())
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        throw ConfigError(where(source, "tune." + key) + ": unknown key" + did_you_mean(key, keys) + "; valid keys: " + join(keys));
+    Tune tune;
+    if (!t.contains("path") || !t["path"].is_string() || t["path"].get<std::string>().empty())
+      throw ConfigError(where(source, "tune.path") + ": expected the --set path to tune, e.g. \"optimizer.lr\"");
+    tune.path = t["path"].get<std::string>();
+    if (tune.path == "train.seed" || tune.path == "model.activation")
+      throw ConfigError(where(source, "tune.path") + ": '" + tune.path + "' cannot be tuned (it is what the runs differ in)");
+    for (const auto& a : e.sweep)
+      if (a.path == tune.path)
+        throw ConfigError(where(source, "tune.path") + ": '" + tune.path + "' is swept by \"sweep\"; tune it or sweep it");
+    if (!t.contains("values") || !t["values"].is_array() || t["values"].size() < 2)
+      throw ConfigError(where(source, "tune.values") + ": expected a list of at least 2 candidate values");
+    check_axis_size(source, "tune.values", t["values"].size());
+    for (const auto& v : t["values"]) tune.values.push_back(plain(v));
+    if (t.contains("seeds")) {
+      const ojson& s = t["seeds"];
+      if (!s.is_array() || s.empty()) throw ConfigError(where(source, "tune.seeds") + ": expected a non-empty list of seeds");
+      check_axis_size(source, "tune.seeds", s.size());
+      tune.seeds.clear();
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        if (!s[i].is_number_unsigned() && !(s[i].is_number_integer() && s[i].get<std::int64_t>() >= 0))
+          throw ConfigError(where(source, "tune.seeds[" + std::to_string(i) + "]") + ": expected a non-negative integer, got " + s[i].dump());
+        const auto seed = s[i].get<std::uint64_t>();
+        if (std::find(tune.seeds.begin(), tune.seeds.end(), seed) != tune.seeds.end())
+          throw ConfigError(where(source, "tune.seeds[" + std::to_string(i) + "]") + ": seed " + std::to_string(seed) + " is listed twice");
+        tune.seeds.push_back(seed);
+      }
+    }
+    if (t.contains("set")) {
+      if (!t["set"].is_object())
+        throw ConfigError(where(source, "tune.set") + ": expected an object of --set paths and values, e.g. {\"train.epochs\": 3}");
+      for (const auto& [path, v] : t["set"].items()) tune.fixed.push_back(path + "=" + v.dump());
+    }
+    e.tune = std::move(tune);
+  }
   check_plan_size(e);
   return e;
 }
@@ -298,7 +340,7 @@ Experiment load_experiment(const std::string& path) {
   return parse_experiment(doc, path, fs::path(path).parent_path());
 }
 
-Plan expand(const Experiment& e) {
+Plan expand(const Experiment& e, const std::vector<json>& tuned) {
   check_plan_size(e);  // an Experiment built in code has not been through parse_experiment()
   Plan plan;
   // Axes: the activation (if swept), then the sweep paths in file order.
@@ -327,6 +369,7 @@ Plan expand(const Experiment& e) {
     }
     if (label.empty()) label = "base";
     const std::size_t setting = plan.settings.size();
+    if (e.tune && setting < tuned.size()) overrides.push_back(e.tune->path + "=" + tuned[setting].dump());
     plan.settings.push_back(label);
     for (const auto seed : e.seeds) {
       PlannedRun r;
@@ -354,6 +397,65 @@ Plan expand(const Experiment& e) {
       throw ConfigError(e.source + ": run " + r.id + " (" + plan.settings[r.setting] + ", seed " + std::to_string(r.seed) +
                         "): " + err.what());
     }
+  }
+  return plan;
+}
+
+Plan expand_tuning(const Experiment& e) {
+  if (!e.tune) return {};
+  const Tune& t = *e.tune;
+  Experiment base = e;
+  base.tune.reset();
+  base.seeds = {e.seeds.front()};  // one run per setting: its id and overrides
+  const Plan settings = expand(base);
+  const std::size_t total = times(times(settings.settings.size(), t.values.size()), t.seeds.size());
+  if (total > max_planned_runs)
+    throw ConfigError(e.source + ": tune: " + std::to_string(total) + " tuning runs (" + std::to_string(settings.settings.size()) +
+                      " settings x " + std::to_string(t.values.size()) + " values x " + std::to_string(t.seeds.size()) +
+                      " seeds), more than the limit of " + std::to_string(max_planned_runs));
+  Plan plan;
+  plan.axes = settings.axes;
+  plan.axes.push_back(t.path);
+  const std::string seed_suffix = "_s" + std::to_string(e.seeds.front());
+  std::set<std::string> used_ids;
+  for (std::size_t s = 0; s < settings.runs.size(); ++s) {
+    const PlannedRun& head = settings.runs[s];
+    std::string id = head.id;  // the setting's id without its seed
+    if (id.size() > seed_suffix.size() && id.compare(id.size() - seed_suffix.size(), seed_suffix.size(), seed_suffix) == 0)
+      id.resize(id.size() - seed_suffix.size());
+    std::vector<std::string> overrides(head.overrides.begin(), head.overrides.end() - 1);  // without train.seed
+    overrides.insert(overrides.end(), t.fixed.begin(), t.fixed.end());
+    for (const auto& v : t.values) {
+      const std::size_t setting = plan.settings.size();
+      plan.settings.push_back(settings.settings[s] + ", " + short_name(t.path) + "=" + display_value(v));
+      for (const auto seed : t.seeds) {
+        PlannedRun r;
+        const std::string tune_id = "tune_" + id + "_" + slug(short_name(t.path)) + value_slug(v) + "_s" + std::to_string(seed);
+        r.id = tune_id;
+        for (int n = 2; used_ids.count(r.id); ++n) r.id = tune_id + "-" + std::to_string(n);  // distinct values, same slug
+        used_ids.insert(r.id);
+        r.setting = setting;
+        r.values = head.values;
+        r.values.push_back(display_value(v));
+        r.seed = seed;
+        r.overrides = overrides;
+        r.overrides.push_back(t.path + "=" + v.dump());
+        r.overrides.push_back("train.seed=" + std::to_string(seed));
+        plan.runs.push_back(std::move(r));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& r = plan.runs[i];
+    RunSpec spec;
+    try {
+      spec = load_config(e.base.string(), r.overrides);
+    } catch (const Error& err) {
+      throw ConfigError(e.source + ": tune: run " + r.id + " (" + plan.settings[r.setting] + "): " + err.what());
+    }
+    if (i == 0 && !(spec.data.validation_split > 0))
+      throw ConfigError(e.source + ": tune: the value is chosen on the validation split, and these runs have none; set "
+                        "data.validation_split, e.g. \"set\": {\"data.validation_split\": 0.1}");
   }
   return plan;
 }

@@ -14,8 +14,18 @@
 //     "compare": "baseline",                       // or "all": every pair of settings
 //     "metric": "selected_test_acc",               // what is compared (comparison_metrics())
 //     "alpha": 0.05,                               // significance level of the verdicts
-//     "detect": 0.2                                // difference (accuracy points) the seed count should detect
+//     "detect": 0.2,                               // difference (accuracy points) the seed count should detect
+//     "tune": {"path": "optimizer.lr",             // tuned per setting on the validation split (optional):
+//              "values": [0.01, 0.03, 0.1],        //   the candidates
+//              "seeds": [1001, 1002],              //   the tuning runs' own seeds (default [1001, 1002])
+//              "set": {"train.epochs": 3}}         //   overrides for the tuning runs only (epoch budget)
 //   }
+//
+// Tuning. With "tune", every setting first trains once per candidate value and tuning seed (the
+// tuning plan, expand_tuning(), in DIR/tune/), each scored by its best validation accuracy; the
+// value with the highest mean score over the tuning seeds is that setting's (choose_tuned() in
+// apps/report/tuning.hpp), and the final seeded runs use it (expand(e, tuned)). So every
+// activation gets its own learning rate, chosen without looking at the test set.
 //
 // The runs are the cross product activations × sweep values (in file order) × seeds. A *setting* is
 // one combination of swept values; its runs differ only in the seed, and the summary averages over
@@ -31,6 +41,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +51,14 @@ namespace nnlab::report {
 struct Axis {
   std::string path;                  // "optimizer.lr"
   std::vector<nlohmann::json> values;
+};
+
+// The "tune" key: one axis searched per setting on the validation split.
+struct Tune {
+  std::string path;                       // a --set path, e.g. "optimizer.lr"
+  std::vector<nlohmann::json> values;     // candidates, in file order
+  std::vector<std::uint64_t> seeds = {1001, 1002};
+  std::vector<std::string> fixed;         // "path=json" overrides for the tuning runs only
 };
 
 struct Experiment {
@@ -59,6 +78,7 @@ struct Experiment {
   std::string metric = "selected_test_acc";
   double alpha = 0.05;
   double detect = 0.2;               // accuracy points
+  std::optional<Tune> tune;
   nlohmann::json doc;                // the file as read
 };
 
@@ -112,8 +132,16 @@ std::size_t planned_runs(const Experiment& e);
 void check_plan_size(const Experiment& e);
 
 // The cross product, with ids and every run's config validated. Throws ConfigError naming the run
-// (and, first, check_plan_size()).
-Plan expand(const Experiment& e);
+// (and, first, check_plan_size()). `tuned` (one value per setting, from choose_tuned()) adds
+// "<tune.path>=<value>" to each setting's runs; empty: the experiment is not tuned (or, for a
+// plan listed before the tuning ran, not yet).
+Plan expand(const Experiment& e, const std::vector<nlohmann::json>& tuned = {});
+
+// The tuning plan of an experiment with "tune": one "setting" per (setting of expand(e), candidate
+// value), setting index = s · values + v, runs over the tuning seeds with the tuning overrides.
+// Ids: "tune_<setting id>_<value>_s<seed>". Throws ConfigError when the runs have no validation
+// split to select on, or a run's config is invalid.
+Plan expand_tuning(const Experiment& e);
 
 // "elu(alpha=0.5)" for {"type": "elu", "alpha": 0.5}; "relu" for "relu"; "[64,64]" for arrays.
 std::string display_value(const nlohmann::json& v);
