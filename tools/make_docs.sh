@@ -12,7 +12,7 @@
 #               (the learned parameters, and whether swish with beta 1 is SiLU bit for bit).
 #   3. compare  the four shipped experiments, configs/compare_{quick,fashion,depth,softmax}.json,
 #               with --jobs N (default 2; --experiments quick,depth runs only those). Copies each one's plots, summary.csv and summary.md into
-#               docs/img/comparison/<name>/ (docs/comparison.md). The report.html each run writes is
+#               docs/img/comparison/<name>/, with comparisons.csv (docs/comparison.md). The report.html each run writes is
 #               not copied: it is one `nnlab compare` away, and it repeats what is here.
 #
 # Every step rewrites docs/img/MACHINE.md's section about it: the CPU (lscpu's model name), cores,
@@ -44,8 +44,15 @@ want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 IMG=$ROOT/docs/img
 MACHINE=$IMG/MACHINE.md
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# NNLAB_DOCS_WORK=DIR keeps the runs in DIR instead of a scratch folder: the sweeps are resumable,
+# so running the script again after a change to the report code only rebuilds the reports.
+if [ -n "${NNLAB_DOCS_WORK:-}" ]; then
+  TMP=$NNLAB_DOCS_WORK
+  mkdir -p "$TMP"
+else
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+fi
 cd "$ROOT"   # the configs name their data and each other relative to the checkout
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -186,7 +193,7 @@ if want compare; then
     wall=$(printf '%.1f' "$wall") l1=$(load)
     rm -rf "$OUT" && mkdir -p "$OUT"
     res=$TMP/work/runs/compare_$name
-    cp "$res"/plots/*.svg "$res/summary.csv" "$res/summary.md" "$OUT/"
+    cp "$res"/plots/*.svg "$res/summary.csv" "$res/summary.md" "$res/comparisons.csv" "$OUT/"
     nruns=$(ls -d "$res"/runs/*/ | wc -l)
     echo "| compare_$name | $nruns | $wall s | $cpu s | $jobs | $l0 | $l1 | $(date -u '+%Y-%m-%d %H:%M') | $commit |" >> "$rows"
     echo "  $wall s wall, $cpu s CPU"
