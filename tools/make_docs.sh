@@ -186,8 +186,9 @@ if want compare; then
     # From a scratch folder with configs/ linked in, so the messages in summary.md name the run
     # folders as a reader who ran the documented command would see them (runs/compare_<name>/...).
     mkdir -p "$TMP/work" && ln -sfn "$ROOT/configs" "$TMP/work/configs"
-    (cd "$TMP/work" && TIMEFORMAT='%R %U %S' && time "$NNLAB" compare "configs/compare_$name.json" \
-      --out "runs/compare_$name" --jobs "$jobs" > "$TMP/compare_$name.log" 2>&1) 2> "$TMP/time_$name"
+    # Exit status 3 (every run finished, some diverged) is a result: the report lists them.
+    (cd "$TMP/work" && TIMEFORMAT='%R %U %S' && time { "$NNLAB" compare "configs/compare_$name.json" \
+      --out "runs/compare_$name" --jobs "$jobs" > "$TMP/compare_$name.log" 2>&1 || [ $? -eq 3 ]; }) 2> "$TMP/time_$name"
     read -r wall user sys < "$TMP/time_$name"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
     wall=$(printf '%.1f' "$wall") l1=$(load)

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "apps/report/claims.hpp"
 #include "apps/report/svg.hpp"
 #include "core/io/fileio.hpp"
 
@@ -197,6 +198,8 @@ figcaption { color: #444; font-size: 0.9em; max-width: 900px; }
 ul.facts li { margin: 0.15em 0; }
 .note { color: #555; font-size: 0.9em; }
 code { background: #f5f5f5; padding: 0 0.2em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+blockquote { margin: 0.3em 0 0.3em 1em; padding-left: 0.8em; border-left: 3px solid #ccc; color: #555; font-style: italic; }
 )";
 
 std::string esc(const std::string& s) { return svg::xml_escape(s); }
@@ -336,6 +339,14 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
     h += "<div class=\"wide\">\n" + verdicts.to_html() + "</div>\n";
   }
 
+  const std::vector<Claim> claims = make_claims(plan, s, comparisons);
+  if (!claims.empty()) {
+    h += "<h2 id=\"claims\">Claims</h2>\n<p class=\"note\">What tutorials say about activations, next to what this sweep "
+         "measured (the figures are computed from the runs above).</p>\n";
+    for (const auto& c : claims)
+      h += "<h3>" + esc(c.topic) + "</h3>\n<blockquote>" + esc(c.claim) + "</blockquote>\n<p>" + esc(c.measured) + "</p>\n";
+  }
+
   for (const auto& p : plots) {
     h += "<h2 id=\"" + esc(fs::path(p.file).stem().string()) + "\">" + esc(p.title) + "</h2>\n<figure>\n" + p.svg;
     h += "<figcaption>" + esc(p.caption) + "</figcaption>\n</figure>\n";
@@ -377,6 +388,7 @@ std::vector<RunResult> write_report(const Experiment& e, const Plan& plan, const
   if (!comparisons.rows.empty())
     md += "\n## Which differences are real\n\n" + comparisons_note(comparisons) + "\n\n" +
           verdict_table(plan, comparisons).to_markdown();
+  if (const auto claims = make_claims(plan, s, comparisons); !claims.empty()) md += "\n## Claims\n\n" + claims_md(claims);
   if (info.tuning)
     md += "\n## Tuned per setting: " + info.tuning->path + "\n\nChosen on the best validation accuracy of the tuning runs "
           "(mean ± std over the tuning seeds), per setting.\n\n" + tuning_table(*info.tuning).to_markdown();
