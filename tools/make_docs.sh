@@ -12,8 +12,8 @@
 #               (the learned parameters, and whether swish with beta 1 is SiLU bit for bit).
 #   3. compare  the four shipped experiments, configs/compare_{quick,fashion,depth,softmax}.json,
 #               with --jobs N (default 2; --experiments quick,depth runs only those). Copies each one's plots, summary.csv and summary.md into
-#               docs/img/comparison/<name>/, with comparisons.csv (docs/comparison.md). The report.html each run writes is
-#               not copied: it is one `nnlab compare` away, and it repeats what is here.
+#               docs/img/comparison/<name>/, with comparisons.csv and report.html (docs/comparison.md links
+#               it; not for quick, whose report is one short `nnlab compare` away).
 #
 # Every step rewrites docs/img/MACHINE.md's section about it: the CPU (lscpu's model name), cores,
 # memory, the date, the nnlab commit the binary was built from, the load average before and after,
@@ -195,6 +195,7 @@ if want compare; then
     rm -rf "$OUT" && mkdir -p "$OUT"
     res=$TMP/work/runs/compare_$name
     cp "$res"/plots/*.svg "$res/summary.csv" "$res/summary.md" "$res/comparisons.csv" "$OUT/"
+    [ "$name" = quick ] || cp "$res/report.html" "$OUT/"  # quick's is one command away
     nruns=$(ls -d "$res"/runs/*/ | wc -l)
     echo "| compare_$name | $nruns | $wall s | $cpu s | $jobs | $l0 | $l1 | $(date -u '+%Y-%m-%d %H:%M') | $commit |" >> "$rows"
     echo "  $wall s wall, $cpu s CPU"

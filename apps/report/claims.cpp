@@ -110,6 +110,7 @@ std::vector<Claim> make_claims(const Plan& plan, const std::vector<SettingSummar
     std::vector<std::string> better, worse, same, few;
     for (const auto& r : c.rows) {
       const std::string name = plan.settings[r.setting] + " (" + (r.t.mean >= 0 ? "+" : "−") + fmt("%.2f", std::fabs(r.t.mean)) + ")";
+      if (r.verdict == "no finished pairs") continue;
       (r.verdict == "better" ? better : r.verdict == "worse" ? worse : r.verdict == "too few seeds" ? few : same).push_back(name);
     }
     std::string m = "Compared seed by seed (" + metric_label(c.metric) + ", Holm-adjusted paired t-test at alpha " + fmt("%g", c.alpha) +

@@ -139,7 +139,8 @@ Comparisons compare_settings(const Experiment& e, const Plan& plan, const std::v
     auto& r = c.rows[i];
     r.p_holm = ht[i];
     r.wilcoxon_holm = hw[i];
-    if (r.t.n < 2 || std::isnan(r.p_holm)) r.verdict = "too few seeds";
+    if (r.t.n == 0) r.verdict = "no finished pairs";
+    else if (r.t.n < 2 || std::isnan(r.p_holm)) r.verdict = "too few seeds";
     else if (r.p_holm < c.alpha) r.verdict = r.t.mean > 0 ? "better" : "worse";
     else r.verdict = "not distinguishable";
   }

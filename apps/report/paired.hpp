@@ -16,7 +16,7 @@
 // the paired t-test, the Wilcoxon signed-rank test with at least 6 pairs, Cohen's d_z, and both
 // p-values Holm-adjusted across the comparisons of the table. The verdict uses the Holm-adjusted
 // t-test at the experiment's alpha: "better" or "worse" when it rejects (by the sign of the mean),
-// "not distinguishable" otherwise, "too few seeds" below 2 pairs. Power (80 %) from the observed
+// "not distinguishable" otherwise, "too few seeds" with one pair, "no finished pairs" with none. Power (80 %) from the observed
 // paired standard deviation: the smallest difference the current pairs would detect, and the seeds
 // needed to detect the experiment's "detect" points (unadjusted alpha, so a lower bound under Holm).
 //
@@ -44,7 +44,7 @@ struct PairedComparison {
   double p_holm = kNaN, wilcoxon_holm = kNaN;
   double detectable = kNaN;               // points detectable with 80 % power at these pairs
   int seeds_needed = -1;                  // to detect ± detect points with 80 % power (-1: undefined)
-  std::string verdict;                    // "better", "worse", "not distinguishable", "too few seeds"
+  std::string verdict;                    // "better", "worse", "not distinguishable", "too few seeds", "no finished pairs"
 };
 
 inline constexpr int kMinWilcoxonPairs = 6;

@@ -1,6 +1,7 @@
 // Per-setting tuning: scores, choices, table and sensitivity plot (see tuning.hpp).
 #include "apps/report/tuning.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -75,6 +76,34 @@ std::vector<nlohmann::json> choose_tuned(const Tuning& t) {
                 " can be chosen for it; see DIR/tune/runs/*/log.txt, fix the cause (a diverging candidate is fine as "
                 "long as another finishes) and run the same command again");
   return chosen;
+}
+
+std::string edge_warning(const Tuning& t) {
+  std::vector<double> numeric;
+  for (const auto& v : t.values) {
+    if (!v.is_number()) return "";
+    numeric.push_back(v.get<double>());
+  }
+  if (numeric.size() < 2) return "";
+  const double lo = *std::min_element(numeric.begin(), numeric.end()), hi = *std::max_element(numeric.begin(), numeric.end());
+  std::vector<std::string> low, high;
+  for (const auto& s : t.settings) {
+    if (s.chosen < 0) continue;
+    const double v = numeric[static_cast<std::size_t>(s.chosen)];
+    if (v == lo) low.push_back(s.label);
+    if (v == hi) high.push_back(s.label);
+  }
+  std::string w;
+  auto say = [&](const std::vector<std::string>& who, const char* which, const nlohmann::json& value) {
+    if (who.empty()) return;
+    w += (w.empty() ? "" : " ") + join(who) + " chose " + t.path + " = " + display_value(value) +
+         ", the " + which + " candidate: the best value may lie beyond the grid; widen it to be sure.";
+  };
+  for (const auto& v : t.values)
+    if (v.get<double>() == lo) { say(low, "smallest", v); break; }
+  for (const auto& v : t.values)
+    if (v.get<double>() == hi) { say(high, "largest", v); break; }
+  return w;
 }
 
 Table tuning_table(const Tuning& t) {

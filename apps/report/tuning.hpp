@@ -40,6 +40,11 @@ Tuning summarize_tuning(const Experiment& e, const Plan& tune_plan, const std::v
 // finished tuning run.
 std::vector<nlohmann::json> choose_tuned(const Tuning& t);
 
+// A warning for the settings whose chosen value is the smallest or the largest numeric candidate
+// (their best value may lie outside the grid), e.g. "sigmoid chose optimizer.lr = 0.2, the largest
+// candidate: its best value may lie beyond the grid; widen it"; "" when none did.
+std::string edge_warning(const Tuning& t);
+
 // setting | chosen value | its validation accuracy | every candidate's score.
 Table tuning_table(const Tuning& t);
 

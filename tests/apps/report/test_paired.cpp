@@ -136,6 +136,12 @@ TEST_CASE("the compared metric is test accuracy at the best-validation epoch; se
   REQUIRE(one.rows.size() == 1);
   CHECK(one.rows[0].t.n == 1);
   CHECK(one.rows[0].verdict == "too few seeds");
+  // No finished elu run at all (every one diverged, say): no pairs.
+  results.erase(results.begin() + 3);
+  const Comparisons none = compare_settings(e, plan, results);
+  REQUIRE(none.rows.size() == 1);
+  CHECK(none.rows[0].t.n == 0);
+  CHECK(none.rows[0].verdict == "no finished pairs");
 }
 
 TEST_CASE("other axes group the settings; 'all' compares every pair of a group; 'baseline' picks the value") {

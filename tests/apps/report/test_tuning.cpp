@@ -98,6 +98,10 @@ TEST_CASE("scores are the best validation accuracy, averaged over tuning seeds; 
   CHECK(table.rows[0][1] == "0.3");
   CHECK(table.rows[0][4] == "90.00 (1 not ok)");
   CHECK(table.rows[1][2] == "72.00 ± 2.83");
+  // Both chose an end of the grid: said, so the user widens it.
+  CHECK(edge_warning(tuning) == "tanh chose optimizer.lr = 0.01, the smallest candidate: the best value may lie beyond the "
+                                "grid; widen it to be sure. relu chose optimizer.lr = 0.3, the largest candidate: the best "
+                                "value may lie beyond the grid; widen it to be sure.");
   // The sensitivity plot: log axis (0.01 .. 0.3 spans more than 10x), one line per setting.
   const auto chart = sensitivity_chart(tuning);
   CHECK(chart.x_label == "log10 optimizer.lr");
