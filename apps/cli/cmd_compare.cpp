@@ -2,7 +2,8 @@
 //
 // Runs every combination of an experiment's swept values and seeds as `nnlab train` child
 // processes (resumable: finished runs are kept), then writes runs.csv, summary.csv, summary.md,
-// plots/*.svg and report.html into DIR. See apps/sweep/experiment.hpp for the experiment format,
+// comparisons.csv, plots/*.svg and report.html into DIR. With "tune", the tuning runs (DIR/tune/)
+// come first and choose each setting's value (apps/report/tuning.hpp). See apps/sweep/experiment.hpp for the experiment format,
 // apps/sweep/runner.hpp for how runs are started, recorded and resumed, apps/report/results.hpp for
 // the statistics and apps/report/html.hpp for the outputs.
 //
@@ -196,6 +197,8 @@ void setup(CLI::App& sub) {
       "Exit status: 0 every run finished ok; 1 an error, or some run failed or did not finish (the report is still "
       "written; run the same command again to retry); 3 every run finished and some diverged; 130/143 stopped by "
       "SIGINT/SIGTERM (the running runs stop after their batch and resume from their checkpoints next time). "
+      "An experiment with \"tune\" runs its tuning runs first (into DIR/tune/) and gives each setting its best value; "
+      "the report compares every setting with the baseline seed by seed (docs/comparison.md). "
       "An experiment plans at most " +
       std::to_string(report::max_planned_runs) + " runs.");
   sub.callback([a] { run_compare(*a); });

@@ -35,7 +35,8 @@ Tuning summarize_tuning(const Experiment& e, const Plan& tune_plan, const std::v
   t.values = e.tune->values;
   t.seeds = e.tune->seeds;
   const std::size_t nv = t.values.size();
-  const std::size_t ns = nv ? tune_plan.settings.size() / nv : 0;
+  if (nv == 0) return t;
+  const std::size_t ns = tune_plan.settings.size() / nv;
   t.settings.resize(ns);
   std::vector<std::vector<std::vector<double>>> scores(ns, std::vector<std::vector<double>>(nv));
   for (std::size_t s = 0; s < ns; ++s) {
