@@ -11,7 +11,12 @@
 //   * the default MLP shape in miniature, dense(7->5) -> relu -> dense(5->3) + cross-entropy,
 //     check_model (every parameter and the input), also with step 1e-4.
 // It prints one row per variable (largest relative error, elements compared / skipped, ok / FAIL)
-// and exits with status 1 if any check fails.
+// and exits with status 1 if any check fails. When an element-wise activation's input gradient
+// fails, a diagnosis follows the table (core/gradcheck/diagnose.hpp): the worst points (x,
+// analytic, numeric, their ratio) and the usual mistake their pattern shows, if any (sign, constant
+// factor, upstream gradient ignored, derivative at the output, kinks, large inputs).
+//
+//   nnlab gradcheck relu elu     the named activations only (as --activations relu,elu)
 //
 // Learnable activations whose parameter check says nothing at the published initial value declare
 // it in their registration (LayerEntry::rechecks, core/registry.hpp): their parameter rows at the default init are printed but marked
@@ -27,6 +32,7 @@
 
 #include "apps/cli/command.hpp"
 #include "core/error.hpp"
+#include "core/gradcheck/diagnose.hpp"
 #include "core/gradcheck/gradcheck.hpp"
 #include "core/loss.hpp"
 #include "core/model.hpp"
@@ -43,6 +49,7 @@ struct Row {
 };
 
 struct Options {
+  std::vector<std::string> names;  // positional: activations to check
   std::string activations;
   double tolerance = 1e-6;
   std::uint64_t seed = 1;
@@ -113,6 +120,7 @@ class Checker {
       if (r.failed) failed.push_back(r.subject + " " + r.entry.name);
     }
     for (const auto& n : notes_) std::printf("note: %s\n", n.c_str());
+    for (const auto& d : diagnoses_) std::printf("\ndiagnosis: %s", d.c_str());
     return failed;
   }
 
@@ -161,7 +169,13 @@ class Checker {
         throw Error(std::string("cannot build ") + name + " for the check: " + first.what());
       }
     }
-    const GradCheckReport report = check_layer(*layer, gradcheck_input(6, width, o_.seed), options());
+    const MatD x = gradcheck_input(6, width, o_.seed);
+    const GradCheckReport report = check_layer(*layer, x, options());
+    // A failing input gradient of an element-wise activation: say which usual mistake it is.
+    for (const auto& e : report.entries)
+      if (e.name == "input" && !e.ok && layer_entry(*layer).kind == LayerKind::elementwise)
+        diagnoses_.push_back((subject != name ? "[" + subject + "] " : std::string()) +
+                             diagnose_elementwise(*layer, x, options()).format());
     for (const auto& e : report.entries) {
       Row r{subject + (width != 7 ? " [width 8]" : ""), e, e.ok ? "ok" : "FAIL", !e.ok};
       if (inconclusive && e.name == inconclusive->param) r.status = e.ok ? "ok" : "inconclusive", r.failed = false;
@@ -176,15 +190,18 @@ class Checker {
   Options o_;
   std::vector<Row> rows_;
   std::vector<std::string> notes_;
+  std::vector<std::string> diagnoses_;
 };
 
 void run(const Options& o) {
   if (!(o.tolerance > 0)) throw ConfigError("--tolerance: must be positive");
-  const std::vector<std::string> names = o.activations.empty() ? activation_names() : split_list(o.activations);
+  std::vector<std::string> names = o.names;
+  for (const auto& n : split_list(o.activations)) names.push_back(n);
+  if (names.empty() && o.activations.empty()) names = activation_names();
   if (names.empty()) throw ConfigError("--activations: no activation named");
 
   std::vector<const LayerEntry*> entries;
-  for (const auto& n : names) entries.push_back(&activation_entry(n, "--activations"));
+  for (const auto& n : names) entries.push_back(&activation_entry(n, "gradcheck"));
 
   std::printf("gradient check in double precision: central differences, step 1e-6 (1e-4 for scalar losses and "
               "the model), relative error floor 1e-4, tolerance %g, seed %llu\n\n",
@@ -208,6 +225,7 @@ void run(const Options& o) {
 
 void setup(CLI::App& sub) {
   auto o = std::make_shared<Options>();
+  sub.add_option("names", o->names, "activations to check (default: all registered)");
   sub.add_option("--activations", o->activations, "comma-separated activation names (default: all registered)");
   sub.add_option("--tolerance", o->tolerance, "largest allowed relative error, in (0, 1)")
       ->capture_default_str()
