@@ -101,7 +101,8 @@ std::vector<ActivationParamColumn> activation_param_columns(const std::vector<st
     if (c.rfind("act", 0) != 0) continue;
     std::size_t i = 3;
     while (i < c.size() && c[i] >= '0' && c[i] <= '9') ++i;
-    if (i == 3 || c.compare(i, 7, "_param_") != 0 || i + 7 >= c.size()) continue;
+    // (At most 6 digits: a header written by hand or by another tool must not overflow stoi.)
+    if (i == 3 || i > 9 || c.compare(i, 7, "_param_") != 0 || i + 7 >= c.size()) continue;
     ActivationParamColumn p;
     p.k = std::stoi(c.substr(3, i - 3));
     p.name = c.substr(i + 7);

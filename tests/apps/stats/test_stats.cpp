@@ -117,6 +117,13 @@ TEST_CASE("seeds needed against the closed form computed by hand") {
   CHECK(seeds_needed(0.1, 0.0) == -1);
   CHECK(seeds_needed(0.1, NAN) == -1);
   CHECK(seeds_needed(1e-9, 1.0, 0.05, 0.8, 1000) == -1);
+  // A difference 10^8 times the paired spread (equal runs up to rounding): 2 seeds, no exception
+  // from Boost's series for the non-central t (an ASan run of the compare test hit one).
+  CHECK(seeds_needed(0.2, 1e-9) == 2);
+  CHECK(paired_power(2, 0.2, 1e-9) == doctest::Approx(1.0));
+  CHECK(paired_power(3, 1.0, 1e-4) == doctest::Approx(1.0));
+  CHECK(detectable_difference(5, 1e-9) > 0);
+  CHECK(detectable_difference(5, 1e-9) < 1e-8);
 }
 
 TEST_CASE("edge cases: fewer than two differences, nothing differs, a constant difference") {

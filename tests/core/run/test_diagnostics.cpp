@@ -379,4 +379,6 @@ TEST_CASE("learnable activation parameters are recorded per hidden layer: mean, 
   CHECK(params[1].k == 2);
   CHECK(params[1].name == "mu");
   CHECK(params[1].std_column.empty());
+  // Headers written by hand or by another tool: no overflow, no false matches.
+  CHECK(activation_param_columns({"act99999999999999999999_param_mu", "act_param_mu", "act1_param_", "w1_grad"}).empty());
 }
