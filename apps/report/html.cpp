@@ -331,7 +331,8 @@ std::string report_html(const Experiment& e, const Plan& plan, const std::vector
          std::to_string(t.seeds.size()) + " seeds, " + std::to_string(t.ok) + " of " + std::to_string(t.runs) +
          " tuning runs ok), scored by the best validation accuracy; each setting's runs above use its own best value. "
          "The test set played no part in the choice.</p>\n";
-    if (const std::string w = edge_warning(t); !w.empty()) h += "<p class=\"note\"><strong>Note:</strong> " + esc(w) + "</p>\n";
+    for (const std::string& w : {edge_warning(t), tie_warning(t)})
+      if (!w.empty()) h += "<p class=\"note\"><strong>Note:</strong> " + esc(w) + "</p>\n";
     h += "<div class=\"wide\">\n" + tuning_table(t).to_html() + "</div>\n";
   }
   if (!comparisons.rows.empty()) {
@@ -393,7 +394,9 @@ std::vector<RunResult> write_report(const Experiment& e, const Plan& plan, const
   if (info.tuning)
     md += "\n## Tuned per setting: " + info.tuning->path + "\n\nChosen on the best validation accuracy of the tuning runs "
           "(mean ± std over the tuning seeds), per setting.\n\n" + tuning_table(*info.tuning).to_markdown();
-  if (info.tuning && !edge_warning(*info.tuning).empty()) md += "\nNote: " + edge_warning(*info.tuning) + "\n";
+  if (info.tuning)
+    for (const std::string& w : {edge_warning(*info.tuning), tie_warning(*info.tuning)})
+      if (!w.empty()) md += "\nNote: " + w + "\n";
   write_file_atomic(out / "summary.md", md);
   const auto plots = make_plots(e, plan, s, comparisons, info.tuning ? &*info.tuning : nullptr);
   for (const auto& p : plots) write_file_atomic(out / "plots" / p.file, p.svg);

@@ -107,6 +107,23 @@ std::string edge_warning(const Tuning& t) {
   return w;
 }
 
+std::string tie_warning(const Tuning& t) {
+  std::vector<std::string> tied;
+  for (const auto& s : t.settings) {
+    if (s.chosen < 0) continue;
+    const double best = s.scores[static_cast<std::size_t>(s.chosen)].mean;
+    for (std::size_t v = 0; v < s.scores.size(); ++v)
+      if (static_cast<int>(v) != s.chosen && s.scores[v].n > 0 && std::abs(s.scores[v].mean - best) <= 1e-12) {
+        tied.push_back(s.label);
+        break;
+      }
+  }
+  if (tied.empty()) return "";
+  return join(tied) + " scored equally at more than one candidate, so the first of them was taken: the tuning runs "
+                      "could not tell those values apart (often: nothing was learned within the tuning budget); give "
+                      "the tuning runs more epochs or seeds.";
+}
+
 Table tuning_table(const Tuning& t) {
   Table table;
   table.header = {"setting", "chosen " + t.path, "val acc % (chosen)"};

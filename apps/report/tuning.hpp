@@ -45,6 +45,10 @@ std::vector<nlohmann::json> choose_tuned(const Tuning& t);
 // candidate: its best value may lie beyond the grid; widen it"; "" when none did.
 std::string edge_warning(const Tuning& t);
 
+// A warning for the settings whose best score is shared by another candidate (the first was taken,
+// which is arbitrary: typically nothing was learned within the tuning budget); "" when none.
+std::string tie_warning(const Tuning& t);
+
 // setting | chosen value | its validation accuracy | every candidate's score.
 Table tuning_table(const Tuning& t);
 

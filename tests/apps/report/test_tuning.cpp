@@ -102,6 +102,16 @@ TEST_CASE("scores are the best validation accuracy, averaged over tuning seeds; 
   CHECK(edge_warning(tuning) == "tanh chose optimizer.lr = 0.01, the smallest candidate: the best value may lie beyond the "
                                 "grid; widen it to be sure. relu chose optimizer.lr = 0.3, the largest candidate: the best "
                                 "value may lie beyond the grid; widen it to be sure.");
+  CHECK(tie_warning(tuning).empty());
+  // Two candidates with the same best score: the first is taken, and the report says it is arbitrary.
+  std::vector<RunResult> tied = results;
+  tied[4] = with_val(4, {0.60});
+  tied[5] = with_val(5, {0.62});  // tanh lr 0.01 now scores 0.61, like lr 0.3
+  const Tuning t2 = summarize_tuning(e, t, tied);
+  CHECK(t2.settings[1].chosen == 0);
+  CHECK(tie_warning(t2) == "tanh scored equally at more than one candidate, so the first of them was taken: the tuning "
+                           "runs could not tell those values apart (often: nothing was learned within the tuning budget); "
+                           "give the tuning runs more epochs or seeds.");
   // The sensitivity plot: log axis (0.01 .. 0.3 spans more than 10x), one line per setting.
   const auto chart = sensitivity_chart(tuning);
   CHECK(chart.x_label == "log10 optimizer.lr");
