@@ -130,12 +130,15 @@ TEST_CASE("no difference, independent noise: the nominal false-positive rate and
           << " false positives (t), " << wilcoxon_positives << " (Wilcoxon), KS distance from uniform " << ks << ", "
           << nonzero << "/" << kRepeats * kSeeds << " nonzero differences");
   CHECK(nonzero >= kRepeats * kSeeds * 3 / 4);  // there is noise to be fooled by
-  // Expected 5 % of 24 = 1.2; 4 or more would happen with probability 0.03 if the test were exact
-  // (for more repeats: at most 10 %).
-  CHECK(false_positives <= std::max(3, kRepeats / 10));
-  CHECK(wilcoxon_positives <= std::max(3, kRepeats / 10));
-  // Uniform p-values: the KS distance stays below its 1 % critical value 1.63/sqrt(R) (0.33 at 24).
-  CHECK(ks < 1.63 / std::sqrt(static_cast<double>(kRepeats)));
+  // Expected 5 % of 24 = 1.2 (measured here: 2). The bounds are loose enough that another CPU,
+  // whose -march=native rounding gives other trajectories, fails them by chance about once in 150
+  // machines: 5 or more false positives have probability 0.006 for an exact test (for more
+  // repeats: at most 10 %).
+  CHECK(false_positives <= std::max(4, kRepeats / 10));
+  CHECK(wilcoxon_positives <= std::max(4, kRepeats / 10));
+  // Uniform p-values: the KS distance stays below its 0.1 % critical value 1.95/sqrt(R) (0.40 at
+  // 24; measured here: 0.13).
+  CHECK(ks < 1.95 / std::sqrt(static_cast<double>(kRepeats)));
 }
 
 TEST_CASE("a real difference is detected: sigmoid against ReLU in a deep MLP") {
