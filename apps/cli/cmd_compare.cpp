@@ -3,8 +3,8 @@
 // Runs every combination of an experiment's swept values and seeds as `nnlab train` child
 // processes (resumable: finished runs are kept), then writes runs.csv, summary.csv, summary.md,
 // comparisons.csv, plots/*.svg and report.html into DIR. With "tune", the tuning runs (DIR/tune/)
-// come first and choose each setting's value (apps/report/tuning.hpp). See apps/sweep/experiment.hpp for the experiment format,
-// apps/sweep/runner.hpp for how runs are started, recorded and resumed, apps/report/results.hpp for
+// come first and choose each setting's value (apps/report/tuning.hpp). See
+// apps/sweep/experiment.hpp for the experiment format, apps/sweep/runner.hpp for how runs are started, recorded and resumed, apps/report/results.hpp for
 // the statistics and apps/report/html.hpp for the outputs.
 //
 // Exit status (docs/robustness.md, "Sweeps"; the same after --report-only):
@@ -151,6 +151,7 @@ void run_compare(const CompareArgs& a) {
                     "runs finished; run the same command again to finish the sweep",
                 128 + w.stop_signal);
   };
+  std::vector<std::string> tuning_unfinished;
   if (e.tune) {
     if (!a.report_only) {
       RunnerOptions t = o;
@@ -158,7 +159,12 @@ void run_compare(const CompareArgs& a) {
       t.retry_diverged = false;  // a candidate that diverges is an answer (too large), not a failure to retry
       stopped(run_sweep(e, tune_plan, t, lock), "tuning ");
     }
-    info.tuning = summarize_tuning(e, tune_plan, collect_results(e, tune_plan, tune_out));
+    const auto tune_results = collect_results(e, tune_plan, tune_out);
+    // A tuning run that failed or did not finish (not one that diverged: a too-large candidate is an
+    // answer) makes the exit status 1 once the report is written, so that it is retried.
+    for (const auto& r : tune_results)
+      if (r.status != "ok" && r.status != "diverged") tuning_unfinished.push_back(tune_plan.runs[r.run].id);
+    info.tuning = summarize_tuning(e, tune_plan, tune_results);
     const auto tuned = choose_tuned(*info.tuning);
     for (std::size_t s = 0; s < tuned.size(); ++s)
       spdlog::info("tuned {}: {} = {}", info.tuning->settings[s].label, e.tune->path, display_value(tuned[s]));
@@ -181,6 +187,11 @@ void run_compare(const CompareArgs& a) {
                results.size(), out.string());
   if (info.sweep.total > 0 && !a.report_only) spdlog::info("wall time {:.1f} s", info.sweep.seconds);
   judge(plan, results);
+  if (!tuning_unfinished.empty())
+    throw Error(std::to_string(tuning_unfinished.size()) + " tuning run(s) failed or did not finish (" +
+                    some_ids(tuning_unfinished) + "; see " + (tune_out / "runs").string() + "/<run>/log.txt); the "
+                    "choices used the others; run the same command again to retry them",
+                exit_error);
 }
 
 void setup(CLI::App& sub) {

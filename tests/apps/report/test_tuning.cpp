@@ -188,6 +188,13 @@ TEST_CASE("nnlab compare with tune: tuning runs first, each setting's final runs
   CHECK(r.output().find(": ok in ") != std::string::npos);
   CHECK(again.output().find(": ok in ") == std::string::npos);  // nothing ran again
   CHECK(again.output().find("tuned relu: optimizer.lr") != std::string::npos);
+  // A tuning run that did not finish (its record lost): the report is written from the others, and
+  // the exit status says so, so that the next run retries it.
+  fs::remove(out / "tune" / "runs" / "tune_tanh_lr0.3_s8" / "done.json");
+  const ProcessResult partial = run_nnlab({"compare", exp, "--out", out.string(), "--report-only"}, dir.path);
+  CHECK(partial.status == 1);
+  CHECK(partial.err.find("1 tuning run(s) failed or did not finish (tune_tanh_lr0.3_s8; see ") != std::string::npos);
+  CHECK(fs::exists(out / "report.html"));
   // --dry-run lists the tuning runs, then the final ones.
   const ProcessResult dry = run_nnlab({"compare", exp, "--out", (dir.path / "out2").string(), "--dry-run"}, dir.path);
   CHECK(dry.status == 0);
