@@ -125,7 +125,8 @@ void print_comparison(const Comparison& c) {
 }
 
 void run_explain(const ExplainArgs& a) {
-  if (a.batch < 1 || a.batch > 4096) throw ConfigError("--batch: expected 1 to 4096 samples, got " + std::to_string(a.batch));
+  // At most 64: explain is read, not trained with (a CNN keeps every layer's input in double).
+  if (a.batch < 1 || a.batch > 64) throw ConfigError("--batch: expected 1 to 64 samples, got " + std::to_string(a.batch));
   const RunSpec spec = load_config(a.config, a.sets);
   const RunData data = load_run_data(spec.data, spec.train.seed);
   if (data.train.rows < a.batch)
@@ -214,7 +215,7 @@ void setup(CLI::App& sub) {
   auto a = std::make_shared<ExplainArgs>();
   sub.add_option("config", a->config, "training config (default: configs/explain_tiny.json)")->capture_default_str();
   sub.add_option("--set", a->sets, "override a config value, e.g. --set model.activation=elu (repeatable)");
-  sub.add_option("--batch", a->batch, "samples in the step, 1 to 4096")->capture_default_str();
+  sub.add_option("--batch", a->batch, "samples in the step, 1 to 64")->capture_default_str();
   sub.callback([a] { run_explain(*a); });
 }
 
