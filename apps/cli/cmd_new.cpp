@@ -275,6 +275,8 @@ void run_new(const NewArgs& a) {
   std::printf("next: cmake --build build && build/nnlab list activations && build/nnlab gradcheck %s\n", a.name.c_str());
   std::printf("then replace the TODOs: f and f' in %s (the gradient check diagnoses a wrong derivative), your values in %s\n",
               source.string().c_str(), test.string().c_str());
+  std::printf("the PyTorch reference test fails until its data includes %s: write .reference.torch, then run "
+              "/usr/bin/python3 tools/torch_reference.py\n", a.name.c_str());
 }
 
 void setup(CLI::App& sub) {
