@@ -11,12 +11,6 @@ namespace nnlab::report {
 
 namespace {
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 // "a 0.1, b 0.5 and c 2.0": the settings in order of their value (ascending, or by |value|).
 std::string listing(std::vector<std::pair<std::string, double>> v, const char* format, double scale, const char* unit,
                     bool by_magnitude = false) {
@@ -26,7 +20,7 @@ std::string listing(std::vector<std::pair<std::string, double>> v, const char* f
   std::string s;
   for (std::size_t i = 0; i < v.size(); ++i) {
     s += i == 0 ? "" : (i + 1 == v.size() ? " and " : ", ");
-    s += v[i].first + " " + fmt(format, v[i].second * scale) + unit;
+    s += v[i].first + " " + format_number(format, v[i].second * scale) + unit;
   }
   return s;
 }
@@ -61,7 +55,7 @@ std::vector<Claim> make_claims(const Plan& plan, const std::vector<SettingSummar
                    "After epoch 1, the first weight layer's gradient norm over the last one's (‖∂L/∂W₁‖ / ‖∂L/∂W_" +
                        std::to_string(depth) + "‖, " + std::to_string(depth) + " weight layers, probe batch, mean over seeds) is " +
                        listing(ratio, "%.3g", 1, "") + ". Below 1 the first layer learns more slowly than the last; " + lo->first +
-                       "'s ratio is " + fmt("%.3g", hi->second / lo->second) + " times smaller than " + hi->first + "'s."});
+                       "'s ratio is " + format_number("%.3g", hi->second / lo->second) + " times smaller than " + hi->first + "'s."});
   }
 
   // Dead units.
@@ -109,11 +103,11 @@ std::vector<Claim> make_claims(const Plan& plan, const std::vector<SettingSummar
   if (!c.rows.empty()) {
     std::vector<std::string> better, worse, same, few;
     for (const auto& r : c.rows) {
-      const std::string name = plan.settings[r.setting] + " (" + (r.t.mean >= 0 ? "+" : "−") + fmt("%.2f", std::fabs(r.t.mean)) + ")";
+      const std::string name = plan.settings[r.setting] + " (" + (r.t.mean >= 0 ? "+" : "−") + format_number("%.2f", std::fabs(r.t.mean)) + ")";
       if (r.verdict == "no finished pairs") continue;
       (r.verdict == "better" ? better : r.verdict == "worse" ? worse : r.verdict == "too few seeds" ? few : same).push_back(name);
     }
-    std::string m = "Compared seed by seed (" + metric_label(c.metric) + ", Holm-adjusted paired t-test at alpha " + fmt("%g", c.alpha) +
+    std::string m = "Compared seed by seed (" + metric_label(c.metric) + ", Holm-adjusted paired t-test at alpha " + format_number("%g", c.alpha) +
                     ", differences in points): ";
     std::vector<std::string> parts;
     if (!better.empty()) parts.push_back("better: " + join(better));

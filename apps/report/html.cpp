@@ -15,16 +15,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 std::string duration_text(double s) {
   if (!(s > 0)) return "0 s";
   const int total = static_cast<int>(std::lround(s));
-  if (total < 120) return fmt("%.1f s", s);
+  if (total < 120) return format_number("%.1f s", s);
   if (total < 7200) return std::to_string(total / 60) + " min " + std::to_string(total % 60) + " s";
   return std::to_string(total / 3600) + " h " + std::to_string(total % 3600 / 60) + " min";
 }
@@ -147,11 +141,9 @@ svg::ForestChart forest_chart(const Plan& plan, const Comparisons& c) {
   f.title = "Paired differences";
   f.subtitle = metric_label(c.metric) + "; square: mean over seeds, bar: 95% confidence interval (t)";
   f.x_label = "difference (accuracy points), setting − baseline";
-  const Table t = verdict_table(plan, c);
-  for (std::size_t i = 0; i < c.rows.size(); ++i) {
-    const auto& r = c.rows[i];
+  for (const auto& r : c.rows) {
     svg::ForestRow row;
-    row.label = t.rows[i][0];
+    row.label = comparison_label(plan, r);
     row.estimate = r.t.mean;
     row.low = r.t.ci_low;
     row.high = r.t.ci_high;

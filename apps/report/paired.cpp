@@ -10,28 +10,17 @@ namespace nnlab::report {
 
 namespace {
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-std::string number(double v) {
-  if (!std::isfinite(v)) return "";
-  return fmt("%.9g", v);
-}
-
 // A p-value for a table: 3 significant digits, "< 0.0001" below that.
 std::string p_text(double p) {
   if (!std::isfinite(p)) return "—";
   if (p < 1e-4) return "< 0.0001";
-  return fmt(p < 0.001 ? "%.1e" : "%.3f", p);
+  return format_number(p < 0.001 ? "%.1e" : "%.3f", p);
 }
 
 // Signed, two decimals: "+0.36", "−0.12" (U+2212).
 std::string signed_points(double v) {
   if (!std::isfinite(v)) return "—";
-  const std::string s = fmt("%+.2f", v);
+  const std::string s = format_number("%+.2f", v);
   return s[0] == '-' ? "\u2212" + s.substr(1) : s;
 }
 
@@ -43,6 +32,9 @@ std::string group_label(const Plan& plan, std::size_t setting, const std::string
              : std::string();
 }
 
+
+}  // namespace
+
 std::string comparison_label(const Plan& plan, const PairedComparison& r) {
   const auto& runs = plan.runs;
   std::string a, b;
@@ -53,8 +45,6 @@ std::string comparison_label(const Plan& plan, const PairedComparison& r) {
   const std::string group = group_label(plan, r.setting, a);
   return a + " − " + b + (group.empty() ? "" : " (" + group + ")");
 }
-
-}  // namespace
 
 std::string metric_label(const std::string& metric) {
   if (metric == "selected_test_acc") return "test accuracy at the best-validation epoch";
@@ -163,7 +153,7 @@ Comparisons compare_settings(const Experiment& e, const Plan& plan, const std::v
 
 Table verdict_table(const Plan& plan, const Comparisons& c) {
   Table t;
-  const std::string detect = fmt("%g", c.detect);
+  const std::string detect = format_number("%g", c.detect);
   t.header = {"comparison", "pairs", "mean diff (points)", "95% CI", "t-test p", "Holm p", "Wilcoxon p",
               "Cohen's d_z", "detectable (80%)", "seeds for ±" + detect, "verdict"};
   t.right = {false, true, true, true, true, true, true, true, true, true, false};
@@ -173,7 +163,7 @@ Table verdict_table(const Plan& plan, const Comparisons& c) {
                       interval ? "[" + signed_points(r.t.ci_low) + ", " + signed_points(r.t.ci_high) + "]" : "—",
                       p_text(r.t.p), p_text(r.p_holm), p_text(r.wilcoxon.p),
                       signed_points(r.t.cohen_d),
-                      std::isfinite(r.detectable) ? fmt("%.2f", r.detectable) : "—",
+                      std::isfinite(r.detectable) ? format_number("%.2f", r.detectable) : "—",
                       r.seeds_needed > 0 ? std::to_string(r.seeds_needed) : "—", r.verdict});
   }
   return t;
@@ -185,12 +175,12 @@ std::string comparisons_csv(const Plan& plan, const Comparisons& c) {
                     "alpha,verdict\n";
   for (const auto& r : c.rows) {
     csv += csv_cell(comparison_label(plan, r)) + "," + csv_cell(plan.settings[r.setting]) + "," +
-           csv_cell(plan.settings[r.baseline]) + "," + c.metric + "," + std::to_string(r.t.n) + "," + number(r.t.mean) + "," +
-           number(r.t.sd) + "," + number(r.t.ci_low) + "," + number(r.t.ci_high) + "," + number(r.t.t) + "," +
-           number(r.t.p) + "," + number(r.p_holm) + "," + number(r.wilcoxon.statistic) + "," + number(r.wilcoxon.p) + "," +
-           number(r.wilcoxon_holm) + "," + (std::isfinite(r.wilcoxon.p) ? (r.wilcoxon.exact ? "exact" : "normal") : "") +
-           "," + number(r.t.cohen_d) + "," + number(r.detectable) + "," +
-           (r.seeds_needed > 0 ? std::to_string(r.seeds_needed) : "") + "," + number(c.detect) + "," + number(c.alpha) +
+           csv_cell(plan.settings[r.baseline]) + "," + c.metric + "," + std::to_string(r.t.n) + "," + csv_number(r.t.mean) + "," +
+           csv_number(r.t.sd) + "," + csv_number(r.t.ci_low) + "," + csv_number(r.t.ci_high) + "," + csv_number(r.t.t) + "," +
+           csv_number(r.t.p) + "," + csv_number(r.p_holm) + "," + csv_number(r.wilcoxon.statistic) + "," + csv_number(r.wilcoxon.p) + "," +
+           csv_number(r.wilcoxon_holm) + "," + (std::isfinite(r.wilcoxon.p) ? (r.wilcoxon.exact ? "exact" : "normal") : "") +
+           "," + csv_number(r.t.cohen_d) + "," + csv_number(r.detectable) + "," +
+           (r.seeds_needed > 0 ? std::to_string(r.seeds_needed) : "") + "," + csv_number(c.detect) + "," + csv_number(c.alpha) +
            "," + r.verdict + "\n";
   }
   return csv;
@@ -203,14 +193,14 @@ std::string comparisons_note(const Comparisons& c) {
     s += " (The runs have no validation split, so the epoch cannot be chosen honestly; the final epoch is compared. "
          "Set data.validation_split to select on validation data.)";
   s += " Verdict: the paired t-test, Holm-adjusted over the " + std::to_string(c.rows.size()) + " comparison" +
-       (c.rows.size() == 1 ? "" : "s") + " of the table, at alpha = " + fmt("%g", c.alpha) + ". The Wilcoxon signed-rank "
+       (c.rows.size() == 1 ? "" : "s") + " of the table, at alpha = " + format_number("%g", c.alpha) + ". The Wilcoxon signed-rank "
        "test (from " + std::to_string(kMinWilcoxonPairs) + " pairs) is a check that does not assume normal differences. "
        "Detectable: the smallest true difference these pairs detect with 80% power; seeds: how many pairs would detect ±" +
-       fmt("%g", c.detect) + " points with 80% power, from the observed paired spread.";
+       format_number("%g", c.detect) + " points with 80% power, from the observed paired spread.";
   if (std::isfinite(c.noise_floor) && std::isfinite(c.seed_sd))
-    s += " Noise: the test set alone (N = " + fmt("%.0f", c.test_samples) + ", accuracy " + fmt("%.2f", c.accuracy * 100) +
-         "%) gives a seed-to-seed standard deviation of sqrt(p(1 − p)/N) = " + fmt("%.2f", c.noise_floor) +
-         " points; the baseline's observed one is " + fmt("%.2f", c.seed_sd) + " points.";
+    s += " Noise: the test set alone (N = " + format_number("%.0f", c.test_samples) + ", accuracy " + format_number("%.2f", c.accuracy * 100) +
+         "%) gives a seed-to-seed standard deviation of sqrt(p(1 − p)/N) = " + format_number("%.2f", c.noise_floor) +
+         " points; the baseline's observed one is " + format_number("%.2f", c.seed_sd) + " points.";
   return s;
 }
 

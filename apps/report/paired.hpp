@@ -64,6 +64,9 @@ struct Comparisons {
   double seed_sd = kNaN;        // its seed-to-seed standard deviation, points
 };
 
+// "swish − relu", with the group's other values when there are any: "elu − relu (lr=0.1)".
+std::string comparison_label(const Plan& plan, const PairedComparison& r);
+
 // A human label of a comparison metric: "test accuracy at the best-validation epoch".
 std::string metric_label(const std::string& metric);
 

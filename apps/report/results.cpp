@@ -19,19 +19,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string number(double v) {
-  if (!std::isfinite(v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 double mean_of(const std::vector<double>& v) {
   double s = 0;
   int n = 0;
@@ -269,10 +256,18 @@ std::vector<SettingSummary> summarize(const Experiment& e, const Plan& plan, con
 
 // ---- tables --------------------------------------------------------------------------------------
 
+std::string format_number(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string csv_number(double v) { return std::isfinite(v) ? format_number("%.9g", v) : std::string(); }
+
 std::string format_stat(const Stat& s, const char* format, double scale) {
   if (s.n == 0 || !std::isfinite(s.mean)) return "—";
-  std::string out = fmt(format, s.mean * scale);
-  if (std::isfinite(s.std)) out += " ± " + fmt(format, s.std * scale);
+  std::string out = format_number(format, s.mean * scale);
+  if (std::isfinite(s.std)) out += " ± " + format_number(format, s.std * scale);
   return out;
 }
 
@@ -311,7 +306,7 @@ std::string Table::to_html() const {
 
 Table summary_table(const Experiment& e, const std::vector<SettingSummary>& s) {
   Table t;
-  const std::string target = fmt("%g", e.target_accuracy * 100.0) + "%";
+  const std::string target = format_number("%g", e.target_accuracy * 100.0) + "%";
   t.header = {"setting", "runs", "test acc % at best val epoch", "final test acc %", "best test acc % (optimistic)",
               "epochs to " + target, "s / epoch", "act. time %", "act. mean", "act. std", "dead %", "saturated %",
               "‖∂L/∂W₁‖", "‖∂L/∂W_last‖"};
@@ -364,7 +359,7 @@ Table gradient_table(const std::vector<SettingSummary>& s) {
     std::vector<std::string> row = {x.label};
     for (std::size_t k = 0; k < depth; ++k) row.push_back(k < x.grad_last.size() ? format_stat(x.grad_last[k], "%.2e") : "—");
     row.push_back(x.grad_last.size() >= 2 && x.grad_last.back().mean > 0
-                      ? fmt("%.3g", x.grad_last.front().mean / x.grad_last.back().mean)
+                      ? format_number("%.3g", x.grad_last.front().mean / x.grad_last.back().mean)
                       : "—");
     t.rows.push_back(std::move(row));
   }
@@ -378,14 +373,14 @@ Table runs_table(const Plan& plan, const std::vector<RunResult>& results) {
   t.right = {false, false, true, false, true, true, true, true, true, false};
   for (const auto& r : results) {
     const PlannedRun& spec = plan.runs[r.run];
-    auto pct = [](double v) { return std::isfinite(v) ? fmt("%.2f", v * 100) : std::string("—"); };
+    auto pct = [](double v) { return std::isfinite(v) ? format_number("%.2f", v * 100) : std::string("—"); };
     const int row = selected_row(r);
     const auto epochs = r.column("epoch");
     std::string selected = pct(run_metric(r, "selected_test_acc"));
-    if (row >= 0 && static_cast<std::size_t>(row) < epochs.size()) selected += fmt(" (epoch %.0f)", epochs[static_cast<std::size_t>(row)]);
+    if (row >= 0 && static_cast<std::size_t>(row) < epochs.size()) selected += format_number(" (epoch %.0f)", epochs[static_cast<std::size_t>(row)]);
     t.rows.push_back({spec.id, plan.settings[spec.setting], std::to_string(spec.seed), r.status, std::to_string(r.rows.size()),
                       selected, pct(run_metric(r, "final_test_acc")), pct(run_metric(r, "best_test_acc")),
-                      std::isfinite(r.wall_seconds) ? fmt("%.1f", r.wall_seconds) : "—", r.message});
+                      std::isfinite(r.wall_seconds) ? format_number("%.1f", r.wall_seconds) : "—", r.message});
   }
   return t;
 }
@@ -420,7 +415,7 @@ std::string runs_csv(const Plan& plan, const std::vector<RunResult>& results) {
       for (const auto& m : metrics) {
         const auto it = std::find(r.columns.begin(), r.columns.end(), m);
         const auto c = static_cast<std::size_t>(it - r.columns.begin());
-        line += "," + ((values && it != r.columns.end() && c < values->size()) ? number((*values)[c]) : std::string());
+        line += "," + ((values && it != r.columns.end() && c < values->size()) ? csv_number((*values)[c]) : std::string());
       }
       return line + "," + csv_cell(r.message) + "\n";
     };
@@ -455,11 +450,11 @@ std::string summary_csv(const Plan& plan, const std::vector<SettingSummary>& s) 
                            &x.final_train_loss, &x.final_test_loss,
                            &x.epochs_to_target, &x.seconds_per_epoch, &x.act_seconds, &x.act_share, &x.layer_mean,
                            &x.layer_std, &x.layer_dead, &x.layer_sat})
-      csv += "," + number(st->mean) + "," + number(st->std);
+      csv += "," + csv_number(st->mean) + "," + csv_number(st->std);
     csv += "," + std::to_string(x.reached);
     for (const auto& d : diag) {
       const Stat* st = x.find_last(d);
-      csv += "," + (st ? number(st->mean) : "") + "," + (st ? number(st->std) : "");
+      csv += "," + (st ? csv_number(st->mean) : "") + "," + (st ? csv_number(st->std) : "");
     }
     csv += "\n";
   }

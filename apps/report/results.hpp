@@ -103,6 +103,11 @@ struct Table {
   std::string to_html() const;  // <table> ... </table>, cells escaped
 };
 
+// A number with a printf format ("%.2f"), and as a CSV cell (%.9g; "" for NaN and ±inf): the one
+// place the report's files and tables format numbers.
+std::string format_number(const char* format, double v);
+std::string csv_number(double v);
+
 // "88.12 ± 0.31" (scaled by `scale`, printf `format` for both numbers); "—" when n = 0.
 std::string format_stat(const Stat& s, const char* format, double scale = 1.0);
 

@@ -78,6 +78,24 @@ std::string value_slug(const json& v) {
   return "null";
 }
 
+// A list of distinct non-negative integer seeds ("seeds", "tune.seeds").
+std::vector<std::uint64_t> parse_seeds(const ojson& s, const std::string& source, const std::string& path,
+                                       const std::string& expected) {
+  if (!s.is_array() || s.empty()) throw ConfigError(where(source, path) + ": expected " + expected);
+  check_axis_size(source, path, s.size());
+  std::vector<std::uint64_t> seeds;
+  std::set<std::uint64_t> seen;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const std::string at = where(source, path + "[" + std::to_string(i) + "]");
+    if (!s[i].is_number_unsigned() && !(s[i].is_number_integer() && s[i].get<std::int64_t>() >= 0))
+      throw ConfigError(at + ": expected a non-negative integer, got " + s[i].dump());
+    const auto seed = s[i].get<std::uint64_t>();
+    if (!seen.insert(seed).second) throw ConfigError(at + ": seed " + std::to_string(seed) + " is listed twice");
+    seeds.push_back(seed);
+  }
+  return seeds;
+}
+
 }  // namespace
 
 const std::vector<std::string>& comparison_metrics() {
@@ -174,18 +192,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
   }
 
   if (doc.contains("seeds")) {
-    const ojson& s = doc["seeds"];
-    if (!s.is_array() || s.empty()) throw ConfigError(where(source, "seeds") + ": expected a non-empty list of seeds like [1, 2, 3]");
-    check_axis_size(source, "seeds", s.size());
-    std::set<std::uint64_t> seen;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (!s[i].is_number_unsigned() && !(s[i].is_number_integer() && s[i].get<std::int64_t>() >= 0))
-        throw ConfigError(where(source, "seeds[" + std::to_string(i) + "]") + ": expected a non-negative integer, got " + s[i].dump());
-      const auto seed = s[i].get<std::uint64_t>();
-      if (!seen.insert(seed).second)
-        throw ConfigError(where(source, "seeds[" + std::to_string(i) + "]") + ": seed " + std::to_string(seed) + " is listed twice");
-      e.seeds.push_back(seed);
-    }
+    e.seeds = parse_seeds(doc["seeds"], source, "seeds", "a non-empty list of seeds like [1, 2, 3]");
   } else {
     e.seeds.push_back(load_config(e.base.string()).train.seed);
   }
@@ -271,20 +278,7 @@ Experiment parse_experiment(const ojson& doc, const std::string& source, const f
       throw ConfigError(where(source, "tune.values") + ": expected a list of at least 2 candidate values");
     check_axis_size(source, "tune.values", t["values"].size());
     for (const auto& v : t["values"]) tune.values.push_back(plain(v));
-    if (t.contains("seeds")) {
-      const ojson& s = t["seeds"];
-      if (!s.is_array() || s.empty()) throw ConfigError(where(source, "tune.seeds") + ": expected a non-empty list of seeds");
-      check_axis_size(source, "tune.seeds", s.size());
-      tune.seeds.clear();
-      for (std::size_t i = 0; i < s.size(); ++i) {
-        if (!s[i].is_number_unsigned() && !(s[i].is_number_integer() && s[i].get<std::int64_t>() >= 0))
-          throw ConfigError(where(source, "tune.seeds[" + std::to_string(i) + "]") + ": expected a non-negative integer, got " + s[i].dump());
-        const auto seed = s[i].get<std::uint64_t>();
-        if (std::find(tune.seeds.begin(), tune.seeds.end(), seed) != tune.seeds.end())
-          throw ConfigError(where(source, "tune.seeds[" + std::to_string(i) + "]") + ": seed " + std::to_string(seed) + " is listed twice");
-        tune.seeds.push_back(seed);
-      }
-    }
+    if (t.contains("seeds")) tune.seeds = parse_seeds(t["seeds"], source, "tune.seeds", "a non-empty list of seeds");
     if (t.contains("set")) {
       if (!t["set"].is_object())
         throw ConfigError(where(source, "tune.set") + ": expected an object of --set paths and values, e.g. {\"train.epochs\": 3}");

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 
-#include "core/rng.hpp"
 
 namespace nnlab {
 
@@ -16,11 +16,6 @@ std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
-}
-
-double error_of(double a, double n, double floor) {
-  if (!std::isfinite(a) || !std::isfinite(n)) return std::numeric_limits<double>::infinity();
-  return std::abs(a - n) / std::max({std::abs(a), std::abs(n), floor});
 }
 
 // f evaluated entry by entry at x + delta (an element-wise layer: every output depends on its own input only).
@@ -52,9 +47,7 @@ GradDiagnosis diagnose_elementwise(Layer<double>& layer, const MatD& x, const Gr
   GradDiagnosis d;
   const Index n = x.size();
   // The same output weights as check_layer (dy), and the checker's step h = step · max(1, |x|).
-  Rng rng(opt.seed, Rng::stream_id("gradcheck"));
-  MatD dy(x.rows(), x.cols());
-  for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = rng.normal();
+  const MatD dy = gradcheck_weights(x.rows(), x.cols(), opt.seed);
   MatD h(x.rows(), x.cols());
   for (Index i = 0; i < n; ++i) h.data()[i] = opt.step * std::max(1.0, std::abs(x.data()[i]));
 
@@ -77,7 +70,7 @@ GradDiagnosis diagnose_elementwise(Layer<double>& layer, const MatD& x, const Gr
     const double hi = h.data()[i];
     fprime[k] = (plus.data()[i] - minus.data()[i]) / (2 * hi);
     numeric[k] = dy.data()[i] * fprime[k];
-    err[k] = error_of(analytic.data()[i], numeric[k], opt.floor);
+    err[k] = gradcheck_error(analytic.data()[i], numeric[k], opt.floor);
     const double left = (y.data()[i] - minus.data()[i]) / hi, right = (plus.data()[i] - y.data()[i]) / hi;
     kink[k] = std::abs(left - right) > 1e-3 * std::max({1.0, std::abs(left), std::abs(right)});
   }
@@ -119,7 +112,7 @@ GradDiagnosis diagnose_elementwise(Layer<double>& layer, const MatD& x, const Gr
       const double p = predict(i), a = analytic.data()[i];
       if (kink[static_cast<std::size_t>(i)] || skip[static_cast<std::size_t>(i)]) continue;
       if (std::max(std::abs(p), std::abs(a)) <= opt.floor) continue;
-      if (!(error_of(a, p, opt.floor) <= loose)) return false;
+      if (!(gradcheck_error(a, p, opt.floor) <= loose)) return false;
       ++informative;
     }
     return informative >= 2;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "core/rng.hpp"
 
@@ -60,9 +61,7 @@ GradCheckReport check_gradients(const std::string& subject, const std::function<
       p = original;
       const double numeric = (weights.array() * (plus - minus).array()).sum() / (2 * h);
       const double analytic = v.analytic.data()[i];
-      const double scale = std::max({std::abs(analytic), std::abs(numeric), opt.floor});
-      double err = std::abs(analytic - numeric) / scale;
-      if (!std::isfinite(analytic) || !std::isfinite(numeric)) err = std::numeric_limits<double>::infinity();
+      const double err = gradcheck_error(analytic, numeric, opt.floor);
       ++e.compared;
       any_nonzero |= (analytic != 0.0 || numeric != 0.0);
       e.max_abs_gradient = std::max({e.max_abs_gradient, std::abs(analytic), std::abs(numeric)});
@@ -91,19 +90,22 @@ GradCheckReport check_gradients(const std::string& subject, const std::function<
   return report;
 }
 
-namespace {
-MatD random_weights(Index rows, Index cols, std::uint64_t seed) {
+MatD gradcheck_weights(Index rows, Index cols, std::uint64_t seed) {
   Rng rng(seed, Rng::stream_id("gradcheck"));
   MatD w(rows, cols);
   for (Index i = 0; i < w.size(); ++i) w.data()[i] = rng.normal();
   return w;
 }
-}  // namespace
+
+double gradcheck_error(double analytic, double numeric, double floor) {
+  if (!std::isfinite(analytic) || !std::isfinite(numeric)) return std::numeric_limits<double>::infinity();
+  return std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), floor});
+}
 
 GradCheckReport check_layer(Layer<double>& layer, const MatD& x0, const GradCheckOptions& opt) {
   MatD x = x0;
   const MatD& y = layer.forward(x, opt.training);
-  const MatD w = random_weights(y.rows(), y.cols(), opt.seed);
+  const MatD w = gradcheck_weights(y.rows(), y.cols(), opt.seed);
   std::vector<GradVariable> vars;
   GradVariable in{"input", &x, layer.backward(w), {}};
   const auto kinks = layer.kinks();

@@ -76,6 +76,12 @@ GradCheckReport check_loss(Loss<double>& loss, const MatD& z, const Target<doubl
 GradCheckReport check_model(Model<double>& model, Loss<double>& loss, const MatD& x, const Target<double>& target,
                             const GradCheckOptions& opt = {});
 
+// The fixed random output weights w of check_layer's objective Σ_k w_k · out_k (its dy), and the
+// error of one element, |a − n| / max(|a|, |n|, floor) (inf when either is not finite): shared
+// with the diagnosis (diagnose.hpp), which must judge the same numbers the same way.
+MatD gradcheck_weights(Index rows, Index cols, std::uint64_t seed);
+double gradcheck_error(double analytic, double numeric, double floor);
+
 // Test inputs: `rows` rows of `cols` values, the first rows holding the edge points
 // 0, ±1e-4, ±1, ±20, ±100 (repeated across columns), the rest uniform in [-lo, hi].
 MatD gradcheck_input(Index rows, Index cols, std::uint64_t seed, double lo = -3, double hi = 3);
