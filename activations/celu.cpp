@@ -1,7 +1,7 @@
 // CELU — continuously differentiable ELU (Barron 2017), PyTorch nn.CELU(alpha=1.0).
 //
-//   f(x)  = max(0, x) + min(0, α(e^(x/α) − 1))  =  x if x > 0, α(e^(x/α) − 1) if x ≤ 0
-//   f'(x) = 1 if x > 0, e^(x/α) if x ≤ 0        (= y/α + 1)
+//   y     = x if x > 0, else α(e^(x/α) − 1)      = max(0, x) + min(0, α(e^(x/α) − 1))
+//   dy/dx = 1 if x > 0, else e^(x/α)             (= y/α + 1 for x ≤ 0)
 //
 // Backward uses the saved input x (e^(min(x,0)/α) is exact; y/α + 1 cancels for x ≪ 0).
 //
@@ -52,6 +52,8 @@ class Celu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Celu, {.name = "celu",
                             .kind = LayerKind::elementwise,
                             .summary = "Continuously differentiable ELU",
+                            .formula = "y = x if x > 0, else α(e^(x/α) − 1)",
+                            .derivative = "dy/dx = 1 if x > 0, else e^(x/α)",
                             .params = {number("alpha", 1.0, "α (nonzero): saturation value −α for x → −∞ and the x/α scale")},
                             .stress = {R"({"alpha": 0.01})"},
                             .reference = {.torch = "F.celu(x, alpha)",

@@ -1,9 +1,8 @@
 // ELU — exponential linear unit (Clevert, Unterthiner & Hochreiter 2016), PyTorch nn.ELU(alpha=1.0).
 //
-//   f(x)  = x              if x > 0
-//           α(eˣ − 1)      if x ≤ 0
-//   f'(x) = 1              if x > 0
-//           α·eˣ = y + α   if x ≤ 0             (f'(0) = α: PyTorch's backward tests x ≤ 0)
+//   y     = x if x > 0, else α(eˣ − 1)
+//   dy/dx = 1 if x > 0, else α·eˣ (α at x = 0, as PyTorch)     α·eˣ = y + α; PyTorch's backward
+//                                                               tests x ≤ 0, so f'(0) = α
 //
 // backward: dx = x > 0 ? dy : dy·(y + α), from the saved output y (no exp in backward). For x ≪ 0,
 // y + α cancels to an absolute error of about α·1e−16 where the true α·eˣ is tiny: harmless.
@@ -49,6 +48,8 @@ class Elu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Elu, {.name = "elu",
                            .kind = LayerKind::elementwise,
                            .summary = "Exponential linear unit (PyTorch nn.ELU)",
+                           .formula = "y = x if x > 0, else α(eˣ − 1)",
+                           .derivative = "dy/dx = 1 if x > 0, else α·eˣ (α at x = 0, as PyTorch)",
                            .params = {number("alpha", 1.0, "saturation value -alpha for x -> -inf (also f'(0))")},
                            .stress = {R"({"alpha": 100})"},
                            .reference = {.torch = "F.elu(x, alpha)",

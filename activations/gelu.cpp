@@ -9,6 +9,10 @@
 //   f(x)  = ½x(1 + t)
 //   f'(x) = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
 //
+// In one line each, the exact form with the tanh one in parentheses:
+//   y = x·Φ(x) (approximate = tanh: y = ½x(1 + t), t = tanh(√(2/π)(x + 0.044715x³)))
+//   dy/dx = Φ(x) + x·φ(x) (approximate = tanh: dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))
+//
 // Backward recomputes Φ and φ (or σ(2u), see below) from the saved input x; y is not used.
 //
 // Range [−0.16997, ∞) (minimum at x = −0.75179); f'(0) = ½; smooth everywhere, so no kinks and no
@@ -98,6 +102,8 @@ class Gelu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Gelu, {.name = "gelu",
                             .kind = LayerKind::elementwise,
                             .summary = "Gaussian error linear unit x·Φ(x)",
+                            .formula = "y = x·Φ(x) (approximate = tanh: y = ½x(1 + t), t = tanh(√(2/π)(x + 0.044715x³)))",
+                            .derivative = "dy/dx = Φ(x) + x·φ(x) (approximate = tanh: dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))",
                             .params = {text("approximate", "none", "'none': exact x·Φ(x) via erfc; 'tanh': Hendrycks' tanh approximation",
                                        {"none", "tanh"})},
                             .stress = {R"({"approximate": "tanh"})"},

@@ -1,7 +1,7 @@
 // Hardshrink — hard thresholding, PyTorch nn.Hardshrink(lambd=0.5).
 //
-//   f(x)  = x if |x| > λ, else 0
-//   f'(x) = 1 if |x| > λ, else 0
+//   y     = x if |x| > λ, else 0
+//   dy/dx = 1 if |x| > λ, else 0 (0 at x = ±λ, as PyTorch)
 //
 // Backward uses the saved input x.
 //
@@ -37,6 +37,8 @@ class Hardshrink final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardshrink, {.name = "hardshrink",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Hard thresholding: x if |x| > λ, else 0",
+                                  .formula = "y = x if |x| > λ, else 0",
+                                  .derivative = "dy/dx = 1 if |x| > λ, else 0 (0 at x = ±λ, as PyTorch)",
                                   .params = {number("lambd", 0.5, "half-width λ of the zeroed band [−λ, λ]", 0.0)},
                                   // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
                                   .stress = {R"({"lambd": 1.2676506002282294e30})"},

@@ -1,7 +1,7 @@
 // Hardsigmoid — piecewise-linear sigmoid (MobileNetV3), PyTorch nn.Hardsigmoid.
 //
-//   f(x)  = relu6(x + 3)/6  =  0 for x ≤ −3,  x/6 + ½ for −3 < x < 3,  1 for x ≥ 3
-//   f'(x) = 1/6 if −3 < x < 3, else 0
+//   y     = relu6(x + 3)/6  =  0 for x ≤ −3,  x/6 + ½ for −3 < x < 3,  1 for x ≥ 3
+//   dy/dx = 1/6 if −3 < x < 3, else 0 (0 at x = ±3, as PyTorch)
 //
 // Backward uses the saved input x (the open-interval test).
 //
@@ -42,6 +42,8 @@ class Hardsigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardsigmoid, {.name = "hardsigmoid",
                                    .kind = LayerKind::elementwise,
                                    .summary = "Piecewise-linear sigmoid relu6(x + 3)/6",
+                                   .formula = "y = relu6(x + 3)/6 = 0 for x ≤ −3, x/6 + ½ for −3 < x < 3, 1 for x ≥ 3",
+                                   .derivative = "dy/dx = 1/6 if −3 < x < 3, else 0 (0 at x = ±3, as PyTorch)",
                                    .params = {},
                                    .reference = {.torch = "F.hardsigmoid(x)"}});
 

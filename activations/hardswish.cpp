@@ -1,7 +1,8 @@
 // Hardswish — piecewise-quadratic swish (MobileNetV3), PyTorch nn.Hardswish.
 //
-//   f(x)  = x·relu6(x + 3)/6  =  0 for x ≤ −3,  x(x + 3)/6 for −3 < x < 3,  x for x ≥ 3
-//   f'(x) = 0 for x ≤ −3,  x/3 + ½ for −3 < x < 3,  1 for x ≥ 3
+//   y     = x·relu6(x + 3)/6  =  0 for x ≤ −3,  x(x + 3)/6 for −3 < x < 3,  x for x ≥ 3
+//   dy/dx = 0 for x ≤ −3,  x/3 + ½ for −3 < x < 3,  1 for x ≥ 3
+//           (0 at x = −3 and 1 at x = 3, as PyTorch ≥ 2.7)
 //
 // Backward uses the saved input x.
 //
@@ -42,6 +43,8 @@ class Hardswish final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardswish, {.name = "hardswish",
                                  .kind = LayerKind::elementwise,
                                  .summary = "Piecewise-quadratic swish x·relu6(x + 3)/6",
+                                 .formula = "y = x·relu6(x + 3)/6 = 0 for x ≤ −3, x(x + 3)/6 for −3 < x < 3, x for x ≥ 3",
+                                 .derivative = "dy/dx = 0 for x ≤ −3, x/3 + ½ for −3 < x < 3, 1 for x ≥ 3 (0 at x = −3 and 1 at x = 3, as PyTorch ≥ 2.7)",
                                  .params = {},
                                  .reference = {.torch = "F.hardswish(x)"}});
 

@@ -1,7 +1,7 @@
 // Hardtanh — clipped identity, PyTorch nn.Hardtanh(min_val=-1.0, max_val=1.0).
 //
-//   f(x)  = clamp(x, min_val, max_val)
-//   f'(x) = 1 if min_val < x < max_val, else 0
+//   y     = clamp(x, min_val, max_val)
+//   dy/dx = 1 if min_val < x < max_val, else 0 (0 at both bounds, as PyTorch)
 //
 // Backward uses the saved input x (the open-interval test).
 //
@@ -45,6 +45,8 @@ class Hardtanh final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Hardtanh, {.name = "hardtanh",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Clamp to [min_val, max_val]",
+                                .formula = "y = clamp(x, min_val, max_val)",
+                                .derivative = "dy/dx = 1 if min_val < x < max_val, else 0 (0 at both bounds, as PyTorch)",
                                 .params = {number("min_val", -1.0, "lower bound (must be < max_val)"),
                                            number("max_val", 1.0, "upper bound (must be > min_val)")},
                                 // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.

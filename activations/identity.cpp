@@ -1,7 +1,7 @@
 // Identity — no-op activation, PyTorch nn.Identity.
 //
-//   f(x)  = x
-//   f'(x) = 1          (backward passes dy through; neither x nor y is needed)
+//   y     = x
+//   dy/dx = 1          (backward passes dy through; neither x nor y is needed)
 //
 // Range (−∞, ∞). Useful as the "linear" choice wherever a config names an activation (a linear
 // model, an ablation without a non-linearity, the last layer before a loss on logits). It still copies
@@ -29,6 +29,8 @@ class Identity final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Identity, {.name = "identity",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Identity f(x) = x",
+                                .formula = "y = x",
+                                .derivative = "dy/dx = 1",
                                 .params = {},
                                 .reference = {.torch = "x.clone()"}});
 

@@ -1,8 +1,7 @@
 // LeakyReLU — leaky rectified linear unit, PyTorch nn.LeakyReLU(negative_slope=0.01).
 //
-//   f(x)  = x       if x > 0
-//           s·x     if x ≤ 0                    s = negative_slope
-//   f'(x) = 1 if x > 0, else s                  (f'(0) = s: PyTorch tests x > 0, so 0 takes the s branch)
+//   y     = x if x > 0, else s·x                         s = negative_slope
+//   dy/dx = 1 if x > 0, else s (s at x = 0, as PyTorch)   PyTorch tests x > 0, so 0 takes the s branch
 //
 // backward: dx = x > 0 ? dy : s·dy, tested on the saved input x. (The output y has the sign of x
 // only when s ≥ 0; PyTorch refuses an in-place backward for s < 0 for that reason. Testing x is
@@ -42,6 +41,8 @@ class LeakyRelu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(LeakyRelu, {.name = "leaky_relu",
                                  .kind = LayerKind::elementwise,
                                  .summary = "Leaky ReLU: x if x > 0 else negative_slope*x (PyTorch nn.LeakyReLU)",
+                                 .formula = "y = x if x > 0, else s·x",
+                                 .derivative = "dy/dx = 1 if x > 0, else s (s at x = 0, as PyTorch)",
                                  .params = {number("negative_slope", 0.01, "slope for x <= 0 (also the derivative at 0)")},
                                  .stress = {R"({"negative_slope": 0.5})"},
                                  .reference = {.torch = "F.leaky_relu(x, negative_slope)",

@@ -2,7 +2,7 @@
 //
 //   y_i = x_i − m − log Σ_j e^(x_j − m),   m = max_j x_j        (over the features of one row)
 //   ∂y_i/∂x_j = δ_ij − softmax_j
-//   backward, per row:  dx = dy − e^y ⊙ Σ_j dy_j               (e^y = softmax; needs only the saved y)
+//   backward, per row:  dL/dx = dy − e^y ⊙ Σ_j dy_j            (e^y = softmax; needs only the saved y)
 //
 // Range (−∞, 0]; log Σ_i e^(y_i) = 0 for every row. Smooth everywhere; invariant to adding a constant
 // to a row. Not element-wise (every output depends on the whole row), so it derives from Layer<T>.
@@ -56,6 +56,8 @@ class LogSoftmax final : public Layer<T> {
 NNLAB_REGISTER_LAYER(LogSoftmax, {.name = "log_softmax",
                                   .kind = LayerKind::rowwise,
                                   .summary = "Log-softmax over the features of each sample (PyTorch nn.LogSoftmax(dim=1))",
+                                  .formula = "y_i = x_i − m − log Σ_j e^(x_j − m), m = max_j x_j",
+                                  .derivative = "dL/dx = dy − e^y ⊙ Σ_j dy_j",
                                   .params = {},
                                   .reference = {.torch = "F.log_softmax(x, dim=1)"}});
 

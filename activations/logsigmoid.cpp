@@ -1,7 +1,7 @@
 // LogSigmoid — log of the logistic function, PyTorch nn.LogSigmoid (functional F.logsigmoid).
 //
-//   f(x)  = log σ(x) = −log(1 + e^(−x)) = −softplus(−x) = min(x, 0) − log1p(e^(−|x|))
-//   f'(x) = σ(−x) = 1 − σ(x) = −expm1(y)          (from the saved output)
+//   y     = log σ(x) = −log(1 + e^(−x)) = −softplus(−x) = min(x, 0) − log1p(e^(−|x|))
+//   dy/dx = σ(−x) = 1 − σ(x) = −expm1(y)          (from the saved output)
 //
 // Range (−∞, 0); f(0) = −log 2, f'(0) = ½; concave and smooth (no kinks). f(x) ≈ x for x ≪ 0 and
 // ≈ −e^(−x) for x ≫ 0. It is the building block of binary cross-entropy on logits.
@@ -33,6 +33,8 @@ class LogSigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(LogSigmoid, {.name = "logsigmoid",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Log-sigmoid log(1/(1 + exp(-x)))",
+                                  .formula = "y = log σ(x) = −log(1 + e^(−x))",
+                                  .derivative = "dy/dx = σ(−x) = 1 − σ(x)",
                                   .params = {},
                                   .reference = {.torch = "F.logsigmoid(x)"}});
 

@@ -1,7 +1,7 @@
 // Mish — self-regularised non-monotonic activation (Misra 2019), PyTorch nn.Mish.
 //
-//   f(x)  = x·tanh(softplus(x)) = x·T,          T = tanh(log(1 + eˣ))
-//   f'(x) = T + x·σ(x)·(1 − T²)
+//   y     = x·tanh(softplus(x)) = x·T,  T = tanh(log(1 + eˣ))
+//   dy/dx = T + x·σ(x)·(1 − T²)
 //
 // Backward recomputes T and σ(x) from the saved input x (one exp); the output y is not used.
 //
@@ -53,6 +53,8 @@ class Mish final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Mish, {.name = "mish",
                             .kind = LayerKind::elementwise,
                             .summary = "Mish x·tanh(softplus(x))",
+                            .formula = "y = x·tanh(softplus(x)) = x·T, T = tanh(log(1 + eˣ))",
+                            .derivative = "dy/dx = T + x·σ(x)·(1 − T²)",
                             .params = {},
                             .reference = {.torch = "F.mish(x)"}});
 

@@ -5,6 +5,9 @@
 //   ∂f/∂x  = 1 if x > 0, else a_c        (at x = 0: a_c, PyTorch's x > 0 test)
 //   ∂f/∂a_c = 0 if x > 0, else x         (so ∂/∂a is 0 at x = 0 too)
 //
+//   In one line: y = x if x > 0, else a_c·x;  dy/dx = 1 if x > 0, else a_c (a_c at x = 0, as PyTorch);
+//   dL/da_c = Σ dy·x over the inputs x ≤ 0 scaled by a_c
+//
 // backward, from the saved input x and the slopes used in forward:
 //   dx      = x > 0 ? dy : a_c·dy
 //   dL/da_c = Σ over the batch of (x ≤ 0 ? dy·x : 0) in column c        (num_parameters = F)
@@ -108,6 +111,8 @@ class Prelu final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Prelu, {.name = "prelu",
                              .kind = LayerKind::elementwise,
                              .summary = "Parametric ReLU with learnable slope(s) 'weight' (PyTorch nn.PReLU)",
+                             .formula = "y = x if x > 0, else a_c·x",
+                             .derivative = "dy/dx = 1 if x > 0, else a_c (a_c at x = 0, as PyTorch); dL/da_c = Σ dy·x over the inputs x ≤ 0 scaled by a_c",
                              .params = {integer("num_parameters", 1, "slopes: 1 (shared) or the channels of the input (its width for a feature vector)", 1),
                                         number("init", 0.25, "initial value of every slope")},
                              .stress = {R"({"num_parameters": 22, "init": -0.5})", R"({"init": 3})"},

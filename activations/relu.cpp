@@ -1,7 +1,7 @@
 // ReLU — rectified linear unit, PyTorch nn.ReLU.
 //
-//   f(x)  = max(0, x)
-//   f'(x) = 1 if x > 0, else 0          (f'(0) = 0, PyTorch's convention: it tests the output y > 0)
+//   y     = max(0, x)
+//   dy/dx = 1 if x > 0, else 0 (0 at x = 0, as PyTorch)    PyTorch's backward tests the output y > 0
 //
 // Range [0, ∞). Not zero-centred, unbounded above; units whose input stays negative get no
 // gradient at all ("dead ReLUs").
@@ -29,6 +29,8 @@ class Relu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Relu, {.name = "relu",
                             .kind = LayerKind::elementwise,
                             .summary = "Rectified linear unit max(0, x)",
+                            .formula = "y = max(0, x)",
+                            .derivative = "dy/dx = 1 if x > 0, else 0 (0 at x = 0, as PyTorch)",
                             .params = {},
                             .reference = {.torch = "F.relu(x)"}});
 

@@ -1,7 +1,7 @@
 // ReLU6 — ReLU capped at 6 (Krizhevsky 2010; MobileNets), PyTorch nn.ReLU6.
 //
-//   f(x)  = min(max(0, x), 6)  = hardtanh(x, 0, 6)
-//   f'(x) = 1 if 0 < x < 6, else 0
+//   y     = min(max(0, x), 6)  = hardtanh(x, 0, 6)
+//   dy/dx = 1 if 0 < x < 6, else 0 (0 at x = 0 and x = 6, as PyTorch)
 //
 // Backward uses the saved input x (the open-interval test).
 //
@@ -37,6 +37,8 @@ class Relu6 final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Relu6, {.name = "relu6",
                              .kind = LayerKind::elementwise,
                              .summary = "ReLU capped at 6: min(max(0, x), 6)",
+                             .formula = "y = min(max(0, x), 6)",
+                             .derivative = "dy/dx = 1 if 0 < x < 6, else 0 (0 at x = 0 and x = 6, as PyTorch)",
                              .params = {},
                              .reference = {.torch = "F.relu6(x)"}});
 

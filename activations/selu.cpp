@@ -1,9 +1,7 @@
 // SELU — scaled exponential linear unit (Klambauer et al. 2017), PyTorch nn.SELU.
 //
-//   f(x)  = λ·x             if x > 0
-//         = λα·(eˣ − 1)     if x ≤ 0
-//   f'(x) = λ               if x > 0
-//         = λα·eˣ           if x ≤ 0      (= y + λα)
+//   y     = λ·x if x > 0, else λα·(eˣ − 1)
+//   dy/dx = λ if x > 0, else λα·eˣ (λα at x = 0, as PyTorch)      λα·eˣ = y + λα
 //   α = 1.6732632423543772848…, λ = 1.0507009873554804934…, λα = 1.7580993408473766
 //
 // Backward uses the saved input x (λα·e^min(x,0) is exact; the output form y + λα cancels for
@@ -57,6 +55,8 @@ class Selu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Selu, {.name = "selu",
                             .kind = LayerKind::elementwise,
                             .summary = "Scaled ELU λ·(x > 0 ? x : α(exp(x) − 1))",
+                            .formula = "y = λ·x if x > 0, else λα·(eˣ − 1)",
+                            .derivative = "dy/dx = λ if x > 0, else λα·eˣ (λα at x = 0, as PyTorch)",
                             .params = {},
                             .reference = {.torch = "F.selu(x)"}});
 

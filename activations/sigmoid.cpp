@@ -1,7 +1,7 @@
 // Sigmoid — logistic function, PyTorch nn.Sigmoid.
 //
-//   f(x)  = σ(x) = 1 / (1 + e^(−x))
-//   f'(x) = σ(x)(1 − σ(x)) = y(1 − y)          (from the saved output: no exp in backward)
+//   y     = σ(x) = 1 / (1 + e^(−x))
+//   dy/dx = σ(x)(1 − σ(x)) = y(1 − y)          (from the saved output: no exp in backward)
 //
 // Range (0, 1); f'(x) ≤ 1/4, so a stack of sigmoids shrinks gradients by at least 4x per layer
 // (the "vanishing gradient"). Outputs are not zero-centred (mean ≈ 1/2).
@@ -32,6 +32,8 @@ class Sigmoid final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Sigmoid, {.name = "sigmoid",
                                .kind = LayerKind::elementwise,
                                .summary = "Logistic sigmoid 1/(1+exp(-x))",
+                               .formula = "y = σ(x) = 1 / (1 + e^(−x))",
+                               .derivative = "dy/dx = σ(x)(1 − σ(x)) = y(1 − y)",
                                .params = {},
                                .reference = {.torch = "torch.sigmoid(x)"}});
 

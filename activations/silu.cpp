@@ -1,7 +1,7 @@
 // SiLU — sigmoid-weighted linear unit, PyTorch nn.SiLU (Swish with β = 1; see swish.cpp).
 //
-//   f(x)  = x·σ(x)                              σ(x) = 1/(1 + e^(−x))
-//   f'(x) = σ(x)(1 + x(1 − σ(x))) = σ(x) + x·σ'(x),   σ'(x) = σ(x)(1 − σ(x))      f'(0) = 1/2
+//   y     = x·σ(x)                              σ(x) = 1/(1 + e^(−x))
+//   dy/dx = σ(x)(1 + x(1 − σ(x))) = σ(x) + x·σ'(x),   σ'(x) = σ(x)(1 − σ(x))      f'(0) = 1/2
 //
 // backward recomputes t = e^(−|x|) ∈ (0, 1] from the saved input x (one exp, never overflows):
 //   σ(x) = x ≥ 0 ? 1/(1 + t) : t/(1 + t),   σ'(x) = t/(1 + t)²,   dx = dy·(σ(x) + x·σ'(x)).
@@ -43,6 +43,8 @@ class Silu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Silu, {.name = "silu",
                             .kind = LayerKind::elementwise,
                             .summary = "SiLU x*sigmoid(x) (PyTorch nn.SiLU)",
+                            .formula = "y = x·σ(x)",
+                            .derivative = "dy/dx = σ(x)(1 + x(1 − σ(x)))",
                             .params = {},
                             .reference = {.torch = "F.silu(x)"}});
 

@@ -8,6 +8,9 @@
 //   ∂f/∂x  = ½[(1+α) + c·erf(z) + (2/√π)·c·z·e^(−z²)]    f'(0) = (1+α)/2 = 0.625 for every μ
 //   ∂f/∂μ  = (cx)²·e^(−z²)/√π                          (summed over every element: one shared μ)
 //
+//   In one line: y = ½[(1+α)x + c·x·erf(z)], c = 1 − α, z = μcx;
+//   dy/dx = ½[(1+α) + c·erf(z) + (2/√π)·c·z·e^(−z²)]; dL/dμ = Σ dy·(cx)²·e^(−z²)/√π
+//
 // Evaluation. Since ½[(1+α) + c·erf(z)] = α + ½c·(1 + erf(z)) = α + ½c·erfc(−z), SMU is a line plus
 // a GELU-like gate:
 //   f(x)   = x·(α + ½c·erfc(−z))
@@ -100,6 +103,8 @@ class Smu final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Smu, {.name = "smu",
                            .kind = LayerKind::elementwise,
                            .summary = "Smooth maximum unit (x(1+alpha) + x(1-alpha)erf(mu(1-alpha)x))/2, learnable mu",
+                           .formula = "y = ½[(1+α)x + c·x·erf(z)], c = 1 − α, z = μcx",
+                           .derivative = "dy/dx = ½[(1+α) + c·erf(z) + (2/√π)·c·z·e^(−z²)]; dL/dμ = Σ dy·(cx)²·e^(−z²)/√π",
                            .params = {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
                                       number("mu", 1e6, "smoothing (parameter 'mu'): large is leaky ReLU(alpha)", 0),
                                       boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")},

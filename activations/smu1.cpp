@@ -7,6 +7,10 @@
 //   ∂f/∂x  = ½[(1+α) + c²x/r]                 f'(0) = (1+α)/2 = 0.625 for every μ ≠ 0
 //   ∂f/∂μ  = μ/(2r)                           (summed over every element: one shared μ)
 //
+//   In one line: y = ½[(1+α)x + r], c = 1 − α, r = √((cx)² + μ²);
+//   dy/dx = ½[(1+α) + c²x/r] (μ = 0: 1 if x > 0, else α, as PyTorch's LeakyReLU);
+//   dL/dμ = Σ dy·μ/(2r) (0 where r = 0)
+//
 // Evaluation. Splitting (1+α)x = 2αx + (1−α)x shows SMU-1 is a line plus a squareplus:
 //   f(x) = αx + ½(t + r) = αx + squareplus(cx; b = μ²),
 // so it uses squareplus's stable forms (activations.md §2.29): with t = cx,
@@ -90,6 +94,8 @@ class Smu1 final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Smu1, {.name = "smu1",
                             .kind = LayerKind::elementwise,
                             .summary = "Smooth maximum unit SMU-1 ((1+alpha)x + sqrt(((1-alpha)x)^2 + mu^2))/2, learnable mu",
+                            .formula = "y = ½[(1+α)x + r], c = 1 − α, r = √((cx)² + μ²)",
+                            .derivative = "dy/dx = ½[(1+α) + c²x/r] (μ = 0: 1 if x > 0, else α, as PyTorch's LeakyReLU); dL/dμ = Σ dy·μ/(2r) (0 where r = 0)",
                             .params = {number("alpha", 0.25, "negative-side slope of the max(x, alpha*x) it smooths", 0, 1),
                                        number("mu", 4.352665993287951e-9, "smoothing (parameter 'mu'): 0 is leaky ReLU(alpha)", 0),
                                        boolean("learnable", true, "learn mu (parameter 'mu', no weight decay)")},

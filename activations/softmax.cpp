@@ -2,7 +2,7 @@
 //
 //   y_i = e^(x_i − m) / Σ_j e^(x_j − m),   m = max_j x_j        (over the features of one row)
 //   ∂y_i/∂x_j = y_i(δ_ij − y_j)
-//   backward (vector-Jacobian product, per row):  dx = y ⊙ (dy − ⟨dy, y⟩)      (needs only the saved y)
+//   backward (vector-Jacobian product, per row):  dL/dx = y ⊙ (dy − ⟨dy, y⟩)   (needs only the saved y)
 //
 // Range: each y_i in (0, 1) (exactly 0 or 1 after rounding for far-apart inputs), each row sums to 1.
 // Smooth (C^∞) everywhere: it has no non-differentiable point, unlike ReLU, and the tutorial's claim
@@ -60,6 +60,8 @@ class Softmax final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Softmax, {.name = "softmax",
                                .kind = LayerKind::rowwise,
                                .summary = "Softmax over the features of each sample (PyTorch nn.Softmax(dim=1))",
+                               .formula = "y_i = e^(x_i − m) / Σ_j e^(x_j − m), m = max_j x_j",
+                               .derivative = "dL/dx = y ⊙ (dy − ⟨dy, y⟩)",
                                .params = {},
                                .reference = {.torch = "F.softmax(x, dim=1)"}});
 

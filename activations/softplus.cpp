@@ -1,9 +1,7 @@
 // Softplus — smooth ReLU, PyTorch nn.Softplus(beta=1.0, threshold=20.0).
 //
-//   f(x)  = (1/β)·log(1 + e^(βx))    if βx ≤ threshold
-//         = x                        if βx > threshold   (PyTorch's strict test on the product βx)
-//   f'(x) = σ(βx)                    if βx ≤ threshold
-//         = 1                        if βx > threshold
+//   y     = (1/β)·log(1 + e^(βx)) if βx ≤ threshold, else x    (PyTorch's strict test on the product βx)
+//   dy/dx = σ(βx) if βx ≤ threshold, else 1 (σ(threshold) at βx = threshold, as PyTorch)
 //
 // Backward recomputes σ(βx) from the saved input x (one exp); the output y is not used.
 //
@@ -60,6 +58,8 @@ class Softplus final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Softplus, {.name = "softplus",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Softplus (1/beta)·log(1 + exp(beta·x))",
+                                .formula = "y = (1/β)·log(1 + e^(βx)) if βx ≤ threshold, else x",
+                                .derivative = "dy/dx = σ(βx) if βx ≤ threshold, else 1 (σ(threshold) at βx = threshold, as PyTorch)",
                                 .params = {number("beta", 1.0, "sharpness β (nonzero); β → ∞ approaches ReLU"),
                                            number("threshold", 20.0, "where β·x > threshold (strictly) the function is the identity")},
                                 .stress = {R"({"beta": 100})", R"({"beta": 0.01})"},

@@ -1,7 +1,7 @@
 // Softshrink — soft thresholding, PyTorch nn.Softshrink(lambd=0.5).
 //
-//   f(x)  = x − λ if x > λ,  x + λ if x < −λ,  0 otherwise
-//   f'(x) = 1 if |x| > λ, else 0
+//   y     = x − λ if x > λ,  x + λ if x < −λ,  0 otherwise
+//   dy/dx = 1 if |x| > λ, else 0 (0 at x = ±λ, as PyTorch)
 //
 // Backward uses the saved input x.
 //
@@ -41,6 +41,8 @@ class Softshrink final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Softshrink, {.name = "softshrink",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Soft thresholding sign(x)·max(|x| − λ, 0)",
+                                  .formula = "y = x − λ if x > λ, x + λ if x < −λ, 0 otherwise",
+                                  .derivative = "dy/dx = 1 if |x| > λ, else 0 (0 at x = ±λ, as PyTorch)",
                                   .params = {number("lambd", 0.5, "half-width λ of the zeroed band [−λ, λ]", 0.0)},
                                   // 2^100 is exact in float32 and float64: both precisions put the kinks at the same x.
                                   .stress = {R"({"lambd": 1.2676506002282294e30})"},

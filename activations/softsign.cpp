@@ -1,7 +1,7 @@
 // Softsign (Bergstra et al. 2009), PyTorch nn.Softsign.
 //
-//   f(x)  = x/(1 + |x|)
-//   f'(x) = 1/(1 + |x|)²          (= (1 − |y|)², but see below)
+//   y     = x/(1 + |x|)
+//   dy/dx = 1/(1 + |x|)²          (= (1 − |y|)², but see below)
 //
 // Backward uses the saved input x.
 //
@@ -42,6 +42,8 @@ class Softsign final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Softsign, {.name = "softsign",
                                 .kind = LayerKind::elementwise,
                                 .summary = "Softsign x/(1 + |x|)",
+                                .formula = "y = x/(1 + |x|)",
+                                .derivative = "dy/dx = 1/(1 + |x|)²",
                                 .params = {},
                                 .reference = {.torch = "F.softsign(x)"}});
 

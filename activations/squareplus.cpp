@@ -1,7 +1,8 @@
 // Squareplus (Barron 2021) — not in PyTorch; jax.nn.squareplus / keras squareplus, default b = 4.
 //
-//   f(x)  = ½(x + √(x² + b)),  b ≥ 0                      write r = √(x² + b)
-//   f'(x) = ½(1 + x/r) = y/r = 4y²/(4y² + b)              f'(0) = ½ for b > 0
+//   y     = ½(x + √(x² + b)),  b ≥ 0
+//   dy/dx = ½(1 + x/r), r = √(x² + b) (b = 0 is ReLU: 0 at x = 0, as PyTorch)
+//         = y/r = 4y²/(4y² + b)                               f'(0) = ½ for b > 0
 //   (f''(x) = b/(2r³) > 0: convex; ∂f/∂b = 1/(4r) if b were learnable — it is not here.)
 //
 // Range (0, ∞) for b > 0 (f(0) = √b/2); b = 0 is exactly ReLU. An algebraic softplus: only +, ×
@@ -66,6 +67,8 @@ class Squareplus final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Squareplus, {.name = "squareplus",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Squareplus (x + sqrt(x^2 + b))/2 (Barron 2021)",
+                                  .formula = "y = ½(x + √(x² + b))",
+                                  .derivative = "dy/dx = ½(1 + x/r), r = √(x² + b) (b = 0 is ReLU: 0 at x = 0, as PyTorch)",
                                   .params = {number("b", 4.0, "smoothing, >= 0: 0 is ReLU; 4 matches softplus's curvature at 0", 0)},
                                   .stress = {R"({"b": 0})", R"({"b": 1e-30})", R"({"b": 0.2})"},
                                   .reference = {.torch = "torch.where(x >= 0, 0.5 * (x + torch.hypot(x, torch.sqrt(torch.as_tensor(b, dtype=x.dtype)))), "

@@ -4,6 +4,8 @@
 //   ∂f/∂x   = s(1 + βx(1 − s)) = s + βx·σ'(βx)          σ'(u) = σ(u)(1 − σ(u))
 //   ∂f/∂β   = x²·s(1 − s) = x²·σ'(βx)                   (summed over every element: one shared β)
 //
+//   In one line: y = x·σ(βx);  dy/dx = σ(βx)(1 + βx(1 − σ(βx))); dL/dβ = Σ dy·x²·σ'(βx)
+//
 // The popular shortcut f' = f + σ(1 − f) holds only for β = 1; for general β it is βf + s(1 − βf).
 //
 // backward recomputes t = e^(−|βx|) ∈ (0, 1] from the saved input x (one exp; t never overflows):
@@ -72,6 +74,8 @@ class Swish final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Swish, {.name = "swish",
                              .kind = LayerKind::elementwise,
                              .summary = "Swish x*sigmoid(beta*x), optionally learnable beta",
+                             .formula = "y = x·σ(βx)",
+                             .derivative = "dy/dx = σ(βx)(1 + βx(1 − σ(βx))); dL/dβ = Σ dy·x²·σ'(βx)",
                              .params = {number("beta", 1.0, "gate sharpness: 0 gives x/2, 1 gives SiLU, infinity gives ReLU"),
                                         boolean("learnable", false, "learn beta (parameter 'beta', no weight decay)")},
                              .stress = {R"({"beta": 100, "learnable": true})", R"({"beta": 0.01, "learnable": true})"},

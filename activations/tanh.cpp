@@ -1,7 +1,7 @@
 // Tanh — hyperbolic tangent, PyTorch nn.Tanh.
 //
-//   f(x)  = tanh(x) = (e^x − e^(−x)) / (e^x + e^(−x))
-//   f'(x) = 1 − tanh²(x) = 1 − y²              (from the saved output)
+//   y     = tanh(x) = (e^x − e^(−x)) / (e^x + e^(−x))
+//   dy/dx = 1 − tanh²(x) = 1 − y²              (from the saved output)
 //
 // Range (−1, 1), zero-centred, f'(0) = 1, saturates for |x| ≳ 5 (vanishing gradients in deep nets).
 //
@@ -30,6 +30,8 @@ class Tanh final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Tanh, {.name = "tanh",
                             .kind = LayerKind::elementwise,
                             .summary = "Hyperbolic tangent",
+                            .formula = "y = tanh(x)",
+                            .derivative = "dy/dx = 1 − tanh²(x) = 1 − y²",
                             .params = {},
                             .reference = {.torch = "torch.tanh(x)"}});
 

@@ -1,7 +1,7 @@
 // Tanhshrink, PyTorch nn.Tanhshrink.
 //
-//   f(x)  = x − tanh(x)
-//   f'(x) = 1 − (1 − tanh²x) = tanh²(x)
+//   y     = x − tanh(x)
+//   dy/dx = 1 − (1 − tanh²x) = tanh²(x)
 //
 // Backward recomputes tanh(x) from the saved input x.
 //
@@ -35,6 +35,8 @@ class Tanhshrink final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER(Tanhshrink, {.name = "tanhshrink",
                                   .kind = LayerKind::elementwise,
                                   .summary = "Tanhshrink x − tanh(x)",
+                                  .formula = "y = x − tanh(x)",
+                                  .derivative = "dy/dx = 1 − (1 − tanh²x) = tanh²(x)",
                                   .params = {},
                                   .reference = {.torch = "F.tanhshrink(x)"}});
 

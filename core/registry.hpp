@@ -4,6 +4,8 @@
 //   NNLAB_REGISTER_LAYER(Elu, {.name = "elu",
 //                              .kind = LayerKind::elementwise,
 //                              .summary = "Exponential linear unit",
+//                              .formula = "y = x if x > 0, else alpha·(e^x − 1)",
+//                              .derivative = "dy/dx = 1 if x > 0, else alpha·e^x",
 //                              .params = {number("alpha", 1.0, "saturation value for x -> -inf")},
 //                              .stress = {R"({"alpha": 100})"}});
 // The library is linked whole (CMake: WHOLE_ARCHIVE) so these static initialisers always run.
@@ -124,6 +126,12 @@ struct LayerEntry {
   std::string name;
   LayerKind kind = LayerKind::layer;
   std::string summary;
+  // What the layer computes and its derivatives, one line each in the notation of the file's
+  // header comment, which contains both verbatim (tests/layers/test_formulas.cpp checks): the
+  // forward, "y = x·σ(βx)", and the backward, "dy/dx = σ(βx)(1 + βx(1 − σ(βx))); dL/dβ = Σ dy·x²·σ'(βx)".
+  // `nnlab list NAME` and `nnlab explain` print them.
+  std::string formula;
+  std::string derivative;
   std::vector<ParamSpec> params;
   // Parameter settings (JSON objects, e.g. R"({"mu": 1e6})") that push the formulas to their limits:
   // the float32 stability test runs every activation with its defaults and with each of these.

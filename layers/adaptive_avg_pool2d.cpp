@@ -3,13 +3,13 @@
 // pooling (one mean per channel, the usual head of a CNN before its classifier).
 //
 //   window of output (c, i, j):  rows    h ∈ [⌊i·H/out⌋, ⌈(i + 1)·H/out⌉)
-//                                columns w ∈ [⌊j·W/out⌋, ⌈(j + 1)·W/out⌉)
+//                                columns w ∈ [⌊j·W/out⌋, ⌈(j + 1)·W/out⌉)      out = output_size
 //   y_cij = (1/|window|) Σ_{(h,w) in the window} x_chw
 // (PyTorch's start_index/end_index: the windows cover every input element; where out does not divide H
 // neighbouring windows overlap by one row, and out > H repeats rows.)
 //
 // Backward: ∂y_cij/∂x_chw = 1/|window_ij| inside the window, so
-//   dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / |window_ij|.
+//   dL/dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / |window_ij|.
 // Global pooling: y_c = (1/(H·W)) Σ x_chw, dx_chw = dy_c / (H·W).
 // Window bounds depend only on the shapes and are computed when the layer is built; threads split
 // the batch rows.
@@ -124,6 +124,8 @@ class AdaptiveAvgPool2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(AdaptiveAvgPool2d, {.name = "adaptive_avg_pool2d",
                                          .kind = LayerKind::layer,
                                          .summary = "Mean over an output_size x output_size grid of windows tiling each channel " "(PyTorch nn.AdaptiveAvgPool2d); 1 = global average pooling",
+                                         .formula = "y_cij = (1/|window|) Σ_{(h,w) in the window} x_chw",
+                                         .derivative = "dL/dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / |window_ij|",
                                          .params = {integer("output_size", 1, "output height and width (1 = one mean per channel)", 1)}});
 
 }  // namespace nnlab

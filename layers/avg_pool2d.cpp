@@ -1,6 +1,7 @@
 // AvgPool2d — the mean over sliding windows of each channel, PyTorch nn.AvgPool2d on (N, C, H, W).
 //
 //   window of output (c, i, j):  rows h ∈ [i·s − p, i·s − p + k),  columns w ∈ [j·s − p, j·s − p + k)
+//                                (k = kernel_size, s = stride, p = padding)
 //   y_cij = (1/D_ij) Σ_{(h,w) in the window and inside the input} x_chw
 //   Ho    = ⌊(H + 2p − k + (ceil_mode ? s − 1 : 0)) / s⌋ + 1, dropping with ceil_mode a last window that
 //           would start in the right padding ((Ho − 1)·s ≥ H + p); the same for Wo (PyTorch's rule).
@@ -14,7 +15,7 @@
 //   count_include_pad = false:  D = the number of window elements inside the input.
 //
 // Backward: y is linear in x with ∂y_cij/∂x_chw = 1/D_ij for (h, w) in the window, so
-//   dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / D_ij
+//   dL/dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / D_ij
 // (overlapping windows, s < k, add up). PyTorch requires p ≤ k/2, so every window holds at least one
 // input element and D ≥ 1. The clipped window bounds and divisors depend only on the shapes: they
 // are computed once when the layer is built. Threads split the batch rows.
@@ -149,6 +150,8 @@ class AvgPool2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(AvgPool2d, {.name = "avg_pool2d",
                                  .kind = LayerKind::layer,
                                  .summary = "Mean over k x k windows of each channel (PyTorch nn.AvgPool2d)",
+                                 .formula = "y_cij = (1/D_ij) Σ_{(h,w) in the window and inside the input} x_chw",
+                                 .derivative = "dL/dx_chw = Σ_{(i,j) whose window holds (h,w)} dy_cij / D_ij",
                                  .params = {required_integer("kernel_size", "window height and width"),
                                             integer("stride", 0, "step between windows; 0 = kernel_size", 0),
                                             integer("padding", 0, "implicit zero border on each side (<= kernel_size/2)", 0),

@@ -20,6 +20,14 @@
 //   dγ_c = Σ_{n,h,w} dy_nchw x̂_nchw,   dβ_c = Σ_{n,h,w} dy_nchw                  (both modes)
 // where Σ dy_c = Σ_{n,h,w} dy_nchw.
 //
+// In one line each (channel c, both modes):
+//   y_nchw = γ_c x̂_nchw + β_c, x̂_nchw = (x_nchw − μ_c)/σ_c, σ_c = √(v_c + ε): the mean and biased
+//   variance of channel c over its M = N·H·W values while training, running_mean_c and
+//   running_var_c in eval
+//   dL/dx_nchw = (γ_c/(M σ_c)) (M dy_nchw − Σ dy_c − x̂_nchw Σ (dy ⊙ x̂)_c) while training,
+//   dy_nchw · γ_c / √(running_var_c + ε) in eval; dL/dγ_c = Σ_{n,h,w} dy_nchw x̂_nchw;
+//   dL/dβ_c = Σ_{n,h,w} dy_nchw
+//
 // Training needs M > 1 (PyTorch: "Expected more than 1 value per channel when training"); a single
 // 1x1 sample throws. A channel's H·W values are contiguous in every row (c·H·W + h·W + w), so each
 // statistic is a sum of N contiguous segments. Threads split the channels (each channel's sums run in
@@ -181,6 +189,12 @@ class BatchNorm2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(BatchNorm2d, {.name = "batch_norm2d",
                                    .kind = LayerKind::layer,
                                    .summary = "Batch normalisation per channel over batch, height and width, with learnable scale/shift " "and running statistics (PyTorch nn.BatchNorm2d)",
+                                   .formula = "y_nchw = γ_c x̂_nchw + β_c, x̂_nchw = (x_nchw − μ_c)/σ_c, σ_c = √(v_c + ε): "
+                                              "the mean and biased variance of channel c over its M = N·H·W values while training, "
+                                              "running_mean_c and running_var_c in eval",
+                                   .derivative = "dL/dx_nchw = (γ_c/(M σ_c)) (M dy_nchw − Σ dy_c − x̂_nchw Σ (dy ⊙ x̂)_c) while training, "
+                                                 "dy_nchw · γ_c / √(running_var_c + ε) in eval; "
+                                                 "dL/dγ_c = Σ_{n,h,w} dy_nchw x̂_nchw; dL/dβ_c = Σ_{n,h,w} dy_nchw",
                                    .params = {input_channels("num_features", "input channels; 0 = inferred from the previous layer"),
                                               number("eps", 1e-5, "added to the variance before the square root (> 0)"),
                                               number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),

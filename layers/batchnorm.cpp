@@ -25,6 +25,12 @@
 // Backward, eval mode: running statistics are constants, so y is affine in x:
 //   dx_n = dy_n · γ / √(running_var + ε).
 //
+// In one line each (column j, both modes):
+//   y_nj = γ_j x̂_nj + β_j, x̂_nj = (x_nj − μ_j)/σ_j, σ_j = √(v_j + ε): the batch mean and biased
+//   variance of column j while training, running_mean_j and running_var_j in eval
+//   dL/dx_nj = (γ_j/(Nσ_j)) (N dy_nj − Σ_m dy_mj − x̂_nj Σ_m dy_mj x̂_mj) while training,
+//   dy_nj · γ_j / √(running_var_j + ε) in eval; dL/dγ_j = Σ_n dy_nj x̂_nj; dL/dβ_j = Σ_n dy_nj
+//
 // Training needs N > 1 (one value per column has no variance, and N/(N − 1) is undefined): N = 1
 // throws, as PyTorch does ("Expected more than 1 value per channel when training").
 // Precision: the mean and variance are computed in two passes (mean first, then squared deviations),
@@ -159,6 +165,12 @@ class BatchNorm final : public Layer<T> {
 NNLAB_REGISTER_LAYER(BatchNorm, {.name = "batchnorm",
                                  .kind = LayerKind::layer,
                                  .summary = "Batch normalisation per feature with learnable scale/shift and running statistics " "(PyTorch nn.BatchNorm1d)",
+                                 .formula = "y_nj = γ_j x̂_nj + β_j, x̂_nj = (x_nj − μ_j)/σ_j, σ_j = √(v_j + ε): "
+                                            "the batch mean and biased variance of column j while training, "
+                                            "running_mean_j and running_var_j in eval",
+                                 .derivative = "dL/dx_nj = (γ_j/(Nσ_j)) (N dy_nj − Σ_m dy_mj − x̂_nj Σ_m dy_mj x̂_mj) while training, "
+                                               "dy_nj · γ_j / √(running_var_j + ε) in eval; "
+                                               "dL/dγ_j = Σ_n dy_nj x̂_nj; dL/dβ_j = Σ_n dy_nj",
                                  .params = {input_width("num_features", "input width; 0 = inferred from the previous layer"),
                                             number("eps", 1e-5, "added to the variance before the square root (> 0)"),
                                             number("momentum", 0.1, "weight of the new batch in the running statistics", 0.0, 1.0),

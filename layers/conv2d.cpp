@@ -23,6 +23,9 @@
 // = col[(c·K + u)·K + v, i·Wo + j] and ∂y[f,i,j]/∂x[c, h, w] = W[f,c,u,v] for each (u, v) with
 // h = i·s − p + u·d, w = j·s − p + v·d: the chain rule sums dy over those, which is col2im(Wᵀ dY).
 //
+// In one line: dL/dx = col2im(W_gᵀ · dY_g,n) for each sample n and group g;
+// dL/dW_g = Σ_n dY_g,n · col_g,nᵀ; dL/db[f] = Σ_n Σ_{i,j} dy_n[f, i, j]
+//
 // Layout: the weight is stored as an (F, C/g·K·K) row-major matrix, which is PyTorch's contiguous
 // [F, C/g, K, K] tensor byte for byte (the safetensors file matches the state_dict). The sample row
 // of x is [C, H, W] channel-major and the row of y is [F, Ho, Wo], so Y_g of sample n is a contiguous
@@ -268,6 +271,9 @@ class Conv2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Conv2d, {.name = "conv2d",
                               .kind = LayerKind::layer,
                               .summary = "2-D convolution over [C, H, W] samples, zero padding (PyTorch nn.Conv2d)",
+                              .formula = "y[f, i, j] = b[f] + Σ_{c ∈ group(f)} Σ_{u,v < K} W[f, c, u, v] · x[c, i·s − p + u·d, j·s − p + v·d]",
+                              .derivative = "dL/dx = col2im(W_gᵀ · dY_g,n) for each sample n and group g; "
+                                            "dL/dW_g = Σ_n dY_g,n · col_g,nᵀ; dL/db[f] = Σ_n Σ_{i,j} dy_n[f, i, j]",
                               .params = {required_integer("out_channels", "number of output channels (filters)"),
                                          required_integer("kernel_size", "side of the square kernel"),
                                          input_channels("in_channels", "input channels; 0 = inferred from the input"),

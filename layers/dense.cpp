@@ -4,6 +4,7 @@
 //   backward:  dL/dW = dyᵀ x          (out, in)   sum over the batch of outer products dy_n x_nᵀ
 //              dL/db = Σ_n dy_n       (out)       column sums of dy
 //              dL/dx = dy W           (N, in)
+//   backward in one line: dL/dx = dy W; dL/dW = dyᵀ x; dL/db = Σ_n dy_n
 //
 // Derivation: y_nj = Σ_i x_ni W_ji + b_j, so ∂y_nj/∂W_ji = x_ni, ∂y_nj/∂b_j = 1, ∂y_nj/∂x_ni = W_ji;
 // the chain rule sums dy_nj times these over every (n, j) that depends on the variable.
@@ -93,6 +94,8 @@ class Dense final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Dense, {.name = "dense",
                              .kind = LayerKind::layer,
                              .summary = "Fully connected layer y = x W^T + b (PyTorch nn.Linear)",
+                             .formula = "y = x Wᵀ + b",
+                             .derivative = "dL/dx = dy W; dL/dW = dyᵀ x; dL/db = Σ_n dy_n",
                              .params = {required_integer("out_features", "number of output units"),
                                         input_width("in_features", "input width; 0 = inferred from the previous layer"),
                                         boolean("bias", true, "add a learnable bias"),

@@ -7,6 +7,10 @@
 //   backward:  ∂y_i/∂x_i = m_i · s, so dx_i = dy_i · m_i · s with the mask of the last forward;
 //              in eval dx = dy.
 //
+//   In one line: y_i = x_i · m_i · s while training (m_i ~ Bernoulli(1 − p), s = 1/(1 − p)),
+//   y = x in eval;  dL/dx_i = dy_i · m_i · s while training (the mask of the last forward),
+//   dL/dx = dy in eval
+//
 // p ∈ [0, 1): p = 0 is the identity (and draws no random numbers); p = 1 would zero everything and
 // divide by zero, so it is rejected (PyTorch allows it and returns zeros; a config asking for it is a
 // mistake). The kept value is x · T(1/(1−p)), the product PyTorch's kernel forms (same scale
@@ -105,6 +109,8 @@ class Dropout final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Dropout, {.name = "dropout",
                                .kind = LayerKind::layer,
                                .summary = "Inverted dropout: zero each element with probability p while training, scale the rest by " "1/(1-p); identity in eval (PyTorch nn.Dropout)",
+                               .formula = "y_i = x_i · m_i · s while training (m_i ~ Bernoulli(1 − p), s = 1/(1 − p)), y = x in eval",
+                               .derivative = "dL/dx_i = dy_i · m_i · s while training (the mask of the last forward), dL/dx = dy in eval",
                                .params = {number("p", 0.5, "probability of zeroing an element (0 <= p < 1)", 0.0, 1.0)}});
 
 }  // namespace nnlab

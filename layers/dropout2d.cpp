@@ -9,6 +9,10 @@
 //   backward:  ∂y_nchw/∂x_nchw = m_nc · s, so dx_nchw = dy_nchw · m_nc · s with the mask of the last
 //              forward; in eval dx = dy.
 //
+//   In one line: y_nchw = x_nchw · m_nc · s while training (m_nc ~ Bernoulli(1 − p), s = 1/(1 − p)),
+//   y = x in eval;  dL/dx_nchw = dy_nchw · m_nc · s while training (the mask of the last forward),
+//   dL/dx = dy in eval
+//
 // p ∈ [0, 1) as for dropout (p = 1 is rejected; p = 0 is the identity and draws nothing). The kept
 // value is x · T(1/(1−p)), PyTorch's product, so kept channels agree with PyTorch bit for bit.
 //
@@ -119,6 +123,8 @@ class Dropout2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Dropout2d, {.name = "dropout2d",
                                  .kind = LayerKind::layer,
                                  .summary = "Channel dropout: zero each whole channel with probability p while training, scale the " "rest by 1/(1-p); identity in eval (PyTorch nn.Dropout2d)",
+                                 .formula = "y_nchw = x_nchw · m_nc · s while training (m_nc ~ Bernoulli(1 − p), s = 1/(1 − p)), y = x in eval",
+                                 .derivative = "dL/dx_nchw = dy_nchw · m_nc · s while training (the mask of the last forward), dL/dx = dy in eval",
                                  .params = {number("p", 0.5, "probability of zeroing a channel (0 <= p < 1)", 0.0, 1.0)}});
 
 }  // namespace nnlab

@@ -1,7 +1,7 @@
 // Flatten — PyTorch nn.Flatten (start_dim = 1): reshape each sample to one row of features.
 //
 //   forward:   y = x            x: (N, F)  ->  y: (N, F)
-//   backward:  dx = dy          (a reshape moves no values, so its Jacobian is the identity)
+//   backward:  dL/dx = dy       (a reshape moves no values, so its Jacobian is the identity)
 //
 // In nnlab every batch is already an (N, F) matrix with each sample a contiguous row, i.e. exactly
 // what flattening an (N, C, H, W) tensor in row-major order produces. So Flatten is the identity
@@ -45,6 +45,8 @@ class Flatten final : public Layer<T> {
 NNLAB_REGISTER_LAYER(Flatten, {.name = "flatten",
                                .kind = LayerKind::layer,
                                .summary = "Flatten each sample to a feature row (PyTorch nn.Flatten); the identity on nnlab's (N, F) " "batches",
+                               .formula = "y = x",
+                               .derivative = "dL/dx = dy",
                                .params = {}});
 
 }  // namespace nnlab

@@ -10,7 +10,8 @@
 //
 // Backward: y_cij equals one input element x_c,h*,w* (the argmax), so ∂y_cij/∂x_chw = [h,w = h*,w*]
 // and
-//   dx_chw = Σ_{(i,j) whose argmax is (h,w)} dy_cij
+//   dL/dx_chw = Σ_{(i,j) whose argmax is (h,w)} dy_cij
+//               (ties: the first maximum of the window, as PyTorch)
 // The whole gradient of an output goes to its single argmax; where windows overlap (s < k) one input
 // can be the argmax of several outputs and receives the sum of their gradients. max is not
 // differentiable where two window elements tie: the convention is PyTorch's CPU kernel's, which
@@ -199,6 +200,8 @@ class MaxPool2d final : public Layer<T> {
 NNLAB_REGISTER_LAYER(MaxPool2d, {.name = "max_pool2d",
                                  .kind = LayerKind::layer,
                                  .summary = "Maximum over k x k windows of each channel (PyTorch nn.MaxPool2d); the gradient goes to " "the first maximum of each window",
+                                 .formula = "y_cij = max over the window of x_chw",
+                                 .derivative = "dL/dx_chw = Σ_{(i,j) whose argmax is (h,w)} dy_cij (ties: the first maximum of the window, as PyTorch)",
                                  .params = {required_integer("kernel_size", "window height and width"),
                                             integer("stride", 0, "step between windows; 0 = kernel_size", 0),
                                             integer("padding", 0, "implicit -inf border on each side (<= kernel_size/2)", 0),

@@ -8,6 +8,9 @@
 //              dx = J_F(x)ᵀ dz + J_S(x)ᵀ dz       each branch's backward applied to the same dz
 //                 = body.backward(dz) + shortcut.backward(dz)     (identity: + dz)
 //
+//   In one line: y = g(F(x) + S(x));  dL/dx = J_F(x)ᵀ dz + J_S(x)ᵀ dz, dz = g'(z)ᵀ dy, z = F(x) + S(x);
+//   dL/dθ = the backward of θ's own layer, from dz in F or S, from dy in g
+//
 // Derivation: z depends on x through both branches, so by the multivariate chain rule
 // ∂L/∂x = (∂F/∂x)ᵀ ∂L/∂z + (∂S/∂x)ᵀ ∂L/∂z; for S = identity, ∂S/∂x = I. Every parameter lives in
 // exactly one branch (or in g), so its gradient is the one that branch's backward computes from dz
@@ -219,6 +222,9 @@ NNLAB_REGISTER_LAYER(Residual, {.name = "residual",
                                 .kind = LayerKind::layer,
                                 .summary = "Residual block y = activation(body(x) + shortcut(x)); an empty shortcut is "
                                            "the identity (He et al. 2016)",
+                                .formula = "y = g(F(x) + S(x))",
+                                .derivative = "dL/dx = J_F(x)ᵀ dz + J_S(x)ᵀ dz, dz = g'(z)ᵀ dy, z = F(x) + S(x); "
+                                              "dL/dθ = the backward of θ's own layer, from dz in F or S, from dy in g",
                                 .params = {required_layer_list("body", "layers applied in order to the input (added to "
                                                                        "the shortcut's output)"),
                                            layer_list("shortcut", "layers applied to the input for the sum; [] = the identity"),

@@ -3,16 +3,18 @@
 //   nnlab list [activations|layers|optimizers|schedules|datasets] [--json [--width N]]
 //   nnlab list --model CONFIG [--set key=value ...]
 //
-// Each entry prints its one-line summary, then one row per declared parameter: name, default,
-// type with allowed range or choices, and help. Columns are aligned within a section. Because the
-// rows come from the same ParamSpecs that validate configs, this listing cannot drift from them.
+// Each entry prints its one-line summary, for layers and activations their formula and backward
+// (the registry's .formula and .derivative, one line each), then one row per declared parameter:
+// name, default, type with allowed range or choices, and help. Columns are aligned within a section.
+// Because the rows come from the same ParamSpecs that validate configs, this listing cannot drift
+// from them.
 //
 // --json prints the same as one JSON document for tools: every entry with its parameters (name,
-// kind, default, min, max, choices, help) and, for layers, their kind and the declarations the
-// tests and tools/torch_reference.py read (stress settings, gradcheck re-checks, the PyTorch
-// reference with its variants). Each reference variant is also built (float64, for a feature
-// vector of --width values, default 8) to report what the layer holds: its resolved parameters,
-// its learnable tensors (name, shape, initial values) and its kinks.
+// kind, default, min, max, choices, help) and, for layers, their kind, formula and derivative and
+// the declarations the tests and tools/torch_reference.py read (stress settings, gradcheck
+// re-checks, the PyTorch reference with its variants). Each reference variant is also built
+// (float64, for a feature vector of --width values, default 8) to report what the layer holds: its
+// resolved parameters, its learnable tensors (name, shape, initial values) and its kinks.
 //
 // --model CONFIG prints the model summary of the config instead (core/run/summary.hpp): the model
 // `nnlab train CONFIG` would build, layer by layer, without training it. The model is bound to the
@@ -43,6 +45,7 @@ namespace {
 struct Item {
   std::string name, summary;
   const std::vector<ParamSpec>* params = nullptr;
+  std::string formula = {}, derivative = {};  // layers and activations only
 };
 
 std::string number_text(double v) {
@@ -87,6 +90,8 @@ void print_section(const std::string& title, const std::vector<Item>& items) {
   const int indent = static_cast<int>(name_w) + 4;  // parameter rows start under the summary
   for (const auto& it : items) {
     std::printf("  %-*s  %s\n", static_cast<int>(name_w), it.name.c_str(), it.summary.c_str());
+    if (!it.formula.empty()) std::printf("%*sforward:   %s\n", indent, "", it.formula.c_str());
+    if (!it.derivative.empty()) std::printf("%*sbackward:  %s\n", indent, "", it.derivative.c_str());
     for (const auto& p : *it.params)
       std::printf("%*s%-*s  %-*s  %-*s  %s\n", indent, "", static_cast<int>(pname_w), p.name.c_str(),
                   static_cast<int>(def_w), default_text(p).c_str(), static_cast<int>(type_w), type_text(p).c_str(),
@@ -143,7 +148,8 @@ nlohmann::json built_variant(const LayerEntry& e, const ReferenceVariant& v, Ind
 }
 
 nlohmann::json layer_json(const LayerEntry& e, Index width) {
-  nlohmann::json j = {{"name", e.name}, {"kind", kind_name(e.kind)}, {"summary", e.summary}, {"params", params_json(e.params)}};
+  nlohmann::json j = {{"name", e.name},         {"kind", kind_name(e.kind)},     {"summary", e.summary},
+                      {"formula", e.formula},   {"derivative", e.derivative},    {"params", params_json(e.params)}};
   nlohmann::json stress = nlohmann::json::array();
   for (const auto& s : e.stress) stress.push_back(parse_declared(s, e.name + " stress setting"));
   j["stress"] = stress;
@@ -187,7 +193,7 @@ void run(const std::string& section, bool json, Index width) {
 
   std::vector<Item> activations, layers, optimizers, datasets;
   for (const LayerEntry* e : LayerRegistry::instance().all())
-    (is_activation(e->kind) ? activations : layers).push_back({e->name, e->summary, &e->params});
+    (is_activation(e->kind) ? activations : layers).push_back({e->name, e->summary, &e->params, e->formula, e->derivative});
   for (const OptimizerEntry* e : OptimizerRegistry::instance().all()) optimizers.push_back({e->name, e->summary, &e->params});
   for (const DatasetEntry* e : DatasetRegistry::instance().all()) datasets.push_back({e->name, e->summary, &e->params});
   std::vector<Item> schedules;

@@ -6,7 +6,8 @@
 //
 //   activations/NAME.cpp        the textbook page: formula and derivative comment to fill in, f()
 //                               and df() with the saved input and output wired, the parameters
-//                               declared with their defaults, the registry line
+//                               declared with their defaults, the registry line (its .formula and
+//                               .derivative the comment's one-line forms, "y = x" and "dy/dx = 1")
 //   tests/activations/NAME.cpp  values at known points (to replace with yours), the gradient check
 //                               at random and edge points, float32 finiteness at extreme inputs
 //   docs/activations.md         an entry under "Added with nnlab new"
@@ -102,6 +103,9 @@ const char* kSource = R"TPL(// {{name}}: TODO: what it is and where it comes fro
 //   f(x)  = x        TODO: your formula{{param_formula}}
 //   f'(x) = 1        TODO: its derivative, derived by hand (docs/backprop.md shows how)
 //
+//   In one line, as .formula and .derivative of the registration below have them (word for word:
+//   tests/layers/test_formulas.cpp checks): y = x;  dy/dx = 1      TODO: yours
+//
 // Backward uses TODO: the saved input x, or the saved output y when f' is simplest in terms of y.
 //{{param_doc}}
 // Range, monotonicity, smoothness, zero-centred or not: TODO (docs/activations.md lists them for
@@ -145,6 +149,8 @@ class {{Class}} final : public Elementwise<T> {
 NNLAB_REGISTER_LAYER({{Class}}, {.name = "{{name}}",
                        .kind = LayerKind::elementwise,
                        .summary = "TODO: {{name}} in one line, with its formula",
+                       .formula = "y = x",         // TODO: f in one line, as in the comment at the top
+                       .derivative = "dy/dx = 1",  // TODO: f' in one line (then "; dL/dθ = ..." for a learnable θ), as at the top
                        .params = {{{param_specs}}},
                        .reference = {.torch = "x"}});  // TODO: the PyTorch expression of f, e.g. "x / torch.sqrt(1 + alpha * x * x)"
 

@@ -1,7 +1,7 @@
 // Bent identity — an activation nnlab does not ship, defined and registered outside nnlab's tree.
 //
-//   f(x)  = (√(x² + 1) − 1)/2 + x                 write r = √(x² + 1)
-//   f'(x) = x/(2r) + 1                            f(0) = 0, f'(0) = 1
+//   y     = (√(x² + 1) − 1)/2 + x
+//   dy/dx = x/(2r) + 1,  r = √(x² + 1)            f(0) = 0, f'(0) = 1
 //
 // Range (−∞, ∞), smooth and monotonic: f' lies in (1/2, 3/2), so f bends from slope 1/2 (x → −∞,
 // f ≈ x/2 − 1/2) to slope 3/2 (x → ∞, f ≈ 3x/2 − 1/2); a smooth leaky ReLU (ratio 1/3) plus a line.
@@ -52,5 +52,7 @@ NNLAB_REGISTER_LAYER(example::BentIdentity,
                      {.name = "bent_identity",
                       .kind = ::nnlab::LayerKind::elementwise,
                       .summary = "Bent identity (sqrt(x^2 + 1) - 1)/2 + x (examples/custom_activation)",
+                      .formula = "y = (√(x² + 1) − 1)/2 + x",
+                      .derivative = "dy/dx = x/(2r) + 1, r = √(x² + 1)",
                       .params = {},
                       .reference = {.torch = "(torch.sqrt(x * x + 1) - 1) / 2 + x"}});

@@ -44,6 +44,12 @@ TEST_CASE("nnlab new activation writes the source, the test and a doc entry; f a
   CHECK(src.find("//   f(x)  = x        TODO: your formula, in terms of x and alpha") != std::string::npos);
   CHECK(src.find("y = x;  // TODO: f(x)") != std::string::npos);
   CHECK(src.find("dx = dy;  // TODO: dy * f'(x)") != std::string::npos);
+  // The registration's one-line formula and derivative are the identity's, and the top comment has
+  // both word for word (what tests/layers/test_formulas.cpp checks for every registered layer).
+  CHECK(src.find(".summary = \"TODO: isru in one line, with its formula\",\n                       .formula = \"y = x\",") !=
+        std::string::npos);
+  CHECK(src.find(".derivative = \"dy/dx = 1\",") != std::string::npos);
+  CHECK(src.find("//   tests/layers/test_formulas.cpp checks): y = x;  dy/dx = 1") != std::string::npos);
   const std::string test = slurp(root / "tests" / "activations" / "isru.cpp");
   CHECK(test.find("gradcheck_activation(\"isru\")") != std::string::npos);
   CHECK(test.find("check_float32_finite(\"isru\")") != std::string::npos);
