@@ -50,7 +50,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/nnlab-docs-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 PAGES=(README.md docs/*.md)
-PENDING=()   # e.g. (docs/new_page.md): linked files another branch adds
+PENDING=(docs/tutorial.md)   # e.g. (docs/new_page.md): linked files another branch adds
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate everything under docs/img/ that nnlab measures or draws, and record the machine.
 #
-#   tools/make_docs.sh [path/to/nnlab] [--only plots|train|compare] [--jobs N] [--experiments a,b]
+#   tools/make_docs.sh [path/to/nnlab] [--only plots|train|compare|explain] [--jobs N] [--experiments a,b]
 #
 #   1. plots    tools/make_docs_plots.sh: docs/img/activations/*.svg (docs/activations.md)
 #   2. train    the README's default job and the "Does it train?" table of docs/activations.md:
@@ -14,6 +14,9 @@
 #               with --jobs N (default 2; --experiments quick,depth runs only those). Copies each one's plots, summary.csv and summary.md into
 #               docs/img/comparison/<name>/, with comparisons.csv and report.html (docs/comparison.md links
 #               it; not for quick, whose report is one short `nnlab compare` away).
+#   4. explain  `nnlab explain --html` of configs/explain_tiny.json (docs/backprop.md): the page
+#               docs/img/explain/tiny.html, its two drawings as network.svg and units.svg, and
+#               what the command printed, tiny.txt.
 #
 # Every step rewrites docs/img/MACHINE.md's section about it: the CPU (lscpu's model name), cores,
 # memory, the date, the nnlab commit the binary was built from, the load average before and after,
@@ -39,7 +42,7 @@ while (($#)); do
 done
 [ -x "$NNLAB" ] || { echo "make_docs.sh: no nnlab executable at '$NNLAB' (build first, or pass its path)" >&2; exit 1; }
 NNLAB=$(cd "$(dirname "$NNLAB")" && pwd)/$(basename "$NNLAB")
-case "$only" in "" | plots | train | compare) ;; *) echo "make_docs.sh: --only plots, train or compare" >&2; exit 2 ;; esac
+case "$only" in "" | plots | train | compare | explain) ;; *) echo "make_docs.sh: --only plots, train, compare or explain" >&2; exit 2 ;; esac
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 IMG=$ROOT/docs/img
@@ -213,3 +216,18 @@ fi
 
 echo "wrote $MACHINE:"
 cat "$MACHINE"
+
+# ---- 4. one training step, drawn -----------------------------------------------------------------
+if want explain; then
+  OUT=$IMG/explain
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  t0=$(date +%s.%N)
+  "$NNLAB" explain configs/explain_tiny.json --html "$OUT/tiny.html" | sed "s|$OUT/||" > "$OUT/tiny.txt"
+  # The page's drawings as files of their own, in the page's order: the layer graph, the unit graph.
+  awk -v out="$OUT" '/<svg/ { n++; f = out "/" (n == 1 ? "network" : "units") ".svg" }
+                     f { print > f } /<\/svg>/ { f = "" }' "$OUT/tiny.html"
+  { echo "## explain"; echo
+    echo "docs/img/explain/: \`nnlab explain configs/explain_tiny.json --html\` (drawing only; no timing is quoted from it)."
+    echo "$(machine_line); $(seconds_since "$t0") s."; } > "$TMP/s"
+  section explain "$TMP/s"
+fi

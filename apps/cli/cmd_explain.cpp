@@ -1,15 +1,15 @@
-// nnlab explain [CONFIG] [--set path=value ...] [--batch N]
+// nnlab explain [CONFIG] [--set path=value ...] [--batch N] [--html FILE]
 //
-// One forward and backward pass of the configured model on the first N training samples, in
-// double precision, told tensor by tensor: for every layer in forward order its formula (the
-// registry's summary, the one `nnlab list` prints), its input and output shapes and values; the
-// loss; then in backward order dL/dy arriving, dL/dx leaving and dL/dθ for every parameter, each
-// compared with central finite differences of the loss (the makemore "backprop ninja" check:
-// exact / close / WRONG, with the largest absolute and relative differences). Tensors of at most
-// kShowAll values are printed whole, larger ones as shape, mean, std, min, max; finite differences
-// are taken at every element of small tensors and at kProbe evenly spaced elements of large ones;
-// an element where the loss has a kink (a ReLU or max-pool switch within the step) is skipped and
-// counted.
+// One training step of the configured model on the first N training samples, in double
+// precision, told tensor by tensor (core/gradcheck/explain.hpp computes it): for every layer in
+// forward order its summary and formula (the registry's, as `nnlab list` prints them), its input
+// and output shapes and values; the loss; then in backward order the layer's derivative, dL/dy
+// arriving, dL/dx leaving and dL/dθ for every parameter, each compared with central finite
+// differences of the loss (the makemore "backprop ninja" check: exact / close / WRONG, with the
+// largest absolute and relative differences); then the optimizer's update of the weight with the
+// largest gradient (value, gradient, state slots, new value). Tensors of at most kShowAll values
+// are printed whole, larger ones as shape, mean, std, min, max. --html also writes the step as a
+// self-contained page (apps/report/explain_html.hpp). Exit status 1 when a gradient is WRONG.
 //
 // The pass runs in evaluation mode (Dropout off, BatchNorm on its running statistics) so that the
 // loss is a deterministic function of each tensor. The weights are the configured initialisation
@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "apps/cli/command.hpp"
+#include "apps/report/explain_html.hpp"
 #include "core/error.hpp"
+#include "core/gradcheck/explain.hpp"
 #include "core/loss.hpp"
 #include "core/model.hpp"
 #include "core/registry.hpp"
@@ -33,12 +35,12 @@ namespace nnlab::app {
 namespace {
 
 constexpr Index kShowAll = 24;  // tensors with at most this many values are printed whole
-constexpr Index kProbe = 16;    // finite differences at this many elements of a larger tensor
 
 struct ExplainArgs {
   std::string config = "configs/explain_tiny.json";
   std::vector<std::string> sets;
   Index batch = 4;
+  std::string html;
 };
 
 std::string shape_text(const MatD& m) { return "[" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "]"; }
@@ -59,62 +61,7 @@ void print_tensor(const char* indent, const std::string& name, const MatD& m) {
               static_cast<long>(m.size()));
 }
 
-// The elements finite differences are taken at: all of a small tensor, kProbe spread over a large one.
-std::vector<Index> probe_elements(Index n) {
-  std::vector<Index> idx;
-  if (n <= 4 * kProbe) {
-    for (Index i = 0; i < n; ++i) idx.push_back(i);
-  } else {
-    for (Index k = 0; k < kProbe; ++k) idx.push_back(k * (n - 1) / (kProbe - 1));
-  }
-  return idx;
-}
-
-struct Comparison {
-  double max_abs = 0, max_rel = 0;
-  Index checked = 0, of = 0, kinks = 0;  // kinks: probed elements where the loss is not differentiable
-  // exact: identical; close: within 1e-3 relative. Finite differences in double agree to 1e-6 or
-  // better where the loss is smooth; a BatchNorm scale in a CNN feeds thousands of ReLU units, and
-  // the few that switch within the step leave up to ~3e-4. A derivation error is O(1): WRONG.
-  std::string verdict() const { return max_abs == 0 ? "exact" : max_rel <= 1e-3 ? "close" : "WRONG"; }
-};
-
-// Central differences of `loss_of()` with respect to the elements of `v` (perturbed in place and
-// restored), against the analytic gradient `g`.
-// An element where the loss has a kink (a ReLU unit or a max-pool choice switches within the step:
-// the left and right differences disagree) has no derivative to compare; it is counted, not
-// compared.
-template <typename Loss>
-Comparison compare(MatD& v, const MatD& g, Loss loss_of) {
-  Comparison c;
-  c.of = v.size();
-  const double centre = loss_of();
-  for (Index i : probe_elements(v.size())) {
-    double& p = v.data()[i];
-    // A small step: in a CNN one weight feeds thousands of ReLU and max-pool units, and a larger
-    // step moves some of them across their kinks. The cancellation error of (up − down) is about
-    // 1e-16·|L|/h = 1e-10, far below the gradients compared.
-    const double original = p, h = 1e-6 * std::max(1.0, std::abs(original));
-    p = original + h;
-    const double up = loss_of();
-    p = original - h;
-    const double down = loss_of();
-    p = original;
-    const double left = (centre - down) / h, right = (up - centre) / h;
-    if (std::abs(left - right) > 1e-3 * std::max({std::abs(left), std::abs(right), 1e-4})) {
-      ++c.kinks;
-      continue;
-    }
-    const double numeric = (up - down) / (2 * h), analytic = g.data()[i];
-    const double diff = std::abs(analytic - numeric);
-    c.max_abs = std::max(c.max_abs, diff);
-    c.max_rel = std::max(c.max_rel, diff / std::max({std::abs(analytic), std::abs(numeric), 1e-4}));
-    ++c.checked;
-  }
-  return c;
-}
-
-void print_comparison(const Comparison& c) {
+void print_check(const GradientCheck& c) {
   if (c.checked == 0) {
     std::printf("           vs finite differences: not compared (all %ld probed elements sit at kinks)\n", static_cast<long>(c.kinks));
     return;
@@ -122,6 +69,29 @@ void print_comparison(const Comparison& c) {
   std::printf("           vs finite differences: %s (max abs diff %.2e, max rel diff %.2e; %ld of %ld elements%s)\n",
               c.verdict().c_str(), c.max_abs, c.max_rel, static_cast<long>(c.checked), static_cast<long>(c.of),
               c.kinks ? (", " + std::to_string(c.kinks) + " more at kinks skipped").c_str() : "");
+}
+
+std::string index_text(const std::vector<std::int64_t>& index) {
+  std::string s;
+  for (auto i : index) s += "[" + std::to_string(i) + "]";
+  return s;
+}
+
+// The optimizer's update of one weight, every number written out.
+void print_update(const ExplainedUpdate& u, bool scheduled) {
+  std::printf("\nupdate (%s: %s; %s)\n", u.optimizer.c_str(), u.summary.c_str(), u.settings.c_str());
+  std::printf("  the weight with the largest gradient: %s%s\n", u.param.c_str(), index_text(u.index).c_str());
+  std::size_t w = 9;  // the name column: "new value" and every slot name
+  for (const auto& slot : u.slots) w = std::max(w, slot.first.size());
+  const int width = static_cast<int>(w);
+  std::printf("    %-*s % .8g\n", width, "value", u.value);
+  std::printf("    %-*s % .8g%s\n", width, "gradient", u.grad, u.weight_decay ? "" : "   (no weight decay for this parameter)");
+  for (const auto& [name, v] : u.slots) std::printf("    %-*s % .8g   (state after the step)\n", width, name.c_str(), v);
+  // The step the optimizer took, in units of lr: the gradient for plain SGD, the momentum buffer
+  // with momentum, m̂/(√v̂ + ε) for Adam.
+  std::printf("    %-*s % .8g = value - lr x step, step = %.8g   (lr %g)\n", width, "new value", u.new_value,
+              (u.value - u.new_value) / u.lr, u.lr);
+  if (scheduled) std::printf("  (the config's learning-rate schedule is not applied: this is the optimizer's base lr)\n");
 }
 
 void run_explain(const ExplainArgs& a) {
@@ -133,7 +103,6 @@ void run_explain(const ExplainArgs& a) {
     throw ConfigError("--batch " + std::to_string(a.batch) + ": the training set has only " + std::to_string(data.train.rows) + " samples");
   const ModelSpec bound = spec.model.bind(data.train.sample_shape(), data.train.classes, spec.data.dataset());
   Model<double> model = build_model<double>(bound.layers, bound.input_shape, spec.train.seed);
-  auto loss = make_loss<double>(spec.train.loss);
   std::vector<Index> rows(static_cast<std::size_t>(a.batch));
   for (Index i = 0; i < a.batch; ++i) rows[static_cast<std::size_t>(i)] = i;
   MatD x;
@@ -144,70 +113,54 @@ void run_explain(const ExplainArgs& a) {
     onehot = MatD::Zero(x.rows(), data.train.classes);
     for (Index i = 0; i < x.rows(); ++i) onehot(i, labels[static_cast<std::size_t>(i)]) = 1;
   }
-  const Target<double> target{labels, spec.train.loss == "cross_entropy" ? nullptr : &onehot};
 
-  const std::size_t n = model.size();
+  const Explanation e = explain_step(model, x, labels, spec.train.loss, spec.train.loss == "cross_entropy" ? nullptr : &onehot);
+  const ExplainedUpdate update = explain_update(spec.optimizer, model);
+  if (!a.html.empty()) {
+    report::write_explain_html(e, update, a.html);
+    std::printf("wrote %s\n\n", a.html.c_str());
+  }
+
   std::printf("nnlab explain: one forward and backward pass of %s on %ld samples of %s, in double precision\n",
-              model.summary().c_str(), static_cast<long>(a.batch), spec.data.dataset().c_str());
+              e.model_summary.c_str(), static_cast<long>(a.batch), spec.data.dataset().c_str());
   std::printf("(evaluation mode; weights: the initialisation for seed %llu; loss: %s)\n\n",
               static_cast<unsigned long long>(spec.train.seed), spec.train.loss.c_str());
 
-  // Forward, keeping every layer's input.
   std::printf("forward\n");
-  std::vector<MatD> inputs(n + 1);
-  inputs[0] = x;
   print_tensor("  ", "x", x);
   std::string label_text;
   for (auto l : labels) label_text += " " + std::to_string(l);
   std::printf("  %-11s%s\n", "labels", label_text.c_str());
-  for (std::size_t i = 0; i < n; ++i) {
-    Layer<double>& layer = model.layer(i);
-    std::printf("[%zu] %s: %s\n", i, layer.type().c_str(), layer_entry(layer).summary.c_str());
-    for (auto& p : layer.parameters()) print_tensor("      ", p.name, *p.value);
-    inputs[i + 1] = layer.forward(inputs[i], false);
-    print_tensor("      ", "y", inputs[i + 1]);
+  for (std::size_t i = 0; i < e.layers.size(); ++i) {
+    const ExplainedLayer& l = e.layers[i];
+    std::printf("[%zu] %s: %s   %s -> %s\n", i, l.type.c_str(), l.summary.c_str(), l.input_shape.str().c_str(),
+                l.output_shape.str().c_str());
+    std::printf("      %s\n", l.formula.c_str());
+    for (const auto& p : l.params) print_tensor("      ", p.name, p.value);
+    print_tensor("      ", "y", l.output);
   }
-  const double l0 = loss->forward(inputs[n], target);
-  std::printf("loss %s = %.10g (mean over the %ld samples)\n\n", spec.train.loss.c_str(), l0, static_cast<long>(a.batch));
+  std::printf("loss %s = %.10g (mean over the %ld samples)\n\n", e.loss_name.c_str(), e.loss, static_cast<long>(a.batch));
 
-  // Backward: every gradient first (finite differences overwrite what the layers saved).
-  std::vector<MatD> dys(n), dxs(n);
-  std::vector<std::vector<MatD>> dparams(n);
-  MatD dy = loss->backward();
-  for (std::size_t k = n; k-- > 0;) {
-    Layer<double>& layer = model.layer(k);
-    layer.forward(inputs[k], false);  // the saved values of this input, for its backward
-    dys[k] = dy;
-    dxs[k] = layer.backward(dy);
-    for (auto& p : layer.parameters()) dparams[k].push_back(*p.grad);
-    dy = dxs[k];
-  }
-  // The loss from layer `from` on, with `input` as that layer's input.
-  auto loss_from = [&](std::size_t from, const MatD& input) {
-    MatD h = input;
-    for (std::size_t k = from; k < n; ++k) h = model.layer(k).forward(h, false);
-    return loss->forward(h, target);
-  };
   std::printf("backward (dL/dy arrives from the layer above; dL/dx = what the layer's backward returns)\n");
-  int wrong = 0;
-  for (std::size_t k = n; k-- > 0;) {
-    Layer<double>& layer = model.layer(k);
-    std::printf("[%zu] %s\n", k, layer.type().c_str());
-    print_tensor("      ", "dL/dy", dys[k]);
-    MatD in = inputs[k];
-    print_tensor("      ", "dL/dx", dxs[k]);
-    const Comparison cx = compare(in, dxs[k], [&] { return loss_from(k, in); });
-    print_comparison(cx);
-    wrong += cx.checked > 0 && cx.verdict() == "WRONG";
-    auto params = layer.parameters();
-    for (std::size_t j = 0; j < params.size(); ++j) {
-      print_tensor("      ", "dL/d" + params[j].name, dparams[k][j]);
-      const Comparison cp = compare(*params[j].value, dparams[k][j], [&] { return loss_from(k, inputs[k]); });
-      print_comparison(cp);
-      wrong += cp.checked > 0 && cp.verdict() == "WRONG";
+  for (std::size_t k = e.layers.size(); k-- > 0;) {
+    const ExplainedLayer& l = e.layers[k];
+    std::printf("[%zu] %s   %s\n", k, l.type.c_str(), l.derivative.c_str());
+    print_tensor("      ", "dL/dy", l.dy);
+    print_tensor("      ", "dL/dx", l.dx);
+    print_check(l.dx_check);
+    for (const auto& p : l.params) {
+      print_tensor("      ", "dL/d" + p.name, p.grad);
+      print_check(p.check);
     }
   }
-  if (wrong) throw Error("explain: " + std::to_string(wrong) + " gradient(s) disagree with finite differences (marked WRONG above)");
+  print_update(update, spec.schedule.has_value());
+  if (e.wrong) {
+    const ExplainedLayer& c = e.layers[static_cast<std::size_t>(e.culprit)];
+    throw Error("explain: " + std::to_string(e.wrong) + " gradient(s) disagree with finite differences (marked WRONG above); look first at [" +
+                std::to_string(e.culprit) + "] " + c.type + ", the first in backward order: its backward is '" + c.derivative +
+                "', and a wrong dL/dx there makes every layer below it WRONG too" +
+                (is_activation(layer_entry(c.type).kind) ? "; `nnlab gradcheck " + c.type + "` names the mistake" : std::string()));
+  }
   std::printf("\nevery gradient agrees with finite differences\n");
 }
 
@@ -216,6 +169,7 @@ void setup(CLI::App& sub) {
   sub.add_option("config", a->config, "training config (default: configs/explain_tiny.json)")->capture_default_str();
   sub.add_option("--set", a->sets, "override a config value, e.g. --set model.activation=elu (repeatable)");
   sub.add_option("--batch", a->batch, "samples in the step, 1 to 64")->capture_default_str();
+  sub.add_option("--html", a->html, "also write the step as a self-contained page: the network drawn with every tensor's norm (every neuron and weight for a network of at most 50 units), and every table");
   sub.callback([a] { run_explain(*a); });
 }
 

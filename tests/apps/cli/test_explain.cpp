@@ -6,6 +6,7 @@
 #include <string>
 
 #include "support/run_binary.hpp"
+#include "support/files.hpp"
 #include "support/text.hpp"
 
 using namespace nnlab::test;
@@ -30,6 +31,26 @@ TEST_CASE("nnlab explain on the tiny 2-4-3 network: every layer, every tensor, e
   CHECK(count_of(r.out, "vs finite differences: close") + count_of(r.out, "vs finite differences: exact") == 7);
   CHECK(count_of(r.out, "WRONG") == 0);
   CHECK(r.out.find("every gradient agrees with finite differences") != std::string::npos);
+}
+
+TEST_CASE("nnlab explain prints each layer's formula and derivative, the optimizer's update, and --html draws it") {
+  TempDir dir("explain");
+  const std::string html = (dir.path / "step.html").string();
+  const auto r = run_nnlab({"explain", config("explain_tiny.json"), "--html", html}, dir.path);
+  INFO(r.output());
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("wrote " + html) != std::string::npos);
+  CHECK(r.out.find("      y = tanh(x)") != std::string::npos);                    // forward: the formula
+  CHECK(r.out.find("[1] tanh   dy/dx = 1 − tanh²(x) = 1 − y²") != std::string::npos);  // backward: the derivative
+  // explain_tiny.json: SGD, lr 0.1, momentum 0.9: the first buffer is the gradient, the step lr × it.
+  CHECK(r.out.find("update (sgd: ") != std::string::npos);
+  CHECK(r.out.find("the weight with the largest gradient: layers.0.weight[") != std::string::npos);
+  CHECK(r.out.find("momentum_buffer") != std::string::npos);
+  CHECK(r.out.find("(lr 0.1)") != std::string::npos);
+  const std::string page = slurp(html);
+  CHECK(page.find("<meta name=\"nnlab-plots\" content=\"2\">") != std::string::npos);
+  CHECK(page.find("Every neuron and weight") != std::string::npos);
+  CHECK(count_of(page, "<table") == 4);  // three layers and the update
 }
 
 TEST_CASE("nnlab explain on a CNN summarises its tensors and still agrees with finite differences") {
