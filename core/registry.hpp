@@ -129,7 +129,7 @@ struct LayerEntry {
   // What the layer computes and its derivatives, one line each in the notation of the file's
   // header comment, which contains both verbatim (tests/layers/test_formulas.cpp checks): the
   // forward, "y = x·σ(βx)", and the backward, "dy/dx = σ(βx)(1 + βx(1 − σ(βx))); dL/dβ = Σ dy·x²·σ'(βx)".
-  // `nnlab list NAME` and `nnlab explain` print them.
+  // `nnlab list` and `nnlab explain` print them.
   std::string formula;
   std::string derivative;
   std::vector<ParamSpec> params;

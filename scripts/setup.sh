@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 # OpenMPI: mpirun -np K nnlab train/compare (docs/distributed.md); the build works without it too.
 # Boost.Math: the distributions of the comparison statistics (apps/stats).
-packages=(build-essential cmake pkg-config libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+packages=(build-essential cmake pkg-config patch libeigen3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           doctest-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev
           libboost-math-dev)
 for arg in "$@"; do

@@ -4,8 +4,9 @@
 #
 #   scripts/test_new_activation.sh [NAME] [--params a=1]     (default: isru --params alpha=1)
 #
-# It is a second full build of nnlab (ccache makes it fast when the main build filled the cache), so
-# CI does not run it; tests/apps/cli/test_new.cpp checks what `nnlab new` writes and refuses.
+# It is a second full build of nnlab (ccache makes it fast when the main build filled the cache).
+# CI runs the same steps for isru, and more, through scripts/test_tutorial.sh (docs/tutorial.md);
+# tests/apps/cli/test_new.cpp checks what `nnlab new` writes and refuses.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:-isru}

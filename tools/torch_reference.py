@@ -316,8 +316,11 @@ def main():
         fh.write(text)
 
     names = sorted({e["name"] for e in entries})
+    shown = os.path.relpath(args.output)  # relative to the current folder when inside it
+    if shown.startswith(".."):
+        shown = os.path.normpath(args.output)
     print("wrote %s: %d entries, %d activations, %d settings, %d bytes" %
-          (os.path.normpath(args.output), len(entries), len(names), len(entries) // 2, len(text)))
+          (shown, len(entries), len(names), len(entries) // 2, len(text)))
     worst = max(report)
     print("torch native float32 vs stored float32 reference: worst error/allowed = %.3g (%s %s)" %
           (worst[0], worst[1], json.dumps(worst[2])))

@@ -159,7 +159,7 @@ void run_explain(const ExplainArgs& a) {
     throw Error("explain: " + std::to_string(e.wrong) + " gradient(s) disagree with finite differences (marked WRONG above); look first at [" +
                 std::to_string(e.culprit) + "] " + c.type + ", the first in backward order: its backward is '" + c.derivative +
                 "', and a wrong dL/dx there makes every layer below it WRONG too" +
-                (is_activation(layer_entry(c.type).kind) ? "; `nnlab gradcheck " + c.type + "` names the mistake" : std::string()));
+                (is_activation(layer_entry(c.type).kind) ? "; `nnlab gradcheck " + c.type + "` diagnoses it" : std::string()));
   }
   std::printf("\nevery gradient agrees with finite differences\n");
 }
