@@ -35,7 +35,8 @@ class Celu final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = T(alpha_) * (x.min(T(0)) / T(alpha_)).expm1();  // vectorised first, then picked
+    this->expm1_into(y, x.min(T(0)) / T(alpha_));  // vectorised first, then picked
+    y = T(alpha_) * y;
     y = (x > T(0)).select(x, y);
   }
   void df(In x, In, In dy, Out dx) const override {

@@ -34,7 +34,8 @@ class Elu final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = alpha_ * x.min(T(0)).expm1();  // vectorised over the block (not inside the select)
+    this->expm1_into(y, x.min(T(0)));  // vectorised over the block (not inside the select)
+    y = alpha_ * y;
     y = (x > T(0)).select(x, y);
   }
   void df(In x, In y, In dy, Out dx) const override { dx = (x > T(0)).select(dy, dy * (y + alpha_)); }

@@ -25,7 +25,10 @@ class LogSigmoid final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override { y = x.min(T(0)) - (-x.abs()).exp().log1p(); }
-  void df(In, In y, In dy, Out dx) const override { dx = dy * -y.expm1(); }
+  void df(In, In y, In dy, Out dx) const override {
+    this->expm1_into(dx, y);
+    dx = -dy * dx;
+  }
 };
 
 }  // namespace

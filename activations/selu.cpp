@@ -36,7 +36,8 @@ class Selu final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    y = T(kLambdaAlpha) * x.min(T(0)).expm1();  // vectorised first, then picked
+    this->expm1_into(y, x.min(T(0)));  // vectorised first, then picked
+    y = T(kLambdaAlpha) * y;
     y = (x > T(0)).select((T(kLambda) * x).min(std::numeric_limits<T>::max()), y);
   }
   void df(In x, In, In dy, Out dx) const override {
