@@ -7,7 +7,7 @@
 // arriving, dL/dx leaving and dL/dθ for every parameter, each compared with central finite
 // differences of the loss (the makemore "backprop ninja" check: exact / close / WRONG, with the
 // largest absolute and relative differences); then the optimizer's update of the weight with the
-// largest gradient (value, gradient, state slots, new value). Tensors of at most kShowAll values
+// largest gradient (value, gradient, state slots, new value). Tensors of at most kExplainShowAll values
 // are printed whole, larger ones as shape, mean, std, min, max. --html also writes the step as a
 // self-contained page (apps/report/explain_html.hpp). Exit status 1 when a gradient is WRONG.
 //
@@ -34,7 +34,6 @@
 namespace nnlab::app {
 namespace {
 
-constexpr Index kShowAll = 24;  // tensors with at most this many values are printed whole
 
 struct ExplainArgs {
   std::string config = "configs/explain_tiny.json";
@@ -43,11 +42,9 @@ struct ExplainArgs {
   std::string html;
 };
 
-std::string shape_text(const MatD& m) { return "[" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "]"; }
-
 void print_tensor(const char* indent, const std::string& name, const MatD& m) {
   std::printf("%s%-11s %-9s", indent, name.c_str(), shape_text(m).c_str());
-  if (m.size() <= kShowAll) {
+  if (m.size() <= kExplainShowAll) {
     for (Index r = 0; r < m.rows(); ++r) {
       std::printf("%s", r == 0 ? " " : (std::string("\n") + indent + std::string(22, ' ')).c_str());
       for (Index c = 0; c < m.cols(); ++c) std::printf(" %10.5f", m(r, c));
@@ -55,10 +52,8 @@ void print_tensor(const char* indent, const std::string& name, const MatD& m) {
     std::printf("\n");
     return;
   }
-  const double mean = m.mean();
-  const double sd = std::sqrt((m.array() - mean).square().mean());
-  std::printf(" mean %.5g  std %.5g  min %.5g  max %.5g  (%ld values)\n", mean, sd, m.minCoeff(), m.maxCoeff(),
-              static_cast<long>(m.size()));
+  const TensorSummary t = summarize(m);
+  std::printf(" mean %.5g  std %.5g  min %.5g  max %.5g  (%ld values)\n", t.mean, t.std, t.min, t.max, static_cast<long>(m.size()));
 }
 
 void print_check(const GradientCheck& c) {

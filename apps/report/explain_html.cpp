@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
+#include "apps/report/results.hpp"
 #include "apps/report/svg.hpp"
 #include "core/registry.hpp"
 
@@ -13,22 +13,14 @@ namespace {
 
 using svg::xml_escape;
 
-constexpr Index kShowAll = 24;  // tensors with at most this many values are shown whole
-
-std::string num(double v, const char* format = "%.4g") {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
+std::string num(double v, const char* format = "%.4g") { return format_number(format, v); }
 
 double norm(const MatD& m) { return m.size() ? m.norm() : 0.0; }
-
-std::string shape_text(const MatD& m) { return "[" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "]"; }
 
 // A tensor cell: every value of a small tensor (one row per line), the summary of a large one.
 std::string values_cell(const MatD& m) {
   std::ostringstream o;
-  if (m.size() <= kShowAll) {
+  if (m.size() <= kExplainShowAll) {
     o << "<td class=\"v\">";
     for (Index r = 0; r < m.rows(); ++r) {
       if (r) o << "<br>";
@@ -37,8 +29,8 @@ std::string values_cell(const MatD& m) {
     o << "</td>";
     return o.str();
   }
-  const double mean = m.mean(), sd = std::sqrt((m.array() - mean).square().mean());
-  o << "<td>mean " << num(mean) << ", std " << num(sd) << ", min " << num(m.minCoeff()) << ", max " << num(m.maxCoeff())
+  const TensorSummary t = nnlab::summarize(m);
+  o << "<td>mean " << num(t.mean) << ", std " << num(t.std) << ", min " << num(t.min) << ", max " << num(t.max)
     << " (" << m.size() << " values)</td>";
   return o.str();
 }
@@ -102,9 +94,8 @@ std::string layer_graph(const Explanation& e) {
        "#f2f2f2");
   for (int k = 0; k < n; ++k) {
     const ExplainedLayer& l = e.layers[static_cast<std::size_t>(k)];
-    edge(k, e.input_of(static_cast<std::size_t>(k)), k == 0 ? l.dx : e.layers[static_cast<std::size_t>(k - 1)].dy);
-    const bool bad = l.dx_check.wrong() || std::any_of(l.params.begin(), l.params.end(), [](const auto& p) { return p.check.wrong(); });
-    node(k + 1, "[" + std::to_string(k) + "] " + l.type + "  → " + l.output_shape.str(), l.formula, bad ? "#f8d0d0" : "#e8f1fa");
+    edge(k, e.input_of(static_cast<std::size_t>(k)), l.dx);  // the layer's input and the gradient it sends back
+    node(k + 1, "[" + std::to_string(k) + "] " + l.type + "  → " + l.output_shape.str(), l.formula, l.wrong() ? "#f8d0d0" : "#e8f1fa");
   }
   const int y = 10 + n * (node_h + gap) + node_h;
   o << "<text x=\"" << left + node_w / 2 + 14 << "\" y=\"" << y + 18 << "\">loss " << xml_escape(e.loss_name) << " = "

@@ -11,6 +11,24 @@
 
 namespace nnlab {
 
+std::string shape_text(const MatD& m) { return "[" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "]"; }
+
+TensorSummary summarize(const MatD& m) {
+  TensorSummary s;
+  if (m.size() == 0) return s;
+  s.mean = m.mean();
+  s.std = std::sqrt((m.array() - s.mean).square().mean());
+  s.min = m.minCoeff();
+  s.max = m.maxCoeff();
+  return s;
+}
+
+int ExplainedLayer::wrong() const {
+  int n = dx_check.wrong();
+  for (const auto& p : params) n += p.check.wrong();
+  return n;
+}
+
 std::string GradientCheck::verdict() const {
   if (checked == 0) return "not compared";
   return max_abs == 0 ? "exact" : max_rel <= 1e-3 ? "close" : "WRONG";
@@ -111,12 +129,10 @@ Explanation explain_step(Model<double>& model, const MatD& x, const std::vector<
     ExplainedLayer& out = e.layers[k];
     MatD in = e.input_of(k);
     out.dx_check = compare(in, out.dx, [&] { return loss_from(k, in); });
-    int wrong = out.dx_check.wrong();
     auto params = model.layer(k).parameters();
-    for (std::size_t j = 0; j < params.size(); ++j) {
+    for (std::size_t j = 0; j < params.size(); ++j)
       out.params[j].check = compare(*params[j].value, out.params[j].grad, [&] { return loss_from(k, e.input_of(k)); });
-      wrong += out.params[j].check.wrong();
-    }
+    const int wrong = out.wrong();
     e.wrong += wrong;
     if (wrong && e.culprit < 0) e.culprit = static_cast<int>(k);
   }

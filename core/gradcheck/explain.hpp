@@ -35,6 +35,14 @@
 namespace nnlab {
 
 inline constexpr Index kExplainProbe = 16;  // finite differences at this many elements of a large tensor
+inline constexpr Index kExplainShowAll = 24;  // tensors of at most this many values are shown whole
+
+// How a larger tensor is shown: its shape ("[4, 784]") and summary statistics.
+std::string shape_text(const MatD& m);
+struct TensorSummary {
+  double mean = 0, std = 0, min = 0, max = 0;  // std: the population standard deviation
+};
+TensorSummary summarize(const MatD& m);
 
 // A gradient against finite differences.
 struct GradientCheck {
@@ -63,6 +71,7 @@ struct ExplainedLayer {
   MatD dy, dx;                                     // dL/dy arriving, dL/dx leaving
   GradientCheck dx_check;
   std::vector<ExplainedParam> params;
+  int wrong() const;  // its gradients (dL/dx and every dL/dθ) marked WRONG
 };
 
 struct Explanation {
