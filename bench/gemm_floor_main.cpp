@@ -9,8 +9,6 @@
 // block); --no-split makes one call per product and lets the library thread it. OpenBLAS reads
 // OPENBLAS_CORETYPE when it loads: bench/compare.sh runs this once per kernel setting and takes the
 // fastest as the floor ("the fastest BLAS on the machine").
-#include <omp.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -18,8 +16,13 @@
 
 #include "bench/gemm_floor.hpp"
 
+#include "core/parallel.hpp"
+
 #ifdef NNLAB_HAVE_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef NNLAB_HAVE_OPENMP
+#include <omp.h>
 #endif
 
 using namespace nnlab;
@@ -73,7 +76,10 @@ int main(int argc, char** argv) {
     else usage(("unknown argument " + a).c_str());
   }
   if (threads < 1 || repeats < 1 || batch < 1 || samples < 1) usage("numbers must be positive");
-  omp_set_num_threads(threads);
+  set_thread_count(threads);  // nnlab's pool: the --split blocks
+#ifdef NNLAB_HAVE_OPENMP
+  omp_set_num_threads(threads);  // OpenBLAS's own threads (--no-split)
+#endif
 
   bench::Sgemm sgemm;
   if (backend == "eigen") {

@@ -137,6 +137,7 @@ void run_train(const TrainArgs& a) {
     const std::string table = model_summary(model, bound.layers);
     for (std::size_t begin = 0, end; (end = table.find('\n', begin)) != std::string::npos; begin = end + 1)
       spdlog::info("{}", table.substr(begin, end - begin));
+    if (const std::string w = threads_warning(train.threads); !w.empty()) spdlog::warn("train.{}", w);
     spdlog::info("optimizer: {}; {} epochs, batch {}, seed {}, threads {}", spec.optimizer.to_json().dump(), train.epochs,
                  train.batch_size, train.seed, set_threads(train.threads));
     spdlog::info("writing to {}", dir);

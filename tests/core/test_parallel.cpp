@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -96,4 +99,53 @@ TEST_CASE("optimizer updates split over threads give the same parameters as one 
     CHECK((w1 - w2).cwiseAbs().maxCoeff() <= 1e-6f);
     CHECK((b1 - b2).cwiseAbs().maxCoeff() <= 1e-6f);
   }
+}
+
+TEST_CASE("set_threads: 0 is every available CPU, more than that is clamped with a warning") {
+  const int cpus = available_cpus();
+  REQUIRE(cpus >= 1);
+  Threads keep(1);
+  CHECK(set_threads(0) == cpus);
+  CHECK(thread_count() == cpus);
+  CHECK(set_threads(1) == 1);
+  CHECK(threads_warning(cpus).empty());
+  CHECK(set_threads(cpus + 7) == cpus);
+  const std::string w = threads_warning(cpus + 7);
+  CHECK(w.find("threads is " + std::to_string(cpus + 7)) != std::string::npos);
+  CHECK(w.find("using " + std::to_string(cpus) + " threads") != std::string::npos);
+}
+
+TEST_CASE("the pool: nested loops run serially, an exception reaches the caller, concurrent callers all finish") {
+  Threads t(3);
+  // Nested: inside a block the thread count is 1, so the inner loop is one block on that thread.
+  std::vector<int> inner_blocks(3, 0);
+  parallel_blocks(3, 1e9, [&](int b, Index, Index) {
+    CHECK(thread_count() == 1);
+    parallel_blocks(100, 1e9, [&](int ib, Index begin, Index end) {
+      CHECK(ib == 0);
+      CHECK(begin == 0);
+      CHECK(end == 100);
+      ++inner_blocks[static_cast<std::size_t>(b)];
+    });
+  });
+  CHECK(inner_blocks == std::vector<int>{1, 1, 1});
+  CHECK(thread_count() == 3);
+  // An exception in any block is rethrown by parallel_blocks after every block has finished.
+  std::atomic<int> finished{0};
+  CHECK_THROWS_WITH_AS(parallel_blocks(3, 1e9, [&](int b, Index, Index) {
+                         if (b == 1) throw std::runtime_error("block 1 failed");
+                         ++finished;
+                       }),
+                       "block 1 failed", std::runtime_error);
+  CHECK(finished == 2);
+  // Still usable afterwards, and from two threads at once (the second runs its blocks itself).
+  std::atomic<long> total{0};
+  auto sum = [&] {
+    for (int rep = 0; rep < 200; ++rep)
+      parallel_for_blocks(3000, 1e9, [&](Index begin, Index end) { total += end - begin; });
+  };
+  std::thread other(sum);
+  sum();
+  other.join();
+  CHECK(total == 2L * 200 * 3000);
 }

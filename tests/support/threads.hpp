@@ -1,20 +1,20 @@
-// The OpenMP thread count for one test, and seeded random matrices, for the tests of the thread
+// The thread count for one test, and seeded random matrices, for the tests of the thread
 // partition and of the training loop's buffers.
 #pragma once
 
-#include <omp.h>
-
 #include <cstdlib>
 
+#include "core/parallel.hpp"
 #include "core/tensor.hpp"
 
 namespace nnlab::test {
 
-// Sets the OpenMP thread count; restores it when the test (scope) ends.
+// Sets exactly n threads (not clamped to the cores: tests check partitions of 3 and 4 on any
+// machine); restores the previous count when the test (scope) ends.
 struct Threads {
-  int saved = omp_get_max_threads();
-  explicit Threads(int n) { omp_set_num_threads(n); }
-  ~Threads() { omp_set_num_threads(saved); }
+  int saved = thread_count();
+  explicit Threads(int n) { set_thread_count(n); }
+  ~Threads() { set_thread_count(saved); }
   Threads(const Threads&) = delete;
   Threads& operator=(const Threads&) = delete;
 };
