@@ -86,6 +86,22 @@ class Elementwise : public Layer<T> {
     r = r * (T(1) + (a.abs().min(s) / r.max(std::numeric_limits<T>::min())).square()).sqrt();
   }
 
+  // eˣ with IEEE behaviour at the ends of the float range. Eigen 3.4's vectorised float exp on AVX2
+  // clamps its argument to ±88.72, so it gives FLT_MAX instead of +Inf above ln(FLT_MAX) and
+  // 2.9e−39 instead of 0 far below: then x·σ(x) at x = −FLT_MAX comes out as −1, not −0. This
+  // returns +Inf above ln(FLT_MAX) (a division by a 0 mask) and 0 below −87.33 (a multiplication by
+  // one; the subnormal results there are below 1.2e−38), with min/max arithmetic (no select,
+  // which evaluates element by element). double: Eigen's exp, which is std::exp per element.
+  template <typename A>
+  static auto exp_ieee(const A& x) {
+    if constexpr (std::is_same_v<T, float>) {
+      constexpr float lo = -87.33f, hi = 88.7228f;  // e^lo ≈ FLT_MIN; e^hi ≈ FLT_MAX
+      return (x.exp() * ((x - lo) * 1e30f).max(0.0f).min(1.0f) / ((hi - x) * 1e30f).max(0.0f).min(1.0f)).eval();
+    } else {
+      return x.exp().eval();
+    }
+  }
+
   // r = eˣ − 1, accurate near 0 (ELU, CELU, SELU, LogSigmoid). double: Eigen's expm1. float,
   // vectorised (Eigen's float expm1 is a scalar call per element, 6x slower than its float exp):
   // eˣ − 1 for |x| > ½, where the subtraction loses at most a bit (eˣ ≤ 0.61 or ≥ 1.65), and the

@@ -30,13 +30,13 @@ class Mish final : public Elementwise<T> {
 
  protected:
   void f(In x, Out y) const override {
-    const Array e = x.min(T(kCut)).exp();
+    const Array e = this->exp_ieee(x.min(T(kCut)));
     const Array n = e * (e + T(2));
     y = (x > T(kCut)).select(x, x * (n / (n + T(2))));
   }
 
   void df(In x, In, In dy, Out dx) const override {
-    const Array e = x.min(T(kCut)).exp();
+    const Array e = this->exp_ieee(x.min(T(kCut)));
     const Array n = e * (e + T(2));
     const Array tm = n / (n + T(2));              // T = tanh(softplus(x))
     const Array one_minus_tm = T(2) / (n + T(2));  // 1 − T, without cancellation

@@ -28,13 +28,13 @@ class Silu final : public Elementwise<T> {
   std::string type() const override { return "silu"; }
 
  protected:
-  void f(In x, Out y) const override { y = x / (T(1) + (-x).exp()); }
+  void f(In x, Out y) const override { y = x / (T(1) + this->exp_ieee(-x)); }
 
   void df(In x, In, In dy, Out dx) const override {
     Out& t = dx;  // dx doubles as scratch for t = e^(−|x|) (element-wise, so no aliasing problem)
-    t = (-x.abs()).exp();
+    t = this->exp_ieee(-x.abs());
     // σ(x) + x·σ'(x) = [e^(min(x, 0)) + x·t/(1 + t)] / (1 + t), vectorised (no select)
-    dx = dy * (x.min(T(0)).exp() + x * t / (T(1) + t)) / (T(1) + t);
+    dx = dy * (this->exp_ieee(x.min(T(0))) + x * t / (T(1) + t)) / (T(1) + t);
   }
 };
 

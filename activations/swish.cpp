@@ -43,24 +43,24 @@ class Swish final : public Elementwise<T> {
  protected:
   void f(In x, Out y) const override {
     const T b = beta_();
-    y = x / (T(1) + (-b * x).exp());
+    y = x / (T(1) + this->exp_ieee(-b * x));
   }
 
   void df(In x, In, In dy, Out dx) const override {
     const T b = beta_();
     Out& t = dx;  // dx doubles as scratch for t = e^(−|βx|) (element-wise, so no aliasing problem)
-    t = (-(b * x).abs()).exp();
+    t = this->exp_ieee(-(b * x).abs());
     // σ(βx) + βx·σ'(βx) = [e^(min(βx, 0)) + βx·t/(1 + t)] / (1 + t): e^(min(βx,0)) is 1 for βx ≥ 0 and
     // t otherwise, so no select (which would evaluate element by element). βx is clamped to the
     // finite range so that βx·t is 0, not inf·0, when βx overflows.
     const T big = std::numeric_limits<T>::max();
-    dx = dy * ((b * x).min(T(0)).exp() + (b * x).max(-big).min(big) * t / (T(1) + t)) / (T(1) + t);
+    dx = dy * (this->exp_ieee((b * x).min(T(0))) + (b * x).max(-big).min(big) * t / (T(1) + t)) / (T(1) + t);
   }
 
   void param_grads(In x, In, In dy) override {
     if (!beta_.learnable) return;
     const T b = beta_();
-    t_ = (-(b * x).abs()).exp();  // resized only when the batch size changes
+    t_ = this->exp_ieee(-(b * x).abs());  // resized only when the batch size changes
     beta_.grad(0, 0) = (dy * x * (x * (t_ / (T(1) + t_).square()))).sum();
   }
 
