@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/gemm.hpp"
 #include "core/parallel.hpp"
 
 namespace nnlab::bench {
@@ -18,6 +19,14 @@ Sgemm eigen_sgemm() {
     else if (ta) C.noalias() = A.transpose() * B;
     else if (tb) C.noalias() = A * B.transpose();
     else C.noalias() = A * B;
+  };
+}
+
+Sgemm nnlab_sgemm() {
+  return [](bool ta, bool tb, Index m, Index n, Index k, const float* a, Index lda, const float* b, Index ldb, float* c,
+            Index ldc) {
+    MatrixRef<const float> A{a, ta ? k : m, ta ? m : k, lda, 1}, B{b, tb ? n : k, tb ? k : n, ldb, 1};
+    gemm(MatrixRef<float>{c, m, n, ldc, 1}, ta ? A.t() : A, tb ? B.t() : B);
   };
 }
 

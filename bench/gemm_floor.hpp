@@ -5,7 +5,7 @@
 //   backward  dW = dyᵀ·x   (out×B)(B×in)      2·B·in·out FLOP
 //             dx = dy·W    (B×out)(out×in)    2·B·in·out FLOP, skipped for the first layer
 // epoch_gemm_seconds() runs exactly these products for a whole epoch on preallocated buffers, through
-// a row-major sgemm given as a function (Eigen's, or a BLAS's in bench/gemm_floor.cpp), either split
+// a row-major sgemm given as a function (nnlab's, Eigen's, or a BLAS's in bench/gemm_floor.cpp), either split
 // over threads the way layers/dense.cpp splits them or as one call per product (the library's own
 // threading). What an epoch takes beyond this is everything else: activations, loss, optimizer, data.
 //
@@ -41,6 +41,8 @@ using Sgemm = std::function<void(bool ta, bool tb, Index m, Index n, Index k, co
 
 // Eigen's product on mapped blocks (single-threaded: nnlab is built with EIGEN_DONT_PARALLELIZE).
 Sgemm eigen_sgemm();
+// The product nnlab's layers use (core/gemm.hpp: nnlab's packed kernel or Eigen, per gemm_kernel()).
+Sgemm nnlab_sgemm();
 
 // FLOP of one batch's products (see above).
 double gemm_flop(const std::vector<DenseShape>& shapes, Index batch);

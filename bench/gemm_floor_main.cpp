@@ -1,6 +1,6 @@
 // gemm_floor: one training epoch's matrix multiplies alone, through Eigen or OpenBLAS.
 //
-//   gemm_floor [--backend eigen|openblas] [--split|--no-split] [--threads N]
+//   gemm_floor [--backend nnlab|eigen|openblas] [--split|--no-split] [--threads N]
 //              [--widths 784,256,128,10] [--batch 128] [--samples 60000] [--repeats 3]
 //
 // Prints one JSON line: seconds (best of the repeats), FLOP and GFLOP/s. The products are those of
@@ -30,7 +30,7 @@ using namespace nnlab;
 namespace {
 
 [[noreturn]] void usage(const char* msg) {
-  std::fprintf(stderr, "gemm_floor: %s\nusage: gemm_floor [--backend eigen|openblas] [--split|--no-split] [--threads N] "
+  std::fprintf(stderr, "gemm_floor: %s\nusage: gemm_floor [--backend nnlab|eigen|openblas] [--split|--no-split] [--threads N] "
                "[--widths 784,256,128,10] [--batch 128] [--samples 60000] [--repeats 3]\n", msg);
   std::exit(2);
 }
@@ -82,7 +82,9 @@ int main(int argc, char** argv) {
 #endif
 
   bench::Sgemm sgemm;
-  if (backend == "eigen") {
+  if (backend == "nnlab") {
+    sgemm = bench::nnlab_sgemm();
+  } else if (backend == "eigen") {
     sgemm = bench::eigen_sgemm();
   } else if (backend == "openblas") {
 #ifdef NNLAB_HAVE_OPENBLAS

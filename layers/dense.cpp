@@ -10,6 +10,7 @@
 // the chain rule sums dy_nj times these over every (n, j) that depends on the variable.
 #include <cmath>
 
+#include "core/gemm.hpp"
 #include "core/init.hpp"
 #include "core/memory.hpp"
 #include "core/parallel.hpp"
@@ -43,32 +44,24 @@ class Dense final : public Layer<T> {
 
   std::string type() const override { return "dense"; }
 
-  // Threads split the batch rows for y and dx, and the output units for dW and db (see
-  // core/parallel.hpp); each block is one single-threaded Eigen matrix product.
+  // Each product is split over threads by rows of its result (batch rows for y and dx, output units
+  // for dW), the right-hand matrix packed once and shared (core/gemm.hpp: parallel_gemm); the bias
+  // is added as each tile of y is stored.
   const Mat<T>& forward(const Mat<T>& x, bool) override {
     check_input_shape("dense", x.rows(), x.cols(), in_);
     x_ = &x;
     y_.resize(x.rows(), out_);
-    parallel_for_blocks(x.rows(), flops(x.rows()), [&](Index r, Index end) {
-      auto y = y_.middleRows(r, end - r);
-      y.noalias() = x.middleRows(r, end - r) * w_.transpose();
-      if (has_bias_) y.rowwise() += b_.row(0);
-    });
+    parallel_gemm(ref(y_), ref(x), ref(w_).t(), packed_, false, has_bias_ ? b_.data() : nullptr);  // y = x Wᵀ + b
     return y_;
   }
 
   const Mat<T>& backward(const Mat<T>& dy) override {
     const Mat<T>& x = *x_;
-    parallel_for_blocks(out_, flops(dy.rows()), [&](Index j, Index end) {
-      const auto dy_j = dy.middleCols(j, end - j);
-      dw_.middleRows(j, end - j).noalias() = dy_j.transpose() * x;
-      if (has_bias_) db_.middleCols(j, end - j).noalias() = dy_j.colwise().sum();
-    });
+    parallel_gemm(ref(dw_), ref(dy).t(), ref(x), packed_);  // dW = dyᵀ x
+    if (has_bias_) db_.noalias() = dy.colwise().sum();    // dL/db = Σ_n dy_n
     if (!this->input_grad()) return dx_;  // first layer while training: dx is not needed
     dx_.resize(dy.rows(), in_);
-    parallel_for_blocks(dy.rows(), flops(dy.rows()), [&](Index r, Index end) {
-      dx_.middleRows(r, end - r).noalias() = dy.middleRows(r, end - r) * w_;
-    });
+    parallel_gemm(ref(dx_), ref(dy), ref(w_), packed_);  // dx = dy W
     return dx_;
   }
 
@@ -86,6 +79,7 @@ class Dense final : public Layer<T> {
   Index in_, out_;
   bool has_bias_;
   Mat<T> w_, dw_, b_, db_, y_, dx_;
+  PackedB packed_;  // the shared right-hand side of the product being computed
   const Mat<T>* x_ = nullptr;
 };
 

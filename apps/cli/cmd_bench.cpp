@@ -4,7 +4,7 @@
 // evaluation or output files:
 //   seconds per training epoch (median of the timed epochs, after one warm-up epoch), images per
 //   second, the GFLOP/s of the epoch's matrix multiplies, peak resident memory of the process, and
-//   the "GEMM floor": the time of that epoch's matrix multiplies alone with Eigen at the same batch
+//   the "GEMM floor": the time of that epoch's matrix multiplies alone with nnlab's product (core/gemm.hpp) at the same batch
 //   size and thread count (bench/gemm_floor.hpp; Dense and Conv2d products), i.e. what the epoch would take if everything but
 //   the matrix multiplies were free. bench/gemm_floor times the same products through OpenBLAS;
 //   bench/compare.sh puts all of it beside PyTorch's figures.
@@ -13,10 +13,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "apps/cli/command.hpp"
 #include "bench/gemm_floor.hpp"
+#include "core/gemm.hpp"
 #include "core/parallel.hpp"
 #include "core/run/data.hpp"
 #include "core/run/loop.hpp"
@@ -42,6 +46,29 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// The machine a figure was measured on: /proc/cpuinfo's model name and the widest vector ISA.
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      std::string m = line.substr(line.find(':') + 1);
+      m.erase(0, m.find_first_not_of(" \t"));
+      return m;
+    }
+  return "unknown CPU";
+}
+
+std::string cpu_isa() {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) return "avx512";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2+fma";
+  if (__builtin_cpu_supports("avx")) return "avx";
+  return "sse";
+#else
+  return "not x86-64";
+#endif
+}
+
 double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -51,7 +78,9 @@ double peak_rss_mb() {
 void run_bench(const BenchArgs& a) {
   require_utf8("config", a.config);
   const RunSpec spec = load_config(a.config, a.overrides);
-  const int threads = set_threads(a.threads >= 0 ? a.threads : spec.train.threads);
+  const int requested = a.threads >= 0 ? a.threads : spec.train.threads;
+  if (const std::string w = threads_warning(requested); !w.empty()) spdlog::warn("{}", w);
+  const int threads = set_threads(requested);
   const auto t_load = std::chrono::steady_clock::now();
   const RunData data = load_run_data(spec.data, spec.train.seed);
   const double load_seconds = seconds_since(t_load);
@@ -87,7 +116,7 @@ void run_bench(const BenchArgs& a) {
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
   const double s = median(epoch_seconds);
-  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::eigen_sgemm(), /*split=*/true) +
+  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::nnlab_sgemm(), /*split=*/true) +
                        (convs.empty() ? 0.0 : bench::epoch_conv_gemm_seconds(convs, B, samples, a.floor_repeats));
   const double rss = peak_rss_mb();
   std::string activation;  // the first activation's name, the thing comparisons vary
@@ -99,6 +128,9 @@ void run_bench(const BenchArgs& a) {
                       {"activation", activation},
                       {"architecture", model.summary()},
                       {"threads", threads},
+                      {"cpu", cpu_model()},
+                      {"isa", cpu_isa()},
+                      {"gemm_kernel", gemm_kernel()},
                       {"batch", B},
                       {"batches", batches},
                       {"seconds_median", s},
@@ -120,6 +152,7 @@ void run_bench(const BenchArgs& a) {
   }
   std::printf("%s  (%s, batch %ld, %d thread%s)\n", a.config.c_str(), model.summary().c_str(), static_cast<long>(B), threads,
               threads == 1 ? "" : "s");
+  std::printf("  machine             %s (%s); matrix product: %s\n", cpu_model().c_str(), cpu_isa().c_str(), gemm_kernel());
   std::printf("  seconds per epoch   %.3f  (median of %d after a %.3f s warm-up; min %.3f)\n", s, a.epochs, warmup,
               j["seconds_min"].get<double>());
   std::printf("  images per second   %.0f\n", static_cast<double>(samples) / s);
