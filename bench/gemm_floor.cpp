@@ -79,6 +79,32 @@ double epoch_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, In
   return best;
 }
 
+double epoch_dense_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, Index samples, int repeats) {
+  struct Buffers {
+    MatF x, w, y, dy, dw, dx;
+  };
+  std::vector<Buffers> L;
+  for (const auto& s : shapes)
+    L.push_back({MatF::Random(batch, s.in), MatF::Random(s.out, s.in), MatF(batch, s.out), MatF::Random(batch, s.out),
+                 MatF(s.out, s.in), MatF(batch, s.in)});
+  PackedB packed;
+  double best = 1e300;
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (Index start = 0; start < samples; start += batch) {
+      const Index B = std::min(batch, samples - start);  // the last batch may be smaller
+      for (auto& l : L) parallel_gemm(ref(l.y.topRows(B)), ref(l.x.topRows(B)), ref(l.w).t(), packed);
+      for (std::size_t i = L.size(); i-- > 0;) {
+        auto& l = L[i];
+        parallel_gemm(ref(l.dw), ref(l.dy.topRows(B)).t(), ref(l.x.topRows(B)), packed);
+        if (!shapes[i].first) parallel_gemm(ref(l.dx.topRows(B)), ref(l.dy.topRows(B)), ref(l.w), packed);
+      }
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
 double gemm_flop(const std::vector<ConvShape>& shapes, Index batch) {
   double f = 0;
   for (const auto& s : shapes)

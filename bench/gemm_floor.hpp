@@ -53,6 +53,10 @@ double gemm_flop(const std::vector<DenseShape>& shapes, Index batch);
 double epoch_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, Index samples, int repeats,
                           const Sgemm& sgemm, bool split);
 
+// The same products exactly as layers/dense.cpp computes them: core/gemm.hpp's parallel_gemm (the
+// right-hand side packed once per product and shared by the threads).
+double epoch_dense_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, Index samples, int repeats);
+
 // The same for convolutions: FLOP of one batch, and the best of `repeats` timed epochs through Eigen.
 double gemm_flop(const std::vector<ConvShape>& shapes, Index batch);
 double epoch_conv_gemm_seconds(const std::vector<ConvShape>& shapes, Index batch, Index samples, int repeats);

@@ -106,7 +106,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i + 1 < widths.size(); ++i) shapes.push_back({widths[i], widths[i + 1], i == 0});
   const Index batches = (samples + batch - 1) / batch;
   const double flop = bench::gemm_flop(shapes, batch) * static_cast<double>(samples) / static_cast<double>(batch);
-  const double s = bench::epoch_gemm_seconds(shapes, batch, samples, repeats, sgemm, split);
+  // nnlab's split is Dense's: the shared right-hand side packed once per product (parallel_gemm).
+  const double s = backend == "nnlab" && split ? bench::epoch_dense_gemm_seconds(shapes, batch, samples, repeats)
+                                               : bench::epoch_gemm_seconds(shapes, batch, samples, repeats, sgemm, split);
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("{\"kind\": \"gemm_floor\", \"backend\": \"%s\", \"split\": %s, \"threads\": %d, \"openblas_coretype\": %s%s%s, "
               "\"batch\": %ld, \"batches\": %ld, \"seconds\": %.6f, \"flop\": %.6g, \"gflops\": %.2f}\n",

@@ -116,7 +116,7 @@ void run_bench(const BenchArgs& a) {
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
   const double s = median(epoch_seconds);
-  const double floor = bench::epoch_gemm_seconds(shapes, B, samples, a.floor_repeats, bench::nnlab_sgemm(), /*split=*/true) +
+  const double floor = bench::epoch_dense_gemm_seconds(shapes, B, samples, a.floor_repeats) +
                        (convs.empty() ? 0.0 : bench::epoch_conv_gemm_seconds(convs, B, samples, a.floor_repeats));
   const double rss = peak_rss_mb();
   std::string activation;  // the first activation's name, the thing comparisons vary
