@@ -8,6 +8,23 @@
 
 namespace nnlab::bench {
 
+namespace {
+
+// One Dense layer's operands and results, preallocated.
+struct DenseBuffers {
+  MatF x, w, y, dy, dw, dx;
+};
+
+std::vector<DenseBuffers> dense_buffers(const std::vector<DenseShape>& shapes, Index batch) {
+  std::vector<DenseBuffers> L;
+  for (const auto& s : shapes)
+    L.push_back({MatF::Random(batch, s.in), MatF::Random(s.out, s.in), MatF(batch, s.out), MatF::Random(batch, s.out),
+                 MatF(s.out, s.in), MatF(batch, s.in)});
+  return L;
+}
+
+}  // namespace
+
 Sgemm eigen_sgemm() {
   return [](bool ta, bool tb, Index m, Index n, Index k, const float* a, Index lda, const float* b, Index ldb, float* c,
             Index ldc) {
@@ -38,13 +55,7 @@ double gemm_flop(const std::vector<DenseShape>& shapes, Index batch) {
 
 double epoch_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, Index samples, int repeats,
                           const Sgemm& sgemm, bool split) {
-  struct Buffers {
-    MatF x, w, y, dy, dw, dx;
-  };
-  std::vector<Buffers> L;
-  for (const auto& s : shapes)
-    L.push_back({MatF::Random(batch, s.in), MatF::Random(s.out, s.in), MatF(batch, s.out), MatF::Random(batch, s.out),
-                 MatF(s.out, s.in), MatF(batch, s.in)});
+  std::vector<DenseBuffers> L = dense_buffers(shapes, batch);
   // Runs f(begin, end) over [0, n) in one block per thread, or as one block.
   auto blocks = [&](Index n, double work, auto&& f) {
     if (split) parallel_for_blocks(n, work, f);
@@ -80,13 +91,7 @@ double epoch_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, In
 }
 
 double epoch_dense_gemm_seconds(const std::vector<DenseShape>& shapes, Index batch, Index samples, int repeats) {
-  struct Buffers {
-    MatF x, w, y, dy, dw, dx;
-  };
-  std::vector<Buffers> L;
-  for (const auto& s : shapes)
-    L.push_back({MatF::Random(batch, s.in), MatF::Random(s.out, s.in), MatF(batch, s.out), MatF::Random(batch, s.out),
-                 MatF(s.out, s.in), MatF(batch, s.in)});
+  std::vector<DenseBuffers> L = dense_buffers(shapes, batch);
   PackedB packed;
   double best = 1e300;
   for (int rep = 0; rep < repeats; ++rep) {
