@@ -33,7 +33,7 @@ inline constexpr double kMinParallelWork = 1 << 15;
 
 // A spinning waiter checks for new work for this long before it sleeps: long enough to bridge the
 // serial gaps of a training step (loss, small products: a few µs to tens of µs), short enough not to
-// burn a core another process needs. Measured in docs/performance.md (Threads).
+// burn a core another process needs. Chosen, not yet measured against other values (issue 17).
 inline constexpr int kSpinMicroseconds = 100;
 
 // The CPUs this process may run on (its affinity mask, so taskset and cgroup cpusets count).
