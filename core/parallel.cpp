@@ -32,6 +32,12 @@ namespace {
 
 thread_local bool t_in_block = false;  // nested parallel loops run serially
 
+// A spinning waiter checks for new work for this long before it sleeps: long enough to bridge the
+// serial gaps of a training step (loss, small products: a few µs to tens of µs), short enough not to
+// burn a core another process needs. Chosen, not yet measured against other values (issue 17).
+constexpr int kSpinMicroseconds = 100;
+
+
 // Spin on `ready()` for kSpinMicroseconds; true if it became true.
 template <typename Ready>
 bool spin_until(Ready ready) {

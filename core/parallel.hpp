@@ -15,7 +15,7 @@
 // other processes stays usable:
 //   - never more threads than the CPUs this process may run on (set_threads clamps, and
 //     threads_warning() says so);
-//   - a waiting thread spins only briefly (kSpinMicroseconds), then sleeps in the kernel (a futex)
+//   - a waiting thread spins only briefly (core/parallel.cpp), then sleeps in the kernel (a futex)
 //     and leaves its core to whoever needs it;
 //   - blocks are taken from a shared counter, the calling thread included, so a block whose thread
 //     has not been scheduled yet is run by a thread that is free (a descheduled helper delays the
@@ -30,11 +30,6 @@
 namespace nnlab {
 
 inline constexpr double kMinParallelWork = 1 << 15;
-
-// A spinning waiter checks for new work for this long before it sleeps: long enough to bridge the
-// serial gaps of a training step (loss, small products: a few µs to tens of µs), short enough not to
-// burn a core another process needs. Chosen, not yet measured against other values (issue 17).
-inline constexpr int kSpinMicroseconds = 100;
 
 // The CPUs this process may run on (its affinity mask, so taskset and cgroup cpusets count).
 int available_cpus();
