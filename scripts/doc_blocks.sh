@@ -56,6 +56,11 @@ round_long_numbers() {
   perl -pe 's{(?<![\w.])(-?)(\d+\.\d+|\d+)(e[-+]\d+)?(?![\w.])}{my ($s,$m,$e)=($1,$2,$3//""); (my $d=$m)=~s/^0*\.?0*//; $d=~s/\.//; length($d)>=8 ? sprintf("%s%.6g",$s,"$m$e") : "$s$m$e"}ge'
 }
 
+# squeeze_spaces: runs of blanks as one space. A table's columns are padded to their widths, so a
+# number whose last digit a rounding dropped moves the columns after it (0.0557463161 printed as
+# 0.055746316 by %.9g); comparing words, not alignment, keeps that from failing a replay.
+squeeze_spaces() { tr -s ' \t' ' '; }
+
 # split_commands BLOCK DIR [KEEP_BLANK]: a block of "$ command" lines into DIR/NNN (the command)
 # and DIR/NNN.expect (the lines shown after it; blank ones only with KEEP_BLANK).
 split_commands() {
@@ -70,10 +75,10 @@ split_commands() {
 # line of ACTUAL, timestamps aside; prints nothing when all are there.
 missing_lines() {
   local line expected
-  untime < "$2" | round_long_numbers > "$2.untimed"
+  untime < "$2" | round_long_numbers | squeeze_spaces > "$2.untimed"
   while IFS= read -r line; do
     [ "$line" = "..." ] && continue
-    expected=$(printf '%s\n' "$line" | untime | round_long_numbers)
+    expected=$(printf '%s\n' "$line" | untime | round_long_numbers | squeeze_spaces)
     grep -Fxq -- "$expected" "$2.untimed" || printf '%s\n' "$line"
   done < "$1"
 }
