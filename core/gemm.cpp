@@ -270,19 +270,44 @@ void gemm(MatrixRef<float> c, MatrixRef<const float> a, MatrixRef<const float> b
 
 // PackedB: the whole of B in the kernel's panels, k block by k block (block q of kc rows starts at
 // pc · n_padded floats, its panel t at t · kNr · kc within it).
+void PackedB::reserve(std::size_t need) {
+  need = std::max<std::size_t>(need, 1);
+  if (need <= size_) return;
+  std::free(data_);
+  data_ = nullptr;
+  size_ = 0;
+  data_ = static_cast<float*>(std::aligned_alloc(64, (need + 15) / 16 * 16 * sizeof(float)));
+  if (!data_) throw std::bad_alloc();
+  size_ = need;
+}
+
 void PackedB::reset(MatrixRef<const float> b) {
   b_ = b;
   n_padded_ = (b.cols + kNr - 1) / kNr * kNr;
-  if constexpr (kOwnKernel) {
-    const std::size_t need = static_cast<std::size_t>(std::max<Index>(1, b.rows * n_padded_));
-    if (need > size_) {
-      std::free(data_);
-      data_ = nullptr;
-      size_ = 0;
-      data_ = static_cast<float*>(std::aligned_alloc(64, (need + 15) / 16 * 16 * sizeof(float)));
-      if (!data_) throw std::bad_alloc();
-      size_ = need;
-    }
+  if constexpr (kOwnKernel) reserve(static_cast<std::size_t>(b.rows * n_padded_));
+}
+
+// The caller's B: the kernel's panels (block q of kc rows at pc · n_padded, its panel t at t · kNr · kc
+// within it, row p of the block at p · kNr in the panel), or for Eigen a row-major k x n matrix.
+void PackedB::reset(Index k, Index n) {
+  n_padded_ = (n + kNr - 1) / kNr * kNr;
+  reserve(static_cast<std::size_t>(k * (kOwnKernel ? n_padded_ : n)));
+  b_ = {data_, k, n, n, 1};
+}
+
+void PackedB::set_row(Index p, const float* values) {
+  const Index n = b_.cols;
+  if constexpr (!kOwnKernel) {
+    std::memcpy(data_ + p * n, values, static_cast<std::size_t>(n) * sizeof(float));
+    return;
+  }
+  const Index step = k_step(b_.rows), pc = p / step * step, kc = std::min(step, b_.rows - pc);
+  float* row = data_ + pc * n_padded_ + (p - pc) * kNr;  // row p of panel 0; panel t is t · kNr · kc further
+  Index j0 = 0;
+  for (; j0 + kNr <= n; j0 += kNr, row += kNr * kc) std::memcpy(row, values + j0, kNr * sizeof(float));
+  if (j0 < n) {
+    std::memcpy(row, values + j0, static_cast<std::size_t>(n - j0) * sizeof(float));
+    for (Index j = n - j0; j < kNr; ++j) row[j] = 0.0f;
   }
 }
 

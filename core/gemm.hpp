@@ -64,8 +64,15 @@ class PackedB {
   Index panels() const;  // pack() takes panel indices in [0, panels())
   void pack(Index first_panel, Index end_panel);
 
+  // B written by the caller straight into the packed layout, never held anywhere else (a
+  // convolution's im2col writes its columns here: one copy instead of two). reset(k, n) sizes it for
+  // a k x n B; then every row p in [0, k) is written once (n values) before gemm() reads it.
+  void reset(Index k, Index n);
+  void set_row(Index p, const float* values);
+
  private:
   friend void gemm(MatrixRef<float>, MatrixRef<const float>, const PackedB&, bool, const float*);
+  void reserve(std::size_t floats);
   MatrixRef<const float> b_{nullptr, 0, 0, 0, 0};
   Index n_padded_ = 0;
   float* data_ = nullptr;

@@ -33,13 +33,18 @@
 //
 // Speed: threads split the batch (core/parallel.hpp); each thread owns an im2col buffer and a partial
 // dW, sized on the first batch and reused, and the partial dWs are added in block order, so results
-// are bit-identical for a fixed thread count. The matrix products are Eigen's single-threaded GEMM.
+// are bit-identical for a fixed thread count. The forward product in float with at least 64 columns
+// (C/g·K·K) is core/gemm.hpp's packed kernel with im2col writing straight into its packed right-hand
+// side (packed_path()); the other products are Eigen's single-threaded GEMM.
 // A 1×1 convolution with stride 1 and no padding needs no im2col (col is x itself). As the first
 // layer of a model (input_grad off) backward skips dcol and col2im.
 //
 // Init ("pytorch", PyTorch's default): W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = C/g·K·K.
 #include <algorithm>
+#include <memory>
+#include <type_traits>
 
+#include "core/gemm.hpp"
 #include "core/init.hpp"
 #include "core/memory.hpp"
 #include "core/parallel.hpp"
@@ -105,9 +110,13 @@ class Conv2d final : public Layer<T> {
     parallel_blocks(x.rows(), work, [&](int block, Index begin, Index end) {
       for (Index n = begin; n < end; ++n)
         for (Index g = 0; g < g_; ++g) {
-          const auto col = columns(x.row(n).data() + g * cg_ * h_ * w_, cols_[block]);
+          const T* xg = x.row(n).data() + g * cg_ * h_ * w_;
           OutMap y(y_.row(n).data() + g * fg_ * positions(), fg_, positions());
-          y.noalias() = wt_.middleRows(g * fg_, fg_) * col;
+          if (packed_path()) {
+            forward_packed(xg, ref(y), block, g);
+          } else {
+            y.noalias() = wt_.middleRows(g * fg_, fg_) * columns(xg, cols_[block]);
+          }
           if (has_bias_) y.colwise() += b_.row(0).segment(g * fg_, fg_).transpose();
         }
     });
@@ -131,8 +140,8 @@ class Conv2d final : public Layer<T> {
         if (want_dx) dx_.row(n).setZero();
         for (Index g = 0; g < g_; ++g) {
           const InMap dyg(dy.row(n).data() + g * fg_ * positions(), fg_, positions());
-          const auto col = columns(x.row(n).data() + g * cg_ * h_ * w_, cols_[block]);
-          dw.middleRows(g * fg_, fg_).noalias() += dyg * col.transpose();
+          const T* xg = x.row(n).data() + g * cg_ * h_ * w_;
+          dw.middleRows(g * fg_, fg_).noalias() += dyg * columns(xg, cols_[block]).transpose();
           if (has_bias_) db.row(0).segment(g * fg_, fg_) += dyg.rowwise().sum().transpose();
           if (!want_dx) continue;
           T* dxg = dx_.row(n).data() + g * cg_ * h_ * w_;
@@ -182,9 +191,11 @@ class Conv2d final : public Layer<T> {
   // The scratch of `blocks` threads, sized once per batch shape (no allocation once they exist).
   void reserve_blocks(int blocks, bool dcol) {
     const auto n = static_cast<std::size_t>(blocks);
-    if (cols_.size() < n) cols_.resize(n), dw_parts_.resize(n), db_parts_.resize(n), dcols_.resize(n);
+    if (cols_.size() < n) cols_.resize(n), dw_parts_.resize(n), db_parts_.resize(n), dcols_.resize(n), rows_.resize(n);
+    while (packs_.size() < n) packs_.push_back(std::make_unique<PackedB>());
     for (std::size_t b = 0; b < n; ++b) {
-      if (!pointwise_) cols_[b].resize(kg_, positions());
+      if (packed_path()) rows_[b].resize(static_cast<std::size_t>(positions()));
+      if (!pointwise_) cols_[b].resize(kg_, positions());  // backward's im2col (and forward's without packing)
       dw_parts_[b].resize(f_, kg_);
       if (has_bias_) db_parts_[b].resize(1, f_);
       if (dcol && !pointwise_) dcols_[b].resize(kg_, positions());
@@ -199,6 +210,28 @@ class Conv2d final : public Layer<T> {
     return InMap(col.data(), kg_, positions());
   }
 
+  // Where the float products run on core/gemm.hpp's packed kernel with im2col fused into its
+  // packing (one copy of the columns, not an im2col buffer and then a packed copy of it): when
+  // the columns are deep enough (C/g·K·K >= 64) for the kernel to beat Eigen's product, measured on
+  // the shipped configs' shapes (docs/cnn.md). A first layer (9 columns) and double keep Eigen.
+  bool packed_path() const {
+    if constexpr (std::is_same_v<T, float>) return !pointwise_ && kg_ >= 64;
+    return false;
+  }
+
+  // y_g = W_g · col, im2col written straight into the product's packed B (float only).
+  void forward_packed(const T* xg, MatrixRef<T> y, int block, Index g) {
+    if constexpr (std::is_same_v<T, float>) {
+      PackedB& col = *packs_[block];
+      col.reset(kg_, positions());
+      for (Index r = 0; r < kg_; ++r) col.set_row(r, im2col_row(xg, r, rows_[block].data()));
+      gemm(y, weights(g), col);
+    }
+  }
+
+  // W_g: the group's rows of the weight matrix, (F/g, C/g·K·K).
+  MatrixRef<const T> weights(Index g) const { return {wt_.data() + g * fg_ * kg_, fg_, kg_, kg_, 1}; }
+
   // The output columns j (of one output row) whose input column j·s − p + v·d lies inside the image,
   // as the range [lo, hi): padding on the left and right is everything outside it.
   void inside(Index v, Index& lo, Index& hi) const {
@@ -210,30 +243,33 @@ class Conv2d final : public Layer<T> {
 
   // col[(c·K + u)·K + v, i·Wo + j] = x[c, i·s − p + u·d, j·s − p + v·d], 0 in the padding.
   void im2col(const T* x, T* col) const {
-    for (Index c = 0; c < cg_; ++c)
-      for (Index u = 0; u < k_; ++u)
-        for (Index v = 0; v < k_; ++v) {
-          T* out = col + ((c * k_ + u) * k_ + v) * positions();
-          Index lo, hi;
-          inside(v, lo, hi);
-          const Index off = v * d_ - p_;
-          for (Index i = 0; i < ho_; ++i, out += wo_) {
-            const Index row = i * s_ - p_ + u * d_;
-            // Rows are short (a few dozen values): plain loops, which the compiler vectorises,
-            // beat a memcpy/memset call per row.
-            if (row < 0 || row >= h_) {
-              for (Index j = 0; j < wo_; ++j) out[j] = T(0);
-              continue;
-            }
-            const T* in = x + (c * h_ + row) * w_;  // the input row; output j reads in[j·s + off]
-            for (Index j = 0; j < lo; ++j) out[j] = T(0);
-            if (s_ == 1)
-              for (Index j = lo; j < hi; ++j) out[j] = in[j + off];
-            else
-              for (Index j = lo; j < hi; ++j) out[j] = in[j * s_ + off];
-            for (Index j = hi; j < wo_; ++j) out[j] = T(0);
-          }
-        }
+    for (Index r = 0; r < kg_; ++r) im2col_row(x, r, col + r * positions());
+  }
+
+  // Row r = (c·K + u)·K + v of im2col into out (Ho·Wo values); returns out.
+  const T* im2col_row(const T* x, Index r, T* out) const {
+    T* const first = out;
+    const Index c = r / (k_ * k_), u = r / k_ % k_, v = r % k_;
+    Index lo, hi;
+    inside(v, lo, hi);
+    const Index off = v * d_ - p_;
+    for (Index i = 0; i < ho_; ++i, out += wo_) {
+      const Index row = i * s_ - p_ + u * d_;
+      // Rows are short (a few dozen values): plain loops, which the compiler vectorises, beat a
+      // memcpy/memset call per row.
+      if (row < 0 || row >= h_) {
+        for (Index j = 0; j < wo_; ++j) out[j] = T(0);
+        continue;
+      }
+      const T* in = x + (c * h_ + row) * w_;  // the input row; output j reads in[j·s + off]
+      for (Index j = 0; j < lo; ++j) out[j] = T(0);
+      if (s_ == 1)
+        for (Index j = lo; j < hi; ++j) out[j] = in[j + off];
+      else
+        for (Index j = lo; j < hi; ++j) out[j] = in[j * s_ + off];
+      for (Index j = hi; j < wo_; ++j) out[j] = T(0);
+    }
+    return first;
   }
 
   // The adjoint of im2col: dx[c, i·s − p + u·d, j·s − p + v·d] += dcol[(c·K + u)·K + v, i·Wo + j].
@@ -263,6 +299,8 @@ class Conv2d final : public Layer<T> {
   bool pointwise_ = false;
   Mat<T> wt_, dw_, b_, db_, y_, dx_;
   std::vector<Mat<T>> cols_, dcols_, dw_parts_, db_parts_;  // per thread block
+  std::vector<std::vector<T>> rows_;                        // per thread block: one im2col row
+  std::vector<std::unique_ptr<PackedB>> packs_;             // per thread block: the packed columns
   const Mat<T>* x_ = nullptr;
 };
 

@@ -161,3 +161,19 @@ TEST_CASE("parallel_gemm: B packed once and shared gives gemm's result bit for b
   gemm(ref(y), ref(x), packed, false, bias.data());
   CHECK(y == y1);
 }
+
+TEST_CASE("PackedB written by the caller row by row gives gemm's result bit for bit") {
+  // k spans one and two k blocks, n full panels and a partial one.
+  for (auto [m, k, n] : {std::tuple<Index, Index, Index>{64, 288, 196}, {13, 300, 37}, {7, 9, 16}, {30, 196, 288}}) {
+    INFO(m << " x " << k << " times " << k << " x " << n);
+    const MatF a = random_matrix(m, k, 21), b = random_matrix(k, n, 22), c0 = random_matrix(m, n, 23);
+    MatF expected = c0;
+    gemm(ref(expected), ref(a), ref(b), true);
+    PackedB packed;
+    packed.reset(k, n);
+    for (Index p = k - 1; p >= 0; --p) packed.set_row(p, b.row(p).data());  // any order
+    MatF c1 = c0;
+    gemm(ref(c1), ref(a), packed, true);
+    CHECK(c1 == expected);
+  }
+}

@@ -145,6 +145,41 @@ TEST_CASE_TEMPLATE("conv2d matches PyTorch's F.conv2d: output, input gradient, w
   CHECK(worst.ratio > 0);  // the comparison measured something
 }
 
+TEST_CASE("conv2d in float with deep columns (C/g·K·K >= 64: im2col fused into the packed product) equals double") {
+  // The float path of these shapes runs core/gemm's packed kernel with the columns written straight
+  // into its packed right-hand side; double runs Eigen on an im2col buffer. Same weights, same data:
+  // the results agree to float rounding, over padding, stride, dilation, groups, and position
+  // counts that are not a multiple of the kernel's panel width.
+  for (const auto& [in, p] : {std::pair{Shape{8, 20, 20}, json{{"out_channels", 16}, {"kernel_size", 3}, {"padding", 1}}},
+                              std::pair{Shape{16, 9, 11}, json{{"out_channels", 6}, {"kernel_size", 3}, {"stride", 2}}},
+                              std::pair{Shape{8, 10, 10}, json{{"out_channels", 4}, {"kernel_size", 3}, {"padding", 2},
+                                                               {"dilation", 2}}},
+                              std::pair{Shape{16, 8, 8}, json{{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1},
+                                                              {"groups", 2}, {"bias", false}}},
+                              std::pair{Shape{32, 7, 7}, json{{"out_channels", 20}, {"kernel_size", 3}, {"padding", 1}}}}) {
+    INFO(p.dump() << " on " << in.str());
+    auto f = conv<float>(in, p, 5);
+    auto d = conv<double>(in, p, 5);
+    auto pf = f->parameters();
+    auto pd = d->parameters();
+    for (std::size_t i = 0; i < pf.size(); ++i) *pd[i].value = pf[i].value->cast<double>();
+    const MatF x = random_matrix(3, in.numel(), 6), dy = random_matrix(3, f->out_features(), 7);
+    const MatF y = f->forward(x, true), dx = f->backward(dy);
+    const MatD xd = x.cast<double>(), dyd = dy.cast<double>();  // forward keeps a pointer to its input
+    const MatD yd = d->forward(xd, true), dxd = d->backward(dyd);
+    auto close = [](const MatF& got, const MatD& want) {
+      return (got.cast<double>() - want).cwiseAbs().maxCoeff() <= 1e-5 * std::max(1.0, want.cwiseAbs().maxCoeff());
+    };
+    CHECK(close(y, yd));
+    CHECK(close(dx, dxd));
+    for (std::size_t i = 0; i < pf.size(); ++i) {
+      INFO(pf[i].name << ": worst difference " << (pf[i].grad->cast<double>() - *pd[i].grad).cwiseAbs().maxCoeff()
+                      << ", largest value " << pd[i].grad->cwiseAbs().maxCoeff());
+      CHECK(close(*pf[i].grad, *pd[i].grad));
+    }
+  }
+}
+
 TEST_CASE("conv2d as the first layer: same parameter gradients without the input gradient") {
   const Shape in{3, 12, 12};
   const json p = {{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1}};
@@ -160,7 +195,7 @@ TEST_CASE("conv2d as the first layer: same parameter gradients without the input
 }
 
 TEST_CASE("conv2d: bit-identical for a fixed thread count, and 1 vs 2 threads agree to rounding") {
-  const Shape in{4, 14, 14};
+  const Shape in{8, 14, 14};  // 72 columns: the packed float path
   const json p = {{"out_channels", 16}, {"kernel_size", 3}, {"padding", 1}, {"stride", 1}};
   const MatF x = random_matrix(64, in.numel(), 3), dy = random_matrix(64, 16 * 14 * 14, 4);
   auto run = [&](int threads) {
