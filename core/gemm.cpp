@@ -199,13 +199,15 @@ Index k_step(Index k) {
 // added and, unless accumulate, C is overwritten).
 void block_product(Index m, Index nc, Index kc, MatrixRef<const float> a, const float* bp, MatrixRef<float> c,
                    bool first, bool accumulate, const float* bias) {
-  thread_local Scratch a_buf;
+  // The packed A block on the stack (kMc x kKc floats, 96 KiB): which pool thread runs a block
+  // changes from call to call, so a per-thread heap buffer would be allocated whenever a thread
+  // first runs one, in any batch (tests/layers/test_cnn_allocations.cpp caught it).
+  alignas(64) float ap[kMc * kKc];
   alignas(64) float acc[kMr * kNr];
   const bool add = accumulate || !first;
   const float* bias_here = first ? bias : nullptr;
   for (Index ic = 0; ic < m; ic += kMc) {
     const Index mc = std::min(kMc, m - ic);
-    float* ap = a_buf.get(static_cast<std::size_t>((mc + kMr - 1) / kMr * kMr * kKc));
     pack_a(mc, kc, {a.data + ic * a.rs, mc, kc, a.rs, a.cs}, ap);
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index nr = std::min(kNr, nc - jr);
