@@ -110,8 +110,8 @@ class Elementwise : public Layer<T> {
   static void expm1_into(Out r, const A& x) {
     if constexpr (std::is_same_v<T, float>) {
       // The two pieces are blended by a weight w that is exactly 0 (|x| ≤ ½) or 1, built from
-      // max/min, which vectorise: Eigen 3.4 evaluates a select() over this expression one element at
-      // a time with a branch, 10x slower (a mispredicted branch per element on mixed-sign inputs).
+      // max/min, which vectorise: Eigen 3.4 evaluated a select() over this expression one element at
+      // a time with a branch (ELU forward 95 M elements/s against 284 M with the blend, AMD EPYC AVX2).
       // w·e + (1 − w)·p is then exactly e or exactly p (p is finite: its argument is clamped to ±½).
       const auto xc = x.max(-0.5f).min(0.5f);
       const auto p = xc * (1.0f + xc * (1.0f / 2 + xc * (1.0f / 6 + xc * (1.0f / 24 + xc * (1.0f / 120 + xc * (1.0f / 720 +

@@ -37,7 +37,6 @@ thread_local bool t_in_block = false;  // nested parallel loops run serially
 // burn a core another process needs. Chosen, not yet measured against other values (issue 17).
 constexpr int kSpinMicroseconds = 100;
 
-
 // Spin on `ready()` for kSpinMicroseconds; true if it became true.
 template <typename Ready>
 bool spin_until(Ready ready) {

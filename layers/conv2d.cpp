@@ -192,7 +192,7 @@ class Conv2d final : public Layer<T> {
   void reserve_blocks(int blocks, bool dcol) {
     const auto n = static_cast<std::size_t>(blocks);
     if (cols_.size() < n) cols_.resize(n), dw_parts_.resize(n), db_parts_.resize(n), dcols_.resize(n), rows_.resize(n);
-    while (packs_.size() < n) packs_.push_back(std::make_unique<PackedB>());
+    while (packed_path() && packs_.size() < n) packs_.push_back(std::make_unique<PackedB>());
     for (std::size_t b = 0; b < n; ++b) {
       if (packed_path()) rows_[b].resize(static_cast<std::size_t>(positions()));
       if (!pointwise_) cols_[b].resize(kg_, positions());  // backward's im2col (and forward's without packing)
@@ -210,10 +210,10 @@ class Conv2d final : public Layer<T> {
     return InMap(col.data(), kg_, positions());
   }
 
-  // Where the float products run on core/gemm.hpp's packed kernel with im2col fused into its
-  // packing (one copy of the columns, not an im2col buffer and then a packed copy of it): when
-  // the columns are deep enough (C/g·K·K >= 64) for the kernel to beat Eigen's product, measured on
-  // the shipped configs' shapes (docs/cnn.md). A first layer (9 columns) and double keep Eigen.
+  // Whether the forward product runs on core/gemm.hpp's packed kernel with im2col fused into its
+  // packing (one copy of the columns, not an im2col buffer and then a packed copy of it): in float,
+  // when the columns are deep enough (C/g·K·K >= 64) for the kernel to beat Eigen's product,
+  // measured on the shipped configs' shapes (docs/cnn.md). A first layer (9 columns) and double keep Eigen.
   bool packed_path() const {
     if constexpr (std::is_same_v<T, float>) return !pointwise_ && kg_ >= 64;
     return false;
