@@ -9,8 +9,8 @@
 // gemm on each block.
 //
 // float runs nnlab's packed kernel (core/gemm.cpp: BLIS's loop structure, a register-blocked
-// micro-kernel for AVX2 + FMA or plain C++, chosen at compile time by -march=native), or Eigen's
-// product where the compiler targets AVX-512 (gemm_kernel() says which; CMake's NNLAB_GEMM forces one).
+// micro-kernel for AVX-512, for AVX2 + FMA or in plain C++, chosen at compile time by -march=native),
+// or Eigen's product if CMake's NNLAB_GEMM=eigen asks for it (gemm_kernel() says which).
 // Each C element is summed over p in a fixed order that depends on k alone, never on m, n or on how
 // the caller split the product: a row or column block of C computed alone is bit-identical to the
 // same block of the whole product, so the thread count does not change a product's rounding.
@@ -106,7 +106,8 @@ void parallel_gemm(MatrixRef<T> c, std::type_identity_t<MatrixRef<const T>> a, s
   });
 }
 
-// The float product of this build: "nnlab avx2 6x16", "nnlab generic 4x8" or "eigen".
+// The float product of this build: "nnlab avx512 8x32", "nnlab avx2 6x16", "nnlab generic 4x8" or
+// "eigen".
 const char* gemm_kernel();
 
 }  // namespace nnlab

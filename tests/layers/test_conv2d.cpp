@@ -181,17 +181,20 @@ TEST_CASE("conv2d in float with deep columns (C/g·K·K >= 64: im2col fused into
 }
 
 TEST_CASE("conv2d as the first layer: same parameter gradients without the input gradient") {
-  const Shape in{3, 12, 12};
-  const json p = {{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1}};
-  auto with = conv<float>(in, p), without = conv<float>(in, p);
-  without->set_input_grad(false);
-  const MatF x = random_matrix(6, in.numel(), 1), dy = random_matrix(6, with->out_features(), 2);
-  with->forward(x, true), without->forward(x, true);
-  const MatF dx = with->backward(dy);
-  CHECK(without->backward(dy).size() == 0);  // never computed
-  CHECK(dx.rows() == 6);
-  auto pw = with->parameters(), po = without->parameters();
-  for (std::size_t i = 0; i < pw.size(); ++i) CHECK(*pw[i].grad == *po[i].grad);
+  // 3 channels: 27 columns (Eigen's product); 8 channels: 72 (the packed kernel's backward).
+  for (const Shape& in : {Shape{3, 12, 12}, Shape{8, 12, 12}}) {
+    INFO(in.str());
+    const json p = {{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1}};
+    auto with = conv<float>(in, p), without = conv<float>(in, p);
+    without->set_input_grad(false);
+    const MatF x = random_matrix(6, in.numel(), 1), dy = random_matrix(6, with->out_features(), 2);
+    with->forward(x, true), without->forward(x, true);
+    const MatF dx = with->backward(dy);
+    CHECK(without->backward(dy).size() == 0);  // never computed
+    CHECK(dx.rows() == 6);
+    auto pw = with->parameters(), po = without->parameters();
+    for (std::size_t i = 0; i < pw.size(); ++i) CHECK(*pw[i].grad == *po[i].grad);
+  }
 }
 
 TEST_CASE("conv2d: bit-identical for a fixed thread count, and 1 vs 2 threads agree to rounding") {
