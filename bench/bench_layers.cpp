@@ -1,6 +1,7 @@
 // Micro-benchmarks (Google Benchmark): every registered activation's forward and backward, Dense
 // forward/backward at the shapes of the Fashion-MNIST MLP, and Conv2d forward/backward at the shapes
-// of the shipped CNN configs (configs/fashion_cnn.json, the CIFAR VGG and ResNet-20 stages).
+// of the shipped CNN configs (configs/fashion_cnn.json, the CIFAR VGG and ResNet-20 stages), and
+// 2x2 max-pooling forward/backward at fashion_cnn's two pools (bytes moved per second).
 //
 //   build/bench/bench_layers [--benchmark_filter=relu] [--benchmark_min_time=0.2]
 //   NNLAB_THREADS=2 build/bench/bench_layers      (default 1 thread: the kernels' own speed)
@@ -95,6 +96,26 @@ void conv_backward(benchmark::State& state) {
                                                 benchmark::Counter::kIsRate);
 }
 
+// max_pool2d 2x2, stride 2, on range(0) samples [range(1), range(2), range(2)]; the bytes counted are
+// the input and output once each (forward: x in, y and the argmax out; backward: dy and argmax in,
+// dx out).
+void pool_forward(benchmark::State& state) {
+  const Index batch = state.range(0);
+  auto layer = make_layer<float>("max_pool2d", Shape{state.range(1), state.range(2), state.range(2)}, {{"kernel_size", 2}});
+  const MatF x = random_batch(batch, layer->in_features(), 1);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->forward(x, true).data());
+  state.SetBytesProcessed(state.iterations() * batch * (layer->in_features() + 2 * layer->out_features()) * 4);
+}
+
+void pool_backward(benchmark::State& state) {
+  const Index batch = state.range(0);
+  auto layer = make_layer<float>("max_pool2d", Shape{state.range(1), state.range(2), state.range(2)}, {{"kernel_size", 2}});
+  const MatF x = random_batch(batch, layer->in_features(), 1), dy = random_batch(batch, layer->out_features(), 2);
+  layer->forward(x, true);
+  for (auto _ : state) benchmark::DoNotOptimize(layer->backward(dy).data());
+  state.SetBytesProcessed(state.iterations() * batch * (layer->in_features() + 2 * layer->out_features()) * 4);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +149,10 @@ int main(int argc, char** argv) {
         ->Args({shape.begin(), shape.end() - 1})
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("conv2d/backward", conv_backward)->Args(shape)->Unit(benchmark::kMicrosecond);
+  }
+  for (auto shape : {std::vector<std::int64_t>{128, 32, 28}, {128, 64, 14}}) {  // fashion_cnn's pools
+    benchmark::RegisterBenchmark("max_pool2d/forward", pool_forward)->Args(shape)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("max_pool2d/backward", pool_backward)->Args(shape)->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

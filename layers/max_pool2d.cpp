@@ -27,6 +27,11 @@
 #include <cmath>
 #include <string>
 #include <limits>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "core/parallel.hpp"
 #include "core/registry.hpp"
@@ -107,8 +112,13 @@ class MaxPool2d final : public Layer<T> {
           // window writes its four values (the gradient at its argmax, 0 elsewhere) and nothing
           // needs clearing first.
           for (Index c = 0, o = 0; c < C_; ++c)
-            for (Index i = 0; i < Ho_; ++i)
-              for (Index j = 0; j < Wo_; ++j, ++o) {
+            for (Index i = 0; i < Ho_; ++i) {
+              Index j = 0;
+#if defined(__AVX512F__)
+              if constexpr (std::is_same_v<T, float>) j = backward_pairs_avx512(g + o, am + o, c * H_ * W_ + 2 * i * W_, dx);
+              o += j;
+#endif
+              for (; j < Wo_; ++j, ++o) {
                 const auto top = static_cast<std::int32_t>(c * H_ * W_ + 2 * i * W_ + 2 * j);
                 const auto below = top + static_cast<std::int32_t>(W_);
                 dx[top] = am[o] == top ? g[o] : T(0);
@@ -116,6 +126,7 @@ class MaxPool2d final : public Layer<T> {
                 dx[below] = am[o] == below ? g[o] : T(0);
                 dx[below + 1] = am[o] == below + 1 ? g[o] : T(0);
               }
+            }
           continue;
         }
         std::fill(dx, dx + this->in_features(), T(0));
@@ -169,7 +180,11 @@ class MaxPool2d final : public Layer<T> {
         const T* r1 = r0 + W_;
         T* yo = y + (c * Ho_ + i) * Wo_;
         std::int32_t* ao = am + (c * Ho_ + i) * Wo_;
-        for (Index j = 0; j < Wo_; ++j) {
+        Index j = 0;
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<T, float>) j = forward_pairs_avx512(r0, r1, top, yo, ao);
+#endif
+        for (; j < Wo_; ++j) {
           const auto at = static_cast<std::int32_t>(top + 2 * j);
           T m = r0[2 * j];
           std::int32_t best = at;
@@ -186,6 +201,73 @@ class MaxPool2d final : public Layer<T> {
         }
       }
   }
+
+#if defined(__AVX512F__)
+  // 16 windows of one output row at a time: the even and odd columns of both input rows
+  // deinterleaved, then the same scan with masks (larger, or a NaN), the last partial group with
+  // masked loads and stores. Returns the number of outputs done (all of them).
+  Index forward_pairs_avx512(const float* r0, const float* r1, Index top, float* yo, std::int32_t* ao) const {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i below = _mm512_set1_epi32(static_cast<std::int32_t>(W_));
+    for (Index j = 0; j < Wo_; j += 16) {
+      const Index n = std::min<Index>(16, Wo_ - j);  // outputs in this group
+      const __mmask16 out = static_cast<__mmask16>((1u << n) - 1);
+      // 2n inputs per row: the first min(2n, 16) in the low load, the rest in the high one.
+      const __mmask16 lo = static_cast<__mmask16>(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
+      const __mmask16 hi = static_cast<__mmask16>(n > 8 ? (1u << (2 * n - 16)) - 1 : 0u);
+      const float* a0 = r0 + 2 * j;
+      const float* a1 = r1 + 2 * j;
+      const __m512 x0l = _mm512_maskz_loadu_ps(lo, a0), x0h = _mm512_maskz_loadu_ps(hi, a0 + 16);
+      const __m512 x1l = _mm512_maskz_loadu_ps(lo, a1), x1h = _mm512_maskz_loadu_ps(hi, a1 + 16);
+      const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<std::int32_t>(top + 2 * j)), even);
+      __m512 m = _mm512_permutex2var_ps(x0l, even, x0h);
+      __m512i best = at;
+      const auto take = [&](__m512 v, __m512i where) {
+        const __mmask16 larger = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_mask_mov_ps(m, larger, v);
+        best = _mm512_mask_mov_epi32(best, larger, where);
+      };
+      const __m512i at1 = _mm512_add_epi32(at, _mm512_set1_epi32(1));
+      take(_mm512_permutex2var_ps(x0l, odd, x0h), at1);
+      take(_mm512_permutex2var_ps(x1l, even, x1h), _mm512_add_epi32(at, below));
+      take(_mm512_permutex2var_ps(x1l, odd, x1h), _mm512_add_epi32(at1, below));
+      _mm512_mask_storeu_ps(yo + j, out, m);
+      _mm512_mask_storeu_epi32(ao + j, out, best);
+    }
+    return Wo_;
+  }
+
+  // The backward of one output row of disjoint 2×2 windows (the input tiled by them), 16 windows at a
+  // time: each window's four gradient values (dy at its argmax, 0 elsewhere), interleaved back into
+  // the two input rows. g and am point at the row's first output, top is its window row a = 0.
+  Index backward_pairs_avx512(const float* g, const std::int32_t* am, Index top, float* dx) const {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i second = _mm512_add_epi32(first, _mm512_set1_epi32(8));
+    const __m512i one = _mm512_set1_epi32(1), below = _mm512_set1_epi32(static_cast<std::int32_t>(W_));
+    for (Index j = 0; j < Wo_; j += 16) {
+      const Index n = std::min<Index>(16, Wo_ - j);
+      const __mmask16 out = static_cast<__mmask16>((1u << n) - 1);
+      const __mmask16 lo = static_cast<__mmask16>(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
+      const __mmask16 hi = static_cast<__mmask16>(n > 8 ? (1u << (2 * n - 16)) - 1 : 0u);
+      const __m512 gv = _mm512_maskz_loadu_ps(out, g + j);
+      const __m512i a = _mm512_maskz_loadu_epi32(out, am + j);
+      const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<std::int32_t>(top + 2 * j)), even);
+      const __m512i at_below = _mm512_add_epi32(at, below);
+      const auto to = [&](__m512i where) { return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(a, where), gv); };
+      const __m512 d00 = to(at), d01 = to(_mm512_add_epi32(at, one));
+      const __m512 d10 = to(at_below), d11 = to(_mm512_add_epi32(at_below, one));
+      float* x0 = dx + top + 2 * j;
+      float* x1 = x0 + W_;
+      _mm512_mask_storeu_ps(x0, lo, _mm512_permutex2var_ps(d00, first, d01));
+      _mm512_mask_storeu_ps(x0 + 16, hi, _mm512_permutex2var_ps(d00, second, d01));
+      _mm512_mask_storeu_ps(x1, lo, _mm512_permutex2var_ps(d10, first, d11));
+      _mm512_mask_storeu_ps(x1 + 16, hi, _mm512_permutex2var_ps(d10, second, d11));
+    }
+    return Wo_;
+  }
+#endif
 
   Index k_, s_, p_, d_;
   bool ceil_;

@@ -159,7 +159,8 @@ TEST_CASE_TEMPLATE("max_pool2d 2x2 stride 2 (the unrolled path) follows the scan
   // Values from a small set so that ties are everywhere, with NaNs and -inf sprinkled in; each output
   // is compared with a brute-force scan (first maximum in row-major order, a NaN replaces anything).
   const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
-  for (auto [H, W] : {std::pair<Index, Index>{4, 6}, {5, 7}, {2, 2}, {9, 4}}) {
+  // Widths up to 64: output rows longer than a 16-lane vector, with and without a partial last group.
+  for (auto [H, W] : {std::pair<Index, Index>{4, 6}, {5, 7}, {2, 2}, {9, 4}, {4, 40}, {6, 64}, {3, 35}, {2, 28}, {4, 33}}) {
     const Index C = 3, N = 4, Ho = H / 2, Wo = W / 2;
     auto l = make_layer<T>("max_pool2d", Shape{C, H, W}, {{"kernel_size", 2}});
     REQUIRE(l->output_shape() == Shape{C, Ho, Wo});
