@@ -1,4 +1,4 @@
-// nnlab bench CONFIG [--set k=v ...] [--epochs N] [--threads N] [--json]
+// nnlab bench CONFIG [--set k=v ...] [--epochs N] [--threads N] [--per-layer] [--json]
 //
 // Speed of one training configuration, measured the way `nnlab train` runs it but without
 // evaluation or output files:
@@ -8,6 +8,9 @@
 //   size and thread count (bench/gemm_floor.hpp; Dense and Conv2d products), i.e. what the epoch would take if everything but
 //   the matrix multiplies were free. bench/gemm_floor times the same products through OpenBLAS;
 //   bench/compare.sh puts all of it beside PyTorch's figures.
+// --per-layer adds one more epoch with the model's per-layer timers on (core/model.hpp) and prints
+// each layer's forward and backward seconds, its share of that epoch and its GFLOP/s; what no layer
+// accounts for is the loss, the optimizer step and the batch gather.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -33,7 +36,7 @@ struct BenchArgs {
   std::string config;
   std::vector<std::string> overrides;
   int epochs = 3, threads = -1, floor_repeats = 3;
-  bool json = false;
+  bool json = false, per_layer = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -115,6 +118,23 @@ void run_bench(const BenchArgs& a) {
     last_loss = trainer.train_epoch(data.train, e + 1, data.augment.get()).loss;
     (e == 0 ? warmup : epoch_seconds.emplace_back()) = seconds_since(t0);
   }
+  nlohmann::json layers = nlohmann::json::array();
+  double timed_epoch = 0;
+  if (a.per_layer) {
+    model.reset_timing();
+    model.set_timing(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.train_epoch(data.train, a.epochs + 2, data.augment.get());
+    timed_epoch = seconds_since(t0);
+    model.set_timing(false);
+    for (std::size_t i = 0; i < model.size(); ++i)
+      layers.push_back({{"index", i},
+                        {"type", model.layer(i).type()},
+                        {"output", model.layer(i).output_shape().str()},
+                        {"mflop_per_sample", model.layer(i).flops() / 1e6},
+                        {"forward_seconds", model.forward_seconds()[i]},
+                        {"backward_seconds", model.backward_seconds()[i]}});
+  }
   const double s = median(epoch_seconds);
   const double floor = bench::epoch_dense_gemm_seconds(shapes, B, samples, a.floor_repeats) +
                        (convs.empty() ? 0.0 : bench::epoch_conv_gemm_seconds(convs, B, samples, a.floor_repeats));
@@ -146,6 +166,7 @@ void run_bench(const BenchArgs& a) {
                       {"peak_rss_mb", rss},
                       {"data_load_seconds", load_seconds},
                       {"train_loss", last_loss}};
+  if (a.per_layer) j["per_layer"] = {{"epoch_seconds", timed_epoch}, {"layers", layers}};
   if (a.json) {
     std::printf("%s\n", j.dump().c_str());
     return;
@@ -161,6 +182,22 @@ void run_bench(const BenchArgs& a) {
               flop_per_epoch / floor / 1e9, s / floor);
   std::printf("  peak memory         %.0f MB resident\n", rss);
   std::printf("  data loading        %.2f s\n", load_seconds);
+  if (!a.per_layer) return;
+  // Forward GFLOP/s counts the layer's own flops() per sample; backward does about twice that work.
+  std::printf("\n  per layer, one more epoch with timers on (%.3f s)\n", timed_epoch);
+  std::printf("  %3s  %-22s %-14s %9s %9s %9s %6s %9s\n", "#", "layer", "output", "MFLOP/smp", "fwd s", "bwd s", "share",
+              "fwd GF/s");
+  double in_layers = 0;
+  for (const auto& l : layers) {
+    const double f = l["forward_seconds"].get<double>(), b = l["backward_seconds"].get<double>();
+    const double mflop = l["mflop_per_sample"].get<double>();
+    in_layers += f + b;
+    const std::string rate = f > 0 && mflop > 0 ? std::to_string(static_cast<int>(mflop * 1e6 * samples / f / 1e9)) : "-";
+    std::printf("  %3d  %-22s %-14s %9.3f %9.3f %9.3f %5.1f%% %9s\n", l["index"].get<int>(), l["type"].get<std::string>().c_str(),
+                l["output"].get<std::string>().c_str(), mflop, f, b, 100.0 * (f + b) / timed_epoch, rate.c_str());
+  }
+  std::printf("  %3s  %-22s %-14s %9s %19.3f %5.1f%%\n", "", "rest (loss, optimizer, batch gather)", "", "",
+              timed_epoch - in_layers, 100.0 * (timed_epoch - in_layers) / timed_epoch);
 }
 
 void setup(CLI::App& sub) {
@@ -170,6 +207,7 @@ void setup(CLI::App& sub) {
   sub.add_option("--epochs", a->epochs, "timed epochs (after one warm-up epoch)")->check(CLI::Range(1, 1000));
   sub.add_option("--threads", a->threads, "CPU threads (default: the config's train.threads; 0: all cores)")->check(CLI::Range(0, 1024));
   sub.add_option("--floor-repeats", a->floor_repeats, "GEMM floor: best of this many timed epochs")->check(CLI::Range(1, 100));
+  sub.add_flag("--per-layer", a->per_layer, "one more epoch with per-layer timers: each layer's forward and backward seconds");
   sub.add_flag("--json", a->json, "print one JSON line instead of the table");
   sub.callback([a] { run_bench(*a); });
 }

@@ -49,7 +49,7 @@ TEST_CASE("nnlab bench on a CNN: the convolutions' products are in the FLOP coun
       "train": {"epochs": 1, "batch_size": 50, "seed": 1, "threads": 1}
     })");
   const ProcessResult r = run_nnlab({"bench", (dir / "cnn.json").string(), "--epochs", "1", "--floor-repeats", "1", "--json",
-                                     "--set", "model.activation=\"elu\""},
+                                     "--per-layer", "--set", "model.activation=\"elu\""},
                                     dir.path);
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -59,4 +59,21 @@ TEST_CASE("nnlab bench on a CNN: the convolutions' products are in the FLOP coun
   const double flop = 2.0 * 100 * (4 * 256 * 27 * 2 + 256 * 10 * 3);
   CHECK(j["gemm_flop"].get<double>() == doctest::Approx(flop));
   CHECK(j["gemm_floor_seconds"].get<double>() > 0);
+  // --per-layer: every layer of the model in order, with its shape, work and both passes timed
+  const auto& per = j["per_layer"];
+  const double epoch = per["epoch_seconds"].get<double>();
+  REQUIRE(per["layers"].size() == 5);
+  double in_layers = 0;
+  const char* types[] = {"conv2d", "elu", "max_pool2d", "flatten", "dense"};
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto& l = per["layers"][i];
+    INFO(l.dump());
+    CHECK(l["type"] == types[i]);
+    CHECK(l["forward_seconds"].get<double>() > 0);
+    CHECK(l["backward_seconds"].get<double>() >= 0);
+    in_layers += l["forward_seconds"].get<double>() + l["backward_seconds"].get<double>();
+  }
+  CHECK(per["layers"][0]["output"] == "[4, 16, 16]");
+  CHECK(per["layers"][0]["mflop_per_sample"].get<double>() == doctest::Approx(4 * 256 * (2 * 27 + 1) / 1e6));
+  CHECK(in_layers <= epoch);
 }
