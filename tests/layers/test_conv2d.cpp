@@ -181,7 +181,7 @@ TEST_CASE("conv2d in float with deep columns (C/g·K·K >= 64: im2col fused into
 }
 
 TEST_CASE("conv2d as the first layer: same parameter gradients without the input gradient") {
-  // 3 channels: 27 columns (Eigen's product); 8 channels: 72 (the packed kernel's backward).
+  // 3 channels: 27 columns (Eigen's products); 8 channels: 72 (the packed forward, Eigen's backward).
   for (const Shape& in : {Shape{3, 12, 12}, Shape{8, 12, 12}}) {
     INFO(in.str());
     const json p = {{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1}};

@@ -69,10 +69,12 @@ TEST_CASE("nnlab bench on a CNN: the convolutions' products are in the FLOP coun
     const auto& l = per["layers"][i];
     INFO(l.dump());
     CHECK(l["type"] == types[i]);
-    CHECK(l["forward_seconds"].get<double>() > 0);
+    CHECK(l["forward_seconds"].get<double>() >= 0);
     CHECK(l["backward_seconds"].get<double>() >= 0);
     in_layers += l["forward_seconds"].get<double>() + l["backward_seconds"].get<double>();
   }
+  CHECK(per["layers"][0]["forward_seconds"].get<double>() > 0);  // real work is timed (a flatten may round to 0)
+  CHECK(per["layers"][4]["backward_seconds"].get<double>() > 0);
   CHECK(per["layers"][0]["output"] == "[4, 16, 16]");
   CHECK(per["layers"][0]["mflop_per_sample"].get<double>() == doctest::Approx(4 * 256 * (2 * 27 + 1) / 1e6));
   CHECK(in_layers <= epoch);
