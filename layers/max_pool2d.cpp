@@ -39,6 +39,20 @@
 namespace nnlab {
 namespace {
 
+#if defined(__AVX512F__)
+// A group of n <= 16 disjoint 2×2 windows along one output row: `out` selects its n outputs, `lo`
+// and `hi` its 2n inputs of an input row (the first 16 and the rest).
+struct PairMasks {
+  __mmask16 out, lo, hi;
+};
+inline PairMasks pair_masks(Index n) {
+  return {static_cast<__mmask16>((1u << n) - 1), static_cast<__mmask16>(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1),
+          static_cast<__mmask16>(n > 8 ? (1u << (2 * n - 16)) - 1 : 0u)};
+}
+// Lane i: 2i, the first input column of window i of the group.
+inline __m512i even_columns() { return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30); }
+#endif
+
 // PyTorch's pooling_output_shape for one dimension.
 Index pooled_size(Index in, Index k, Index s, Index p, Index d, bool ceil_mode) {
   const Index span = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
@@ -207,15 +221,11 @@ class MaxPool2d final : public Layer<T> {
   // deinterleaved, then the same scan with masks (larger, or a NaN), the last partial group with
   // masked loads and stores. Returns the number of outputs done (all of them).
   Index forward_pairs_avx512(const float* r0, const float* r1, Index top, float* yo, std::int32_t* ao) const {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i even = even_columns();
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512i below = _mm512_set1_epi32(static_cast<std::int32_t>(W_));
     for (Index j = 0; j < Wo_; j += 16) {
-      const Index n = std::min<Index>(16, Wo_ - j);  // outputs in this group
-      const __mmask16 out = static_cast<__mmask16>((1u << n) - 1);
-      // 2n inputs per row: the first min(2n, 16) in the low load, the rest in the high one.
-      const __mmask16 lo = static_cast<__mmask16>(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
-      const __mmask16 hi = static_cast<__mmask16>(n > 8 ? (1u << (2 * n - 16)) - 1 : 0u);
+      const auto [out, lo, hi] = pair_masks(std::min<Index>(16, Wo_ - j));
       const float* a0 = r0 + 2 * j;
       const float* a1 = r1 + 2 * j;
       const __m512 x0l = _mm512_maskz_loadu_ps(lo, a0), x0h = _mm512_maskz_loadu_ps(hi, a0 + 16);
@@ -242,15 +252,12 @@ class MaxPool2d final : public Layer<T> {
   // time: each window's four gradient values (dy at its argmax, 0 elsewhere), interleaved back into
   // the two input rows. g and am point at the row's first output, top is its window row a = 0.
   Index backward_pairs_avx512(const float* g, const std::int32_t* am, Index top, float* dx) const {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i even = even_columns();
     const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i second = _mm512_add_epi32(first, _mm512_set1_epi32(8));
     const __m512i one = _mm512_set1_epi32(1), below = _mm512_set1_epi32(static_cast<std::int32_t>(W_));
     for (Index j = 0; j < Wo_; j += 16) {
-      const Index n = std::min<Index>(16, Wo_ - j);
-      const __mmask16 out = static_cast<__mmask16>((1u << n) - 1);
-      const __mmask16 lo = static_cast<__mmask16>(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
-      const __mmask16 hi = static_cast<__mmask16>(n > 8 ? (1u << (2 * n - 16)) - 1 : 0u);
+      const auto [out, lo, hi] = pair_masks(std::min<Index>(16, Wo_ - j));
       const __m512 gv = _mm512_maskz_loadu_ps(out, g + j);
       const __m512i a = _mm512_maskz_loadu_epi32(out, am + j);
       const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<std::int32_t>(top + 2 * j)), even);
