@@ -7,7 +7,8 @@
 // core/shape.hpp) and knows the shape of its output; the batch is one sample per row.
 //
 // Contract (what lets layers avoid allocation and copies):
-// * forward returns a reference to the layer's own output buffer, valid until the next forward;
+// * forward returns a reference to the layer's own output buffer, valid until the next forward
+//   (an identity layer, flatten, returns x itself, and from backward dy itself);
 // * a layer may keep a pointer to its input x, so x must stay alive and unchanged until backward
 //   (Model guarantees this: x is the previous layer's output buffer);
 // * backward follows the forward whose values it uses; it overwrites (does not accumulate) the
