@@ -306,6 +306,23 @@ class Conv2d final : public Layer<T> {
     lo = std::min(lo, hi);
   }
 
+  // Stride 1 with equal input and output widths ("same" padding, 2p = d(K − 1): every shipped
+  // config). Output row i of im2col row (c, u, v) reads input row i + u·d − p at columns j + v·d − p,
+  // and with W = Wo its values for the output rows [i0, i1) inside the image are one contiguous run
+  // of the input channel, shifted by (u·d − p)·W + v·d − p. im2col copies the run at once and then
+  // zeroes the columns in the padding (j < lo or j >= hi), which the run filled from the
+  // neighbouring input row; col2im first zeroes those columns of dcol (its scratch) and adds the run
+  // back at once. A few long vectors per row instead of a short one per output row.
+  bool contiguous_runs() const { return s_ == 1 && w_ == wo_; }
+
+  // The output rows i whose input row i·s − p + u·d lies inside the image, as the range [i0, i1).
+  void inside_rows(Index u, Index& i0, Index& i1) const {
+    const Index off = u * d_ - p_;  // input row of output row 0
+    i0 = std::clamp<Index>(off >= 0 ? 0 : (-off + s_ - 1) / s_, 0, ho_);
+    i1 = off > h_ - 1 ? 0 : std::min(ho_, (h_ - 1 - off) / s_ + 1);
+    i1 = std::max(i0, i1);
+  }
+
   // col[(c·K + u)·K + v, i·Wo + j] = x[c, i·s − p + u·d, j·s − p + v·d], 0 in the padding.
   void im2col(const T* x, T* col) const {
     for (Index r = 0; r < kg_; ++r) im2col_row(x, r, col + r * positions());
@@ -318,6 +335,23 @@ class Conv2d final : public Layer<T> {
     Index lo, hi;
     inside(v, lo, hi);
     const Index off = v * d_ - p_;
+    if (contiguous_runs()) {
+      Index i0, i1;
+      inside_rows(u, i0, i1);
+      zero_span(out, i0 * wo_);
+      if (hi > lo && i1 > i0) {
+        const Index begin = i0 * wo_ + lo, end = (i1 - 1) * wo_ + hi;
+        copy_span(out + begin, x + (c * h_ + i0 + u * d_ - p_) * w_ + lo + off, end - begin);
+        for (Index i = i0; i < i1; ++i) {
+          for (Index j = 0; j < lo; ++j) out[i * wo_ + j] = T(0);
+          for (Index j = hi; j < wo_; ++j) out[i * wo_ + j] = T(0);
+        }
+      } else {
+        zero_span(out + i0 * wo_, (i1 - i0) * wo_);
+      }
+      zero_span(out + i1 * wo_, (ho_ - i1) * wo_);
+      return first;
+    }
     for (Index i = 0; i < ho_; ++i, out += wo_) {
       const Index row = i * s_ - p_ + u * d_;
       if (row < 0 || row >= h_) {
@@ -336,14 +370,27 @@ class Conv2d final : public Layer<T> {
   }
 
   // The adjoint of im2col: dx[c, i·s − p + u·d, j·s − p + v·d] += dcol[(c·K + u)·K + v, i·Wo + j].
-  void col2im(const T* dcol, T* dx) const {
+  // dcol is scratch: with contiguous runs its padding columns are zeroed first.
+  void col2im(T* dcol, T* dx) const {
     for (Index c = 0; c < cg_; ++c)
       for (Index u = 0; u < k_; ++u)
         for (Index v = 0; v < k_; ++v) {
-          const T* in = dcol + ((c * k_ + u) * k_ + v) * positions();
+          T* in = dcol + ((c * k_ + u) * k_ + v) * positions();
           Index lo, hi;
           inside(v, lo, hi);
           const Index off = v * d_ - p_;
+          if (contiguous_runs()) {
+            Index i0, i1;
+            inside_rows(u, i0, i1);
+            if (hi <= lo || i1 <= i0) continue;
+            for (Index i = i0; i < i1; ++i) {
+              for (Index j = 0; j < lo; ++j) in[i * wo_ + j] = T(0);
+              for (Index j = hi; j < wo_; ++j) in[i * wo_ + j] = T(0);
+            }
+            const Index begin = i0 * wo_ + lo, end = (i1 - 1) * wo_ + hi;
+            add_span(dx + (c * h_ + i0 + u * d_ - p_) * w_ + lo + off, in + begin, end - begin);
+            continue;
+          }
           for (Index i = 0; i < ho_; ++i, in += wo_) {
             const Index row = i * s_ - p_ + u * d_;
             if (row < 0 || row >= h_) continue;

@@ -89,6 +89,11 @@ TEST_CASE("conv2d gradient check: input, weight and bias over stride, padding, d
   gradcheck(Shape{2, 3, 9}, {{"out_channels", 2}, {"kernel_size", 3}});                               // rectangular
   gradcheck(Shape{1, 4, 4}, {{"out_channels", 2}, {"kernel_size", 4}, {"padding", 3}});               // mostly padding
   gradcheck(Shape{2, 6, 6}, {{"out_channels", 2}, {"kernel_size", 2}, {"stride", 3}}, 5);             // gaps between windows
+  // "same" padding (stride 1, output as wide as the input): im2col and col2im copy whole runs of a
+  // channel, then fix the padding columns; a 5×5 kernel over few rows, and one whose outer taps
+  // see no pixel at all.
+  gradcheck(Shape{2, 3, 7}, {{"out_channels", 2}, {"kernel_size", 5}, {"padding", 2}});
+  gradcheck(Shape{1, 2, 2}, {{"out_channels", 2}, {"kernel_size", 5}, {"padding", 2}});
 }
 
 TEST_CASE("conv2d inside a model: conv, relu, conv with stride, flatten, dense, cross-entropy") {
