@@ -91,16 +91,17 @@ void judge(const report::Plan& plan, const std::vector<report::RunResult>& resul
                 exit_diverged);
 }
 
+// An error every rank of a job throws at the same point: said once, by rank 0 (apps/cli/main.cpp).
+Error agreed(Error e) {
+  e.agreed = true;
+  return e;
+}
+
 void run_compare(const CompareArgs& a) {
-  // Not yet over MPI (docs/distributed.md): every rank would run the whole sweep into the same
-  // directory, and the runs it starts would inherit the launcher's environment.
-  if (!detect_launch().launcher.empty()) {
-    ConfigError e("nnlab compare does not run under an MPI launcher yet (each rank would run the whole sweep into "
-                  "the same directory); run it as one process with --jobs N (runs in parallel on this machine), "
-                  "or train single runs with mpirun -np K nnlab train");
-    e.agreed = true;  // every rank refuses alike: rank 0 says it once
-    throw e;
-  }
+  // Under an MPI launcher (mpirun -np K nnlab compare) the ranks share the sweep: rank 0 holds the
+  // directory and writes the report, every rank runs the runs handed to it (docs/distributed.md).
+  Communicator& comm = job();
+  const bool lead = comm.rank() == 0;
   using namespace nnlab::report;
   check_parallelism(a.jobs, a.threads);
   const Experiment e = load_experiment(a.experiment);
@@ -117,6 +118,7 @@ void run_compare(const CompareArgs& a) {
   spdlog::info("{}: {} settings x {} seeds = {} runs, writing to {}", e.name, plan.settings.size(), e.seeds.size(),
                plan.runs.size(), out.string());
   if (a.dry_run) {
+    if (!lead) return;
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads = a.threads > 0 ? a.threads : std::max(1, cores / (a.jobs > 0 ? a.jobs : cores));
     auto list = [&](const Plan& p, const std::filesystem::path& dir) {
@@ -133,23 +135,45 @@ void run_compare(const CompareArgs& a) {
     return;
   }
   // Nothing is written before the lock is held: a refused compare leaves a running sweep alone.
-  const SweepLock lock(out, out_what);
-  write_file_atomic(out / "experiment.json", e.doc.dump(2) + "\n");
+  // In a job, rank 0 takes it and says whether it could before any rank goes on.
+  std::optional<SweepLock> lock;
+  if (comm.size() > 1) {
+    std::vector<double> refused{0.0};
+    std::string why;
+    if (lead) try {
+        lock.emplace(out, out_what);
+      } catch (const Error& err) {
+        refused[0] = 1, why = err.what();
+      }
+    comm.max(refused);
+    if (refused[0] > 0) throw agreed(Error(lead ? why : "the sweep directory is in use", exit_error));
+  } else {
+    lock.emplace(out, out_what);
+  }
+  if (lead) write_file_atomic(out / "experiment.json", e.doc.dump(2) + "\n");
   ReportInfo info;
   RunnerOptions o;
   o.out = out;
   o.jobs = a.jobs;
   o.threads = a.threads;
+  o.comm = &comm;
+  if (comm.size() > 1 && a.jobs == 0) {
+    // One run at a time per rank unless --jobs says otherwise, its threads the rank's share of the
+    // node's cores (OpenMPI says how many ranks share this node).
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    o.jobs = 1;
+    if (a.threads == 0) o.threads = std::max(1, cores / std::max(1, detect_launch().local_size));
+  }
   o.retry_diverged = a.retry_diverged;
   o.log = [](const std::string& line) { spdlog::info("{}", line); };
   auto stopped = [](const SweepSummary& w, const std::string& what) {
     if (!w.stop_signal) return;
-    throw Error("interrupted by " + signal_name(w.stop_signal) + ": " + std::to_string(w.interrupted) +
+    throw agreed(Error("interrupted by " + signal_name(w.stop_signal) + ": " + std::to_string(w.interrupted) +
                     " " + what + "run(s) stopped (each resumes from its last checkpoint, or starts again if it had none), " +
                     std::to_string(w.total - w.skipped - w.started) + " not started; " +
                     std::to_string(w.skipped + w.ok + w.diverged) + " of " + std::to_string(w.total) + " " + what +
                     "runs finished; run the same command again to finish the sweep",
-                128 + w.stop_signal);
+                128 + w.stop_signal));
   };
   std::vector<std::string> tuning_unfinished;
   if (e.tune) {
@@ -157,7 +181,7 @@ void run_compare(const CompareArgs& a) {
       RunnerOptions t = o;
       t.out = tune_out;
       t.retry_diverged = false;  // a candidate that diverges is an answer (too large), not a failure to retry
-      stopped(run_sweep(e, tune_plan, t, lock), "tuning ");
+      stopped(run_sweep(e, tune_plan, t, lead ? &*lock : nullptr), "tuning ");
     }
     const auto tune_results = collect_results(e, tune_plan, tune_out);
     // A tuning run that failed or did not finish (not one that diverged: a too-large candidate is an
@@ -171,8 +195,8 @@ void run_compare(const CompareArgs& a) {
     plan = expand(e, tuned);
   }
   if (!a.report_only) {
-    info.sweep = run_sweep(e, plan, o, lock);
-    write_last_sweep(out, info.sweep);
+    info.sweep = run_sweep(e, plan, o, lead ? &*lock : nullptr);
+    if (lead) write_last_sweep(out, info.sweep);
     stopped(info.sweep, "");
   } else {
     // The report keeps saying how the last sweep ran (a damaged record is left out, and said so).
@@ -180,18 +204,23 @@ void run_compare(const CompareArgs& a) {
     if (const auto last = read_last_sweep(out, &why)) info.sweep = *last;
     else if (why.rfind("no ", 0) != 0) spdlog::warn("{}; the report leaves out how the last sweep ran", why);
   }
-  const auto results = write_report(e, plan, out, info);
+  // Every rank judges the same records; rank 0 alone writes the report.
+  const auto results = lead ? write_report(e, plan, out, info) : collect_results(e, plan, out);
   int ok = 0;
   for (const auto& r : results) ok += r.status == "ok";
   spdlog::info("{} of {} runs ok; wrote runs.csv, summary.csv, summary.md, plots/ and report.html in {}", ok,
                results.size(), out.string());
   if (info.sweep.total > 0 && !a.report_only) spdlog::info("wall time {:.1f} s", info.sweep.seconds);
-  judge(plan, results);
+  try {
+    judge(plan, results);
+  } catch (Error& err) {
+    throw agreed(err);
+  }
   if (!tuning_unfinished.empty())
-    throw Error(std::to_string(tuning_unfinished.size()) + " tuning run(s) failed or did not finish (" +
+    throw agreed(Error(std::to_string(tuning_unfinished.size()) + " tuning run(s) failed or did not finish (" +
                     some_ids(tuning_unfinished) + "; see " + (tune_out / "runs").string() + "/<run>/log.txt); the "
                     "choices used the others; run the same command again to retry them",
-                exit_error);
+                exit_error));
 }
 
 void setup(CLI::App& sub) {

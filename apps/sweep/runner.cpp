@@ -216,6 +216,15 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment without an MPI launcher's variables: under mpirun the sweep is a rank, its runs
+  // are not (with them, nnlab train would try to join the job).
+  std::vector<char*> envp;
+  for (char** v = environ; *v; ++v) {
+    const std::string_view var(*v);
+    if (var.starts_with("OMPI_") || var.starts_with("PMIX_") || var.starts_with("PMI_")) continue;
+    envp.push_back(*v);
+  }
+  envp.push_back(nullptr);
   const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
   if (out < 0) throw Error(log.string() + ": cannot create: " + std::strerror(errno));
   const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -237,7 +246,7 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
     if (in >= 0) ::dup2(in, STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
-    ::execv(exe.c_str(), argv.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     const char msg[] = "nnlab: error: cannot execute the nnlab binary\n";
     [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     ::_exit(127);
@@ -412,11 +421,14 @@ std::optional<SweepSummary> read_last_sweep(const fs::path& out, std::string* wh
 
 SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& o) {
   SweepLock lock(o.out);
-  return run_sweep(e, plan, o, lock);
+  return run_sweep(e, plan, o, &lock);
 }
 
-SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& o, const SweepLock&) {
+SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& o, const SweepLock* held) {
   const auto t0 = Clock::now();
+  Communicator& comm = o.comm ? *o.comm : local_process();
+  const int rank = comm.rank(), ranks = comm.size();
+  if (rank == 0 && !held) throw std::logic_error("run_sweep: rank 0 runs a sweep under the directory's lock");
   auto say = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
@@ -439,7 +451,7 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
     int threads = 0;
   };
   std::vector<Job> pending;
-  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+  for (std::size_t i = 0; i < plan.runs.size() && rank == 0; ++i) {
     const PlannedRun& r = plan.runs[i];
     const fs::path dir = run_directory(o.out, r);
     const json fingerprint = run_fingerprint(e, r);
@@ -475,11 +487,23 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
     if (ec) throw Error(dir.string() + ": cannot remove the unfinished run's directory: " + ec.message());
     pending.push_back(job);
   }
+  if (ranks > 1) {
+    // Rank 0's decisions to every rank: per run, whether it is to be done, resumed, with how many threads.
+    std::vector<double> todo(3 * plan.runs.size() + 1, 0.0);
+    for (const Job& j : pending) todo[3 * j.index] = 1, todo[3 * j.index + 1] = j.resume, todo[3 * j.index + 2] = j.threads;
+    todo.back() = sum.skipped;
+    comm.sum(todo);
+    pending.clear();
+    for (std::size_t i = 0; i < plan.runs.size(); ++i)
+      if (todo[3 * i] > 0) pending.push_back({i, todo[3 * i + 1] > 0, static_cast<int>(todo[3 * i + 2])});
+    sum.skipped = static_cast<int>(todo.back());
+  }
   if (sum.skipped) say(std::to_string(sum.skipped) + " of " + std::to_string(sum.total) + " runs already finished (skipped)");
   sum.jobs = std::max(1, std::min<int>(sum.jobs, static_cast<int>(pending.size())));
   if (!pending.empty())
-    say("running " + std::to_string(pending.size()) + " runs, " + std::to_string(sum.jobs) + " at a time, " +
-        std::to_string(sum.threads) + " thread(s) each");
+    say("running " + std::to_string(pending.size()) + " runs, " + std::to_string(sum.jobs) + " at a time" +
+        (ranks > 1 ? " on each of " + std::to_string(ranks) + " ranks" : "") + ", " + std::to_string(sum.threads) +
+        " thread(s) each");
 
   struct Running {
     Job job;
@@ -497,8 +521,36 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
       if (::kill(-pid, sig) != 0) ::kill(pid, sig);
   };
 
+  auto start = [&](const Job& job) {
+    const PlannedRun& r = plan.runs[job.index];
+    const fs::path dir = run_directory(o.out, r);
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(dir.string() + ": cannot create the run's directory: " + ec.message());
+    const std::uintmax_t log_offset = job.resume ? fs::file_size(dir / "log.txt", ec) : 0;
+    const pid_t pid = spawn(exe, run_arguments(e, r, o.out, job.threads, job.resume), dir / "log.txt", job.resume);
+    running[pid] = {job, Clock::now(), ec ? 0 : log_offset};
+    ++sum.started;
+    sum.resumed += job.resume;
+  };
+
   while (true) {
-    const int stop = g_stop_signal.load();
+    int stop = g_stop_signal.load();
+    // In a job, the ranks agree on every step: each says how many runs it can start, how many it
+    // runs and whether it was signalled; the next runs then go to the ranks with free slots in rank
+    // order, the same hand-out computed on every rank, and a signal on any rank stops them all.
+    std::vector<double> slots;
+    bool job_idle = running.empty();
+    if (ranks > 1) {
+      slots.assign(2 * static_cast<std::size_t>(ranks), 0.0);
+      slots[rank] = forwarded ? 0 : std::max(0, sum.jobs - static_cast<int>(running.size()));
+      slots[ranks + rank] = static_cast<double>(running.size());
+      comm.sum(slots);
+      std::vector<double> signal{static_cast<double>(forwarded ? forwarded : stop)};
+      comm.max(signal);
+      stop = static_cast<int>(signal[0]);
+      job_idle = true;
+      for (int q = 0; q < ranks; ++q) job_idle = job_idle && slots[ranks + q] == 0;
+    }
     if (stop && !forwarded) {
       forwarded = stop;
       stop_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.stop_timeout));
@@ -513,19 +565,20 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
                                   : "the runs did not stop within " + seconds_text(o.stop_timeout) + ": killing them");
       kill_all(SIGKILL);
     }
-    while (!forwarded && next < pending.size() && static_cast<int>(running.size()) < sum.jobs) {
-      const Job& job = pending[next++];
-      const PlannedRun& r = plan.runs[job.index];
-      const fs::path dir = run_directory(o.out, r);
-      fs::create_directories(dir, ec);
-      if (ec) throw Error(dir.string() + ": cannot create the run's directory: " + ec.message());
-      const std::uintmax_t log_offset = job.resume ? fs::file_size(dir / "log.txt", ec) : 0;
-      const pid_t pid = spawn(exe, run_arguments(e, r, o.out, job.threads, job.resume), dir / "log.txt", job.resume);
-      running[pid] = {job, Clock::now(), ec ? 0 : log_offset};
-      ++sum.started;
-      sum.resumed += job.resume;
+    if (ranks == 1) {
+      while (!forwarded && next < pending.size() && static_cast<int>(running.size()) < sum.jobs) start(pending[next++]);
+      if (running.empty() && (forwarded || next >= pending.size())) break;
+    } else {
+      bool handed_out = false;
+      for (int q = 0; q < ranks && !forwarded; ++q)
+        for (int k = 0; k < static_cast<int>(slots[q]) && next < pending.size(); ++k) {
+          const Job& job = pending[next++];
+          handed_out = true;
+          if (q == rank) start(job);
+          say(plan.runs[job.index].id + ": started on rank " + std::to_string(q));
+        }
+      if (job_idle && !handed_out && (forwarded || next >= pending.size())) break;
     }
-    if (running.empty() && (forwarded || next >= pending.size())) break;
 
     // Collect one of our children (only ours: waitpid(-1) would reap the caller's other children).
     pid_t pid = 0;
@@ -550,7 +603,8 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
     running.erase(it);
     const fs::path dir = run_directory(o.out, r);
     ++finished;
-    const std::string counter = "[" + std::to_string(finished) + "/" + std::to_string(sum.total) + "] ";
+    const std::string counter = ranks > 1 ? "[rank " + std::to_string(rank) + "] "
+                                          : "[" + std::to_string(finished) + "/" + std::to_string(sum.total) + "] ";
 
     RunStatus s;
     s.seconds = seconds;
@@ -602,6 +656,13 @@ SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOption
       line += ": " + s.message;
     }
     say(line);
+  }
+  if (ranks > 1) {  // the job's counts (skipped and the signal are already common)
+    std::vector<double> c{double(sum.started), double(sum.resumed), double(sum.ok),
+                          double(sum.failed),  double(sum.diverged), double(sum.interrupted)};
+    comm.sum(c);
+    sum.started = int(c[0]), sum.resumed = int(c[1]), sum.ok = int(c[2]);
+    sum.failed = int(c[3]), sum.diverged = int(c[4]), sum.interrupted = int(c[5]);
   }
   sum.stop_signal = forwarded;
   sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -37,7 +37,8 @@
 // seconds to finish their batch and exit (nnlab train keeps the checkpoint of its last completed
 // epoch), then SIGKILLed; a second signal to the sweep SIGKILLs them at once. They are recorded as
 // interrupted, and run_sweep() returns with SweepSummary::stop_signal set. Children get SIGKILL if
-// the sweep process dies (PR_SET_PDEATHSIG), and SweepLock (DIR/.nnlab.lock) stops two sweeps, or a sweep
+// the sweep process dies (PR_SET_PDEATHSIG) and never see an MPI launcher's variables (OMPI_*,
+// PMIX_*, PMI_*: a run is a process of its own, not a rank of the sweep's job), and SweepLock (DIR/.nnlab.lock) stops two sweeps, or a sweep
 // and a train, from sharing one directory.
 #pragma once
 
@@ -48,6 +49,7 @@
 #include <vector>
 
 #include "apps/sweep/experiment.hpp"
+#include "core/comm.hpp"
 #include "core/io/fileio.hpp"
 
 namespace nnlab::report {
@@ -67,6 +69,12 @@ struct RunnerOptions {
   bool retry_diverged = false;  // also redo runs that finished as diverged (failed runs are always redone)
   double stop_timeout = 30;   // seconds the runs get to stop after SIGINT/SIGTERM before SIGKILL
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
+  // The MPI job whose ranks share the sweep (mpirun -np K nnlab compare), or nullptr: this process
+  // alone. Rank 0 holds the lock and decides what is left to do (and removes stale run
+  // directories); the runs are then handed out as ranks have a free job slot, every rank running
+  // its own as children (jobs at a time) and writing their records; a stop signal to any rank
+  // stops all. Every rank must call run_sweep() with the same plan.
+  Communicator* comm = nullptr;
 };
 
 // Throws ConfigError naming --jobs or --threads, its value and the valid range when either is out
@@ -107,9 +115,10 @@ class SweepLock {
 };
 
 // Run (or resume) the sweep. Takes the SweepLock of options.out itself (throws Error when another
-// sweep holds it), or runs under the caller's `held` lock of that directory.
+// sweep holds it), or runs under the caller's `held` lock of that directory (in an MPI job: rank
+// 0's; the other ranks pass nullptr). The summary is the whole job's, the same on every rank.
 SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& options);
-SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& options, const SweepLock& held);
+SweepSummary run_sweep(const Experiment& e, const Plan& plan, const RunnerOptions& options, const SweepLock* held);
 
 std::filesystem::path run_directory(const std::filesystem::path& out, const PlannedRun& run);
 

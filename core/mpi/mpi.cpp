@@ -25,9 +25,11 @@ Launch detect_launch() {
   if (env("OMPI_COMM_WORLD_SIZE")) {
     l.launcher = "mpirun (OpenMPI)";
     l.size = number(env("OMPI_COMM_WORLD_SIZE"), 1), l.rank = number(env("OMPI_COMM_WORLD_RANK"), 0);
+    l.local_size = number(env("OMPI_COMM_WORLD_LOCAL_SIZE"), 1);
   } else if (env("PMIX_RANK")) {
     l.launcher = "a PMIx launcher (srun --mpi=pmix)";
     l.rank = number(env("PMIX_RANK"), 0), l.size = number(env("SLURM_NTASKS"), l.rank + 1);
+    l.local_size = number(env("SLURM_NTASKS_PER_NODE"), 1);
   } else if (env("PMI_RANK")) {
     l.launcher = "a PMI launcher (mpiexec, srun --mpi=pmi2)";
     l.rank = number(env("PMI_RANK"), 0), l.size = number(env("PMI_SIZE"), l.rank + 1);

@@ -20,6 +20,7 @@ namespace nnlab {
 struct Launch {
   std::string launcher;  // "" when not started by an MPI launcher; else what set the environment
   int rank = 0, size = 1;
+  int local_size = 1;  // the ranks on this node, where the launcher says (OpenMPI, Slurm), else 1
 };
 Launch detect_launch();
 

@@ -18,9 +18,12 @@
 #include "core/io/safetensors.hpp"
 #include "support/resources.hpp"
 #include "support/run_binary.hpp"
+#include "support/sweep.hpp"
+#include "support/text.hpp"
 
 using namespace nnlab;
 using namespace nnlab::test;
+using json = nlohmann::json;
 
 namespace {
 
@@ -81,6 +84,23 @@ int newest_rank_process(const std::string& needle) {
     newest = std::max(newest, std::stoi(name));
   }
   return newest;
+}
+
+// The nnlab process (not mpirun) of rank `rank` whose command line holds `needle` (its environment
+// says OMPI_COMM_WORLD_RANK); 0 if none.
+int rank_process(const std::string& needle, int rank) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = slurp(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.rfind(NNLAB_BINARY, 0) != 0 || cmdline.find(needle) == std::string::npos) continue;
+    std::string env = slurp(entry.path() / "environ");
+    std::replace(env.begin(), env.end(), '\0', '\n');
+    if (("\n" + env).find("\nOMPI_COMM_WORLD_RANK=" + std::to_string(rank) + "\n") != std::string::npos) return std::stoi(name);
+  }
+  return 0;
 }
 
 // `mpirun -np 2 nnlab train` into dir/name, in the background, returned once its first epoch's
@@ -223,15 +243,76 @@ TEST_CASE("mpi: Ctrl-C to mpirun stops every rank after the same batch, and --re
   CHECK(three.err.find("rank 1 of 3") == std::string::npos);  // agreed: said once
 }
 
-TEST_CASE("mpi: nnlab compare under mpirun is refused once, with what to do instead") {
+TEST_CASE("mpi: nnlab compare over 2 ranks gives the single-process runs.csv, each run once, on both ranks") {
   TempDir dir("mpi-compare");
-  const ProcessResult r = mpirun(2, {"compare", std::string(NNLAB_SOURCE_DIR) + "/configs/compare_quick.json", "--out",
-                                     (dir / "sweep").string()}, dir.path);
-  CHECK(r.status == 1);
-  CHECK(r.err.find("nnlab compare does not run under an MPI launcher yet") != std::string::npos);
-  CHECK(r.err.find("--jobs N") != std::string::npos);
-  CHECK(r.err.find("rank 1 of 2") == std::string::npos);  // agreed: rank 0 alone says it
-  CHECK_FALSE(fs::exists(dir / "sweep"));
+  const report::Experiment e = make_experiment(dir.path, kTwoByTwo);
+  const report::Plan plan = report::expand(e);
+  const std::string exp = (dir.path / "exp.json").string();
+  const ProcessResult one = run_nnlab({"compare", exp, "--out", (dir / "one").string(), "--jobs", "1", "--threads", "1"}, dir.path);
+  REQUIRE_MESSAGE(one.status == 0, one.output());
+  const ProcessResult two = mpirun(2, {"compare", exp, "--out", (dir / "two").string(), "--threads", "1"}, dir.path);
+  REQUIRE_MESSAGE(two.status == 0, two.output());
+  CHECK(without_timing(slurp(dir / "two/runs.csv")) == without_timing(slurp(dir / "one/runs.csv")));
+  // The hand-out is said by rank 0, every run once, and both ranks had runs.
+  for (const auto& r : plan.runs) CHECK(count_of(two.output(), r.id + ": started on rank ") == 1);
+  CHECK(two.output().find("started on rank 0") != std::string::npos);
+  CHECK(two.output().find("started on rank 1") != std::string::npos);
+  const json last = json::parse(slurp(dir / "two/last_sweep.json"));
+  CHECK(last["started"] == 4);
+  CHECK(last["ok"] == 4);
+  CHECK(fs::exists(dir / "two/report.html"));
+  // A run is not a rank: nothing in its log says it joined the job.
+  for (const auto& r : plan.runs) CHECK(slurp(report::run_directory(dir / "two", r) / "log.txt").find("rank") == std::string::npos);
+  // Run again: nothing left to do, on either rank.
+  const ProcessResult again = mpirun(2, {"compare", exp, "--out", (dir / "two").string(), "--threads", "1"}, dir.path);
+  REQUIRE_MESSAGE(again.status == 0, again.output());
+  CHECK(again.output().find("4 of 4 runs already finished (skipped)") != std::string::npos);
+  CHECK(again.output().find("started on rank") == std::string::npos);
+}
+
+TEST_CASE("mpi: a rank killed during nnlab compare stops the job; the rerun redoes only the lost runs") {
+  TempDir dir("mpi-compare-kill");
+  const report::Experiment e = make_experiment(dir.path, R"({
+    "base": "base.json",
+    "set": {"train.epochs": 40, "data.samples": 300},
+    "activations": ["relu", "tanh", "elu"],
+    "seeds": [1, 2]
+  })");
+  const report::Plan plan = report::expand(e);
+  const std::string exp = (dir.path / "exp.json").string();
+  const fs::path out = dir / "out";
+  const ProcessResult ref = run_nnlab({"compare", exp, "--out", (dir / "ref").string(), "--jobs", "2", "--threads", "1"}, dir.path);
+  REQUIRE_MESSAGE(ref.status == 0, ref.output());
+  Process job(mpirun_argv(2, {"compare", exp, "--out", out.string(), "--threads", "1"}), dir.path, kMpiEnv);
+  auto count_done = [&] {
+    int n = 0;
+    for (const auto& r : plan.runs) n += fs::exists(report::run_directory(out, r) / "done.json");
+    return n;
+  };
+  // Once a run has finished and others are under way, SIGKILL the rank-1 process.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int victim = 0;
+  while (std::chrono::steady_clock::now() < deadline && !victim) {
+    if (count_done() >= 1 && count_done() < static_cast<int>(plan.runs.size()) - 2) victim = rank_process("compare", 1);
+    if (!victim) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  const ProcessResult r = job.wait();
+  CHECK(r.status != 0);
+  CHECK(std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // orphaned runs get SIGKILL (PDEATHSIG)
+  const int finished = count_done();
+  MESSAGE("rank 1 killed with " << finished << " of " << plan.runs.size() << " runs finished; mpirun: status "
+                                << r.status << ", " << r.err.substr(0, 400));
+  CHECK(finished < static_cast<int>(plan.runs.size()));
+  const ProcessResult rerun = mpirun(2, {"compare", exp, "--out", out.string(), "--threads", "1"}, dir.path);
+  REQUIRE_MESSAGE(rerun.status == 0, rerun.output());
+  const json last = json::parse(slurp(out / "last_sweep.json"));
+  CHECK(last["skipped"] == finished);
+  CHECK(last["started"] == static_cast<int>(plan.runs.size()) - finished);
+  CHECK(without_timing(slurp(out / "runs.csv")) == without_timing(slurp(dir / "ref/runs.csv")));
 }
 
 TEST_CASE("mpi: bad launches are refused by every rank alike: different configs per rank, a batch smaller than the job") {
