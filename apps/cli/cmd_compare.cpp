@@ -5,7 +5,8 @@
 // comparisons.csv, plots/*.svg and report.html into DIR. With "tune", the tuning runs (DIR/tune/)
 // come first and choose each setting's value (apps/report/tuning.hpp). See
 // apps/sweep/experiment.hpp for the experiment format, apps/sweep/runner.hpp for how runs are started, recorded and resumed, apps/report/results.hpp for
-// the statistics and apps/report/html.hpp for the outputs.
+// the statistics and apps/report/html.hpp for the outputs. Under mpirun the job's ranks share the
+// runs (RunnerOptions::comm): rank 0 holds DIR and writes the report, errors are said once.
 //
 // Exit status (docs/robustness.md, "Sweeps"; the same after --report-only):
 //   0          every run of the plan finished ok
@@ -227,7 +228,7 @@ void setup(CLI::App& sub) {
   auto a = std::make_shared<CompareArgs>();
   sub.add_option("experiment", a->experiment, "experiment JSON file (base config and the axes to sweep)")->required();
   sub.add_option("--out", a->out, "output directory (default: the experiment's \"output\", else runs/<name>)");
-  sub.add_option("--jobs", a->jobs, "runs at once, 0 to 1024 (default 0: the number of cores)");
+  sub.add_option("--jobs", a->jobs, "runs at once (per rank under mpirun), 0 to 1024 (default 0: the number of cores; 1 under mpirun)");
   sub.add_option("--threads", a->threads, "threads per run, 0 to 1024 (default 0: max(1, cores / jobs))");
   sub.add_flag("--retry-diverged,--retry-failed", a->retry_diverged,
                "also rerun runs that diverged (failed and interrupted runs are always run again)");
@@ -239,6 +240,8 @@ void setup(CLI::App& sub) {
       "SIGINT/SIGTERM (the running runs stop after their batch and resume from their checkpoints next time). "
       "An experiment with \"tune\" runs its tuning runs first (into DIR/tune/) and gives each setting its best value; "
       "the report compares every setting with the baseline seed by seed (docs/comparison.md). "
+      "Under mpirun -np K the ranks share the runs (--jobs per rank, default 1; the output directory on a "
+      "filesystem every rank sees; docs/distributed.md). "
       "An experiment plans at most " +
       std::to_string(report::max_planned_runs) + " runs.");
   sub.callback([a] { run_compare(*a); });
