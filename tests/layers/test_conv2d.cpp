@@ -150,7 +150,7 @@ TEST_CASE_TEMPLATE("conv2d matches PyTorch's F.conv2d: output, input gradient, w
   CHECK(worst.ratio > 0);  // the comparison measured something
 }
 
-TEST_CASE("conv2d in float with deep columns (C/g·K·K >= 64: im2col fused into the packed product) equals double") {
+TEST_CASE("conv2d in float on the packed product (C/g·K·K >= 64 or F/g >= 16: im2col fused into it) equals double") {
   // The float path of these shapes runs core/gemm's packed kernel with the columns written straight
   // into its packed right-hand side; double runs Eigen on an im2col buffer. Same weights, same data:
   // the results agree to float rounding, over padding, stride, dilation, groups, and position
@@ -161,7 +161,10 @@ TEST_CASE("conv2d in float with deep columns (C/g·K·K >= 64: im2col fused into
                                                                {"dilation", 2}}},
                               std::pair{Shape{16, 8, 8}, json{{"out_channels", 8}, {"kernel_size", 3}, {"padding", 1},
                                                               {"groups", 2}, {"bias", false}}},
-                              std::pair{Shape{32, 7, 7}, json{{"out_channels", 20}, {"kernel_size", 3}, {"padding", 1}}}}) {
+                              std::pair{Shape{32, 7, 7}, json{{"out_channels", 20}, {"kernel_size", 3}, {"padding", 1}}},
+                              // first layers: few columns, many filters
+                              std::pair{Shape{1, 12, 12}, json{{"out_channels", 32}, {"kernel_size", 3}, {"padding", 1}}},
+                              std::pair{Shape{3, 9, 9}, json{{"out_channels", 16}, {"kernel_size", 3}, {"stride", 2}}}}) {
     INFO(p.dump() << " on " << in.str());
     auto f = conv<float>(in, p, 5);
     auto d = conv<double>(in, p, 5);
