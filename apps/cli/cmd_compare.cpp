@@ -104,12 +104,21 @@ void run_compare(const CompareArgs& a) {
   Communicator& comm = job();
   const bool lead = comm.rank() == 0;
   using namespace nnlab::report;
-  check_parallelism(a.jobs, a.threads);
-  const Experiment e = load_experiment(a.experiment);
+  // A bad option or experiment is refused by every rank alike (they read the same files): said once.
+  auto on_every_rank = [&](auto&& step) {
+    try {
+      return step();
+    } catch (const Error& err) {
+      if (comm.size() > 1) throw agreed(err);
+      throw;
+    }
+  };
+  on_every_rank([&] { check_parallelism(a.jobs, a.threads); });
+  const Experiment e = on_every_rank([&] { return load_experiment(a.experiment); });
   // With "tune", the tuning runs come first (DIR/tune/) and choose each setting's value; the final
   // plan is known only then. expand(e) without the choice validates the final runs' configs now.
-  const Plan tune_plan = expand_tuning(e);
-  Plan plan = expand(e);
+  const Plan tune_plan = on_every_rank([&] { return expand_tuning(e); });
+  Plan plan = on_every_rank([&] { return expand(e); });
   const std::filesystem::path out = a.out.empty() ? e.output : a.out;
   const std::filesystem::path tune_out = out / "tune";
   const std::string out_what = a.out.empty() ? e.source + ": output " + e.output : "--out " + a.out;

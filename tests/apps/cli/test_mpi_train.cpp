@@ -270,6 +270,18 @@ TEST_CASE("mpi: nnlab compare over 2 ranks gives the single-process runs.csv, ea
   CHECK(again.output().find("started on rank") == std::string::npos);
 }
 
+TEST_CASE("mpi: a bad experiment under mpirun is refused once, by rank 0, nothing written") {
+  TempDir dir("mpi-compare-bad");
+  write_text(dir.path / "base.json", kBase);
+  write_text(dir.path / "exp.json", R"({"base": "base.json", "activations": ["relu", "relux"], "seeds": [1]})");
+  const ProcessResult r = mpirun(2, {"compare", (dir.path / "exp.json").string(), "--out", (dir / "out").string()}, dir.path);
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(count_of(r.err, "nnlab: error: ") == 1, r.err);
+  CHECK(r.err.find("relux") != std::string::npos);
+  CHECK(r.err.find("rank 1 of 2") == std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out"));
+}
+
 TEST_CASE("mpi: a rank killed during nnlab compare stops the job; the rerun redoes only the lost runs") {
   TempDir dir("mpi-compare-kill");
   const report::Experiment e = make_experiment(dir.path, R"({
