@@ -83,9 +83,9 @@ template <typename T>
 inline void copy_span(T* out, const T* in, Index n) {
 #if defined(NNLAB_SPAN_LOAD)
   if constexpr (std::is_same_v<T, float>) {
-    for (; n > 0; n -= kSpanLanes, in += kSpanLanes, out += kSpanLanes) {
-      const auto m = span_mask(n);
-      NNLAB_SPAN_STORE(out, m, NNLAB_SPAN_LOAD(m, in));
+    for (Index j = 0; j < n; j += kSpanLanes) {
+      const auto m = span_mask(n - j);
+      NNLAB_SPAN_STORE(out + j, m, NNLAB_SPAN_LOAD(m, in + j));
     }
     return;
   }
@@ -97,9 +97,9 @@ template <typename T>
 inline void add_span(T* out, const T* in, Index n) {
 #if defined(NNLAB_SPAN_LOAD)
   if constexpr (std::is_same_v<T, float>) {
-    for (; n > 0; n -= kSpanLanes, in += kSpanLanes, out += kSpanLanes) {
-      const auto m = span_mask(n);
-      NNLAB_SPAN_STORE(out, m, NNLAB_SPAN_ADD(NNLAB_SPAN_LOAD(m, out), NNLAB_SPAN_LOAD(m, in)));
+    for (Index j = 0; j < n; j += kSpanLanes) {
+      const auto m = span_mask(n - j);
+      NNLAB_SPAN_STORE(out + j, m, NNLAB_SPAN_ADD(NNLAB_SPAN_LOAD(m, out + j), NNLAB_SPAN_LOAD(m, in + j)));
     }
     return;
   }
@@ -111,7 +111,7 @@ template <typename T>
 inline void zero_span(T* out, Index n) {
 #if defined(NNLAB_SPAN_LOAD)
   if constexpr (std::is_same_v<T, float>) {
-    for (; n > 0; n -= kSpanLanes, out += kSpanLanes) NNLAB_SPAN_STORE(out, span_mask(n), NNLAB_SPAN_ZERO());
+    for (Index j = 0; j < n; j += kSpanLanes) NNLAB_SPAN_STORE(out + j, span_mask(n - j), NNLAB_SPAN_ZERO());
     return;
   }
 #endif
